@@ -1,0 +1,1 @@
+# install rules (added with the core)
