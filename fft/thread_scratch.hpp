@@ -9,7 +9,7 @@
 
 namespace nodal::fft::detail {
 
-enum class ScratchSlot { real_plan = 0, real_plan_pairs, nd_plan, convolve, count };
+enum class ScratchSlot { real_plan = 0, real_plan_pairs, nd_panel, nd_sample, convolve, count };
 
 template <class T>
 T* thread_scratch(ScratchSlot slot, std::size_t count) {
