@@ -133,19 +133,26 @@ void Graph::connect(Value source, Value consumer, std::uint32_t input_port) {
 
 void Graph::resize_input(Value input, const Shape& shape) {
   check_value(input, "Graph::resize_input");
-  VertexData& d = g_[input.vertex()];
-  if (d.kind != VertexKind::input) throw ValueError(fmt::format("Graph::resize_input: {} is not an input", d.name));
-  d.outputs[0].shape = shape;
-  ++version_;
+  if (g_[input.vertex()].kind != VertexKind::input)
+    throw ValueError(fmt::format("Graph::resize_input: {} is not an input", g_[input.vertex()].name));
+  // Infer everything into a copy first, so a shape that does not fit leaves the graph unchanged.
+  std::vector<std::vector<TensorSpec>> specs(vertex_count());
+  for (std::uint32_t v = 0; v < vertex_count(); ++v) specs[v] = g_[v].outputs;
+  specs[input.vertex()][0].shape = shape;
   for (std::uint32_t v : topological_order()) {
-    VertexData& op = g_[v];
+    const VertexData& op = g_[v];
     if (op.kind != VertexKind::op) continue;
-    std::vector<TensorSpec> specs;
-    for (const PortRef& in : op.inputs) specs.push_back(g_[in.vertex].outputs[in.port]);
-    auto outs = op.node->infer(specs);
-    if (outs.size() != op.outputs.size()) throw ValueError(fmt::format("{}: output count changed on resize", op.name));
-    op.outputs = std::move(outs);
+    std::vector<TensorSpec> in;
+    for (const PortRef& src : op.inputs) in.push_back(specs[src.vertex][src.port]);
+    try {
+      specs[v] = op.node->infer(in);
+    } catch (const ShapeError& e) {
+      throw ShapeError(fmt::format("Graph::resize_input: {} to {}: {} (created at {}) no longer fits: {}",
+                                   g_[input.vertex()].name, to_string(shape), op.name, where_text(op.where), e.what()));
+    }
   }
+  for (std::uint32_t v = 0; v < vertex_count(); ++v) g_[v].outputs = std::move(specs[v]);
+  ++version_;
 }
 
 std::vector<Value> Graph::parameters() const {
