@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "nodal/core/error.hpp"
+#include "nodal/fft/real_split.hpp"
 #include "nodal/fft/thread_scratch.hpp"
 
 namespace nodal::fft {
@@ -81,10 +82,24 @@ RealPlan<Real>::RealPlan(const RealSpec& spec) : spec_(spec) {
       half.batch = half_batch;
       half.direction = spec_.direction;
       half.planning = spec_.planning;
-      if (forward) {  // in place on the caller's output rows
-        half.in_stride = half.out_stride = spec_.complex_stride;
-        half.in_distance = half.out_distance = complex_distance_;
-      }  // inverse: contiguous scratch rows
+      // Direct path: with unit real stride and an even real distance, the packed sequence
+      // z_j = a_{2j} + i·a_{2j+1} already lies in memory as complex numbers (std::complex's layout
+      // is two Reals), so r2c reads it straight from the input and c2r writes it straight into the
+      // output: no pack or unpack pass. Otherwise r2c packs into its output rows and c2r works in
+      // contiguous scratch rows.
+      direct_ = spec_.real_stride == 1 && real_distance_ % 2 == 0;
+      if (direct_) {
+        half.in_stride = half.out_stride = 1;
+        half.in_distance = half.out_distance = real_distance_ / 2;
+      }
+      if (forward) {
+        half.out_stride = spec_.complex_stride;
+        half.out_distance = complex_distance_;
+        if (!direct_) {  // in place on the caller's output rows
+          half.in_stride = spec_.complex_stride;
+          half.in_distance = complex_distance_;
+        }
+      }
       half_plan_ = Plan<Real>::cached(half);
       // w_k = e^{−2πik/n} for k = 0..m/2, in long double, rounded once to Real.
       const long double two_pi = 6.283185307179586476925286766559005768L;
@@ -138,29 +153,37 @@ void RealPlan<Real>::execute(const Complex* in, Real* out) const {
   }
 }
 
-// Even n, forward. The output rows double as the workspace: pack, transform in place, split.
+// Even n, forward: Z = FFT_{n/2}(z), read directly or packed into the output rows, then the split
+// butterfly in place on the output rows.
 template <class Real>
 void RealPlan<Real>::r2c_half_length(const Real* in, Complex* out, std::size_t first,
                                      std::size_t count) const {
   const std::size_t m = spec_.n / 2;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  for (std::size_t b = first; b < first + count; ++b) {
-    const Real* x = in + static_cast<std::ptrdiff_t>(b) * real_distance_;
-    Complex* y = out + static_cast<std::ptrdiff_t>(b) * complex_distance_;
-    for (std::size_t j = 0; j < m; ++j) {
-      const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(j);
-      y[i * cs] = Complex(x[2 * i * rs], x[(2 * i + 1) * rs]);
-    }
-  }
   Complex* first_row = out + static_cast<std::ptrdiff_t>(first) * complex_distance_;
-  half_plan_->execute(first_row, first_row);
+  if (direct_) {
+    half_plan_->execute(
+        reinterpret_cast<const Complex*>(in + static_cast<std::ptrdiff_t>(first) * real_distance_),
+        first_row);
+  } else {
+    for (std::size_t b = first; b < first + count; ++b) {
+      const Real* x = in + static_cast<std::ptrdiff_t>(b) * real_distance_;
+      Complex* y = out + static_cast<std::ptrdiff_t>(b) * complex_distance_;
+      for (std::size_t j = 0; j < m; ++j) {
+        const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(j);
+        y[i * cs] = Complex(x[2 * i * rs], x[(2 * i + 1) * rs]);
+      }
+    }
+    half_plan_->execute(first_row, first_row);
+  }
   const Real half = Real(0.5), scale = scale_;
   for (std::size_t b = first; b < first + count; ++b) {
     Complex* y = out + static_cast<std::ptrdiff_t>(b) * complex_distance_;
     const Complex z0 = y[0];
     y[0] = Complex((z0.real() + z0.imag()) * scale, 0);
     y[static_cast<std::ptrdiff_t>(m) * cs] = Complex((z0.real() - z0.imag()) * scale, 0);
-    for (std::size_t k = 1; 2 * k <= m; ++k) {
+    std::size_t k = cs == 1 ? detail::split_forward_vector(y, twiddles_.data(), m, scale) : 1;
+    for (; 2 * k < m; ++k) {
       const std::ptrdiff_t lo = static_cast<std::ptrdiff_t>(k) * cs;
       const std::ptrdiff_t hi = static_cast<std::ptrdiff_t>(m - k) * cs;
       const Complex zk = y[lo], zm = y[hi];
@@ -170,25 +193,42 @@ void RealPlan<Real>::r2c_half_length(const Real* in, Complex* out, std::size_t f
       const Real wr = twiddles_[k].real(), wi = twiddles_[k].imag();
       const Real tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
       y[lo] = Complex((er + tr) * scale, (ei + ti) * scale);
-      if (lo != hi) y[hi] = Complex((er - tr) * scale, -(ei - ti) * scale);
+      y[hi] = Complex((er - tr) * scale, -(ei - ti) * scale);
+    }
+    // m even: bin m/2 pairs with itself; w = −i there, so F = E + w·O = conj Z.
+    if (2 * k == m) {
+      const std::ptrdiff_t mid = static_cast<std::ptrdiff_t>(k) * cs;
+      y[mid] = std::conj(y[mid]) * scale;
     }
   }
 }
 
-// Even n, inverse: build Z_k = P + i·conj(w_k)·Q (P = X_k + conj X_{m−k}, Q = X_k − conj X_{m−k})
-// in scratch, one n/2-point inverse, then x_{2j} = Re z_j, x_{2j+1} = Im z_j.
+// Even n, inverse: Z_k = s·(P + i·conj(w_k)·Q) (P = X_k + conj X_{m−k}, Q = X_k − conj X_{m−k}, s the
+// output scaling), written directly into the output viewed as complex or into scratch, one
+// n/2-point inverse in place, then (scratch only) x_{2j} = Re z_j, x_{2j+1} = Im z_j.
 template <class Real>
 void RealPlan<Real>::c2r_half_length(const Complex* in, Real* out, std::size_t first,
                                      std::size_t count) const {
   const std::size_t m = spec_.n / 2;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, count * m);
+  Complex* z_base;
+  std::ptrdiff_t z_distance;
+  if (direct_) {
+    z_base = reinterpret_cast<Complex*>(out + static_cast<std::ptrdiff_t>(first) * real_distance_);
+    z_distance = real_distance_ / 2;
+  } else {
+    z_base = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, count * m);
+    z_distance = static_cast<std::ptrdiff_t>(m);
+  }
+  const Real scale = scale_;
   for (std::size_t b = 0; b < count; ++b) {
     const Complex* x = in + static_cast<std::ptrdiff_t>(first + b) * complex_distance_;
-    Complex* z = scratch + b * m;
+    Complex* z = z_base + static_cast<std::ptrdiff_t>(b) * z_distance;
+    // Every pair is read before it is written, so in-place c2r (z over x) is safe.
     const Real x0 = x[0].real(), xm = x[static_cast<std::ptrdiff_t>(m) * cs].real();
-    z[0] = Complex(x0 + xm, x0 - xm);
-    for (std::size_t k = 1; 2 * k <= m; ++k) {
+    z[0] = Complex((x0 + xm) * scale, (x0 - xm) * scale);
+    std::size_t k = cs == 1 ? detail::split_inverse_vector(x, z, twiddles_.data(), m, scale) : 1;
+    for (; 2 * k < m; ++k) {
       const Complex xk = x[static_cast<std::ptrdiff_t>(k) * cs];
       const Complex xm_k = x[static_cast<std::ptrdiff_t>(m - k) * cs];
       const Real pr = xk.real() + xm_k.real(), pi = xk.imag() - xm_k.imag();
@@ -197,19 +237,21 @@ void RealPlan<Real>::c2r_half_length(const Complex* in, Real* out, std::size_t f
       const Real wr = twiddles_[k].real(), wi = -twiddles_[k].imag();
       const Real cr = wr * qr - wi * qi, ci = wr * qi + wi * qr;
       const Real ur = -ci, ui = cr;
-      z[k] = Complex(pr + ur, pi + ui);
-      if (k != m - k) z[m - k] = Complex(pr - ur, -(pi - ui));  // conj(P − u)
+      z[k] = Complex((pr + ur) * scale, (pi + ui) * scale);
+      z[m - k] = Complex((pr - ur) * scale, -(pi - ui) * scale);  // conj(P − u)
     }
+    // m even: the self-paired bin m/2 gives Z = 2·conj(X).
+    if (2 * k == m) z[k] = std::conj(x[static_cast<std::ptrdiff_t>(k) * cs]) * (2 * scale);
   }
-  half_plan_->execute(scratch, scratch);
-  const Real scale = scale_;
+  half_plan_->execute(z_base, z_base);
+  if (direct_) return;
   for (std::size_t b = 0; b < count; ++b) {
-    const Complex* z = scratch + b * m;
+    const Complex* z = z_base + b * m;
     Real* y = out + static_cast<std::ptrdiff_t>(first + b) * real_distance_;
     for (std::size_t j = 0; j < m; ++j) {
       const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(j);
-      y[2 * i * rs] = z[j].real() * scale;
-      y[(2 * i + 1) * rs] = z[j].imag() * scale;
+      y[2 * i * rs] = z[j].real();
+      y[(2 * i + 1) * rs] = z[j].imag();
     }
   }
 }

@@ -71,6 +71,7 @@ class RealPlan {
   // half_length, even n: the n/2-point plan (one sample) and e^{−2πik/n}, k = 0..n/4 (double-rounded)
   std::shared_ptr<const Plan<Real>> half_plan_;
   std::vector<Complex> twiddles_;
+  bool direct_ = false;  // half-length plan reads (r2c) / writes (c2r) the reals as complex pairs
   // odd n or pairs: the n-point plan on contiguous scratch
   std::shared_ptr<const Plan<Real>> full_plan_;
 };
