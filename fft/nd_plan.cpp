@@ -103,9 +103,12 @@ NdPlan<Real>::NdPlan(const NdSpec& spec) : spec_(spec) {
     if (spec_.column_method != ColumnMethod::automatic) {
       pass = make_pass(axis, complex_shape, spec_.column_method);
     } else if (spec_.planning == Planning::measure) {
-      AxisPass strided = make_pass(axis, complex_shape, ColumnMethod::strided);
-      AxisPass panel = make_pass(axis, complex_shape, ColumnMethod::panel);
-      pass = time_pass(panel) < time_pass(strided) ? panel : strided;
+      double best = 0;
+      for (ColumnMethod method : {ColumnMethod::strided, ColumnMethod::panel, ColumnMethod::buffered}) {
+        AxisPass candidate = make_pass(axis, complex_shape, method);
+        const double seconds = time_pass(candidate);
+        if (method == ColumnMethod::strided || seconds < best) pass = std::move(candidate), best = seconds;
+      }
     } else {
       const bool large = block_bytes > 32 * 1024 && complex_shape[axis] > 1;
       pass = make_pass(axis, complex_shape, large ? ColumnMethod::panel : ColumnMethod::strided);
@@ -135,13 +138,20 @@ typename NdPlan<Real>::AxisPass NdPlan<Real>::make_pass(std::size_t axis,
     column.in_distance = column.out_distance = 1;
     pass.strided = Plan<Real>::cached(column);
   } else {
+    // panel: w contiguous rows of length L; buffered: an L×w block transformed along its columns.
+    const bool buffered = method == ColumnMethod::buffered;
     pass.panel_width = std::min(pass.inner, panel_width_for<Real>());
-    column.batch = pass.panel_width;
-    pass.panel = Plan<Real>::cached(column);
-    if (const std::size_t rest = pass.inner % pass.panel_width; rest != 0) {
-      column.batch = rest;
-      pass.panel_rest = Plan<Real>::cached(column);
-    }
+    auto panel_plan = [&](std::size_t width) {
+      column.batch = width;
+      if (buffered) {
+        column.in_stride = column.out_stride = static_cast<std::ptrdiff_t>(width);
+        column.in_distance = column.out_distance = 1;
+      }
+      return Plan<Real>::cached(column);
+    };
+    pass.panel = panel_plan(pass.panel_width);
+    if (const std::size_t rest = pass.inner % pass.panel_width; rest != 0)
+      pass.panel_rest = panel_plan(rest);
   }
   return pass;
 }
@@ -161,10 +171,21 @@ void NdPlan<Real>::run_pass(const AxisPass& pass, const Complex* src, Complex* d
     for (std::size_t c0 = 0; c0 < pass.inner; c0 += width) {
       const std::size_t w = std::min(width, pass.inner - c0);
       const Plan<Real>& plan = w == width ? *pass.panel : *pass.panel_rest;
-      // L×w panel (leading dimension inner) → w contiguous rows of length L, and back.
-      transpose(src + o * block + c0, panel, pass.length, w, pass.inner, pass.length);
-      plan.execute(panel, panel);
-      transpose(panel, dst + o * block + c0, w, pass.length, pass.length, pass.inner);
+      const Complex* from = src + o * block + c0;
+      Complex* to = dst + o * block + c0;
+      if (pass.method == ColumnMethod::panel) {
+        // L×w panel (leading dimension inner) → w contiguous rows of length L, and back.
+        transpose(from, panel, pass.length, w, pass.inner, pass.length);
+        plan.execute(panel, panel);
+        transpose(panel, to, w, pass.length, pass.length, pass.inner);
+      } else {
+        // The same panel copied row by row into an L×w block, transformed down its columns.
+        for (std::size_t r = 0; r < pass.length; ++r)
+          std::copy(from + r * pass.inner, from + r * pass.inner + w, panel + r * w);
+        plan.execute(panel, panel);
+        for (std::size_t r = 0; r < pass.length; ++r)
+          std::copy(panel + r * w, panel + (r + 1) * w, to + r * pass.inner);
+      }
     }
   }
 }
@@ -240,8 +261,11 @@ std::string NdPlan<Real>::describe() const {
     if (pass.method == ColumnMethod::strided)
       text += fmt::format("; axis {} strided (stride {}) [{}]", pass.axis, pass.inner,
                           pass.strided->describe());
-    else
+    else if (pass.method == ColumnMethod::panel)
       text += fmt::format("; axis {} panel of {} columns by tiled transpose [{}]", pass.axis,
+                          pass.panel_width, pass.panel->describe());
+    else
+      text += fmt::format("; axis {} buffered panel of {} columns [{}]", pass.axis,
                           pass.panel_width, pass.panel->describe());
   }
   return text;

@@ -7,8 +7,10 @@
 //             sits in cache);
 //   panel   — copy a panel of w columns into contiguous scratch with a tiled transpose, transform w
 //             contiguous rows, transpose back (good for large blocks: long-stride accesses happen
-//             only inside cache-sized tiles).
-// Planning::estimate picks panel for blocks above 32 KiB, Planning::measure times both per axis.
+//             only inside cache-sized tiles);
+//   buffered — copy the same L×w panel row by row (no transpose) into a compact scratch block and
+//             run the strided plan there (stride w), where the whole panel sits in L2.
+// Planning::estimate picks panel for blocks above 32 KiB, Planning::measure times all three.
 // Cost: one 1-D transform per axis per line, Σ_a N·log d_a = N log N, plus 2 transposes per panel axis.
 //
 // r2c: the last axis goes through RealPlan (d/2+1 complex outputs), then the c2c column passes run
@@ -30,7 +32,7 @@
 namespace nodal::fft {
 
 enum class NdKind { c2c, r2c, c2r };
-enum class ColumnMethod { automatic, strided, panel };
+enum class ColumnMethod { automatic, strided, panel, buffered };
 
 struct NdSpec {
   std::vector<std::size_t> shape;  // 1 to 3 lengths; for r2c/c2r the shape of the real array

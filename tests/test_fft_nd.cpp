@@ -27,7 +27,8 @@ const std::vector<Shape> small_shapes = {{1, 1},  {1, 5},  {5, 1},   {4, 6},    
                                          {8, 8},  {3, 16}, {12, 10}, {2, 3, 7}, {4, 4, 4},
                                          {3, 5, 2}, {1, 6, 1}, {7}};
 
-const ColumnMethod methods[] = {ColumnMethod::strided, ColumnMethod::panel, ColumnMethod::automatic};
+const ColumnMethod methods[] = {ColumnMethod::strided, ColumnMethod::panel, ColumnMethod::buffered,
+                                 ColumnMethod::automatic};
 
 template <class Real>
 NdSpec make_spec(const Shape& shape, NdKind kind, Direction direction, ColumnMethod method,
@@ -177,7 +178,7 @@ TEST_CASE("batched samples with padded distances: gaps untouched, each sample tr
   const Shape shape{6, 10};
   const std::size_t n = total(shape), batch = 3;
   for (NdKind kind : {NdKind::c2c, NdKind::r2c})
-    for (ColumnMethod method : {ColumnMethod::strided, ColumnMethod::panel}) {
+    for (ColumnMethod method : {ColumnMethod::strided, ColumnMethod::panel, ColumnMethod::buffered}) {
       NdSpec spec = make_spec<double>(shape, kind, Direction::forward, method, Scaling::none, batch);
       const std::size_t out_size = kind == NdKind::c2c ? n : 6 * 6;
       spec.in_distance = static_cast<std::ptrdiff_t>(n + 7);
