@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <random>
 
 #include "nodal/core/error.hpp"
@@ -227,8 +229,22 @@ NodePtr<Real> plan_node(std::size_t n, int sign, Algorithm forced, Planning plan
   }
   if (forced != Algorithm::automatic) return build<Real>(forced, n, sign, planning);
   const auto list = candidate_list(n);
-  if (planning == Planning::estimate || list.size() == 1)
-    return build<Real>(estimate_choice(n, sizeof(Real)), n, sign, planning);
+  if (planning == Planning::estimate || list.size() == 1) {
+    // Estimated trees are a pure function of (n, sign), so identical subtrees (Rader's and Bluestein's
+    // convolution lengths, repeated Good–Thomas factors, plans of the same length) are shared: nodes are
+    // immutable and thread-safe, and sharing saves the twiddle tables and planning time.
+    static std::mutex memo_mutex;
+    static std::map<std::pair<std::size_t, int>, std::weak_ptr<const Node<Real>>> memo;
+    {
+      std::lock_guard lock(memo_mutex);
+      if (auto it = memo.find({n, sign}); it != memo.end())
+        if (auto node = it->second.lock()) return node;
+    }
+    auto node = build<Real>(estimate_choice(n, sizeof(Real)), n, sign, planning);
+    std::lock_guard lock(memo_mutex);
+    memo[{n, sign}] = node;
+    return node;
+  }
   const WisdomKey key{int(sizeof(Real)), n, sign};
   if (auto known = wisdom_lookup(key); known && known->candidate < list.size())
     return build<Real>(list[known->candidate], n, sign, planning);
