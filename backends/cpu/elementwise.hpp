@@ -82,6 +82,38 @@ template <class T, class U, class F> Tensor map_binary(const Tensor& a, const Te
   return out;
 }
 
+// out = f(a, b, c) with NumPy broadcasting of all three to `shape` (used by derivative rules
+// such as ā = ȳ · ∂y/∂a(a, b)).
+template <class T, class U, class F>
+Tensor map_ternary(const Tensor& a, const Tensor& b, const Tensor& c, const Shape& shape, F&& f) {
+  Tensor out = Tensor::empty(shape, dtype_of<U>, a.backend());
+  U* dst = out.data<U>();
+  if (a.shape() == shape && b.shape() == shape && c.shape() == shape && a.is_contiguous() && b.is_contiguous() &&
+      c.is_contiguous()) {
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    const T* pc = c.data<T>();
+    parallel_for(out.numel(), [&](std::int64_t s, std::int64_t e) {
+      for (std::int64_t i = s; i < e; ++i) dst[i] = f(pa[i], pb[i], pc[i]);
+    });
+    return out;
+  }
+  const Tensor ea = a.expand(shape), eb = b.expand(shape), ec = c.expand(shape);
+  const T* pa = static_cast<const T*>(ea.buffer()->host_data()) + ea.offset();
+  const T* pb = static_cast<const T*>(eb.buffer()->host_data()) + eb.offset();
+  const T* pc = static_cast<const T*>(ec.buffer()->host_data()) + ec.offset();
+  const Strides so = out.strides();
+  const Strides* strides[4] = {&so, &ea.strides(), &eb.strides(), &ec.strides()};
+  for_each_row<4>(shape, strides, [&](const std::int64_t* base, std::int64_t n, const std::int64_t* step) {
+    U* d = dst + base[0];
+    const T* x = pa + base[1];
+    const T* y = pb + base[2];
+    const T* z = pc + base[3];
+    for (std::int64_t i = 0; i < n; ++i) d[i] = f(x[i * step[1]], y[i * step[2]], z[i * step[3]]);
+  });
+  return out;
+}
+
 // Sums `g` over the axes that broadcasting expanded, giving a tensor of `shape` (the vjp of a
 // broadcast). Returns g itself when no axis was expanded.
 Tensor sum_to(const Tensor& g, const Shape& shape);
