@@ -16,8 +16,9 @@ MatmulShapes matmul_shapes(const Shape& a, const Shape& b) {
   const std::int64_t n = s.a[s.a.rank() - 2], k = s.a.back(), kb = s.b[s.b.rank() - 2], m = s.b.back();
   if (k != kb)
     throw ShapeError(fmt::format("matmul: inner dimensions differ: {} @ {} ({} vs {})", to_string(a), to_string(b), k, kb));
-  Shape batch_a(std::span<const std::int64_t>(s.a.begin(), s.a.end() - 2));
-  Shape batch_b(std::span<const std::int64_t>(s.b.begin(), s.b.end() - 2));
+  // (Shape's span constructor instantiates only pointer/vector iterators: build from vectors.)
+  const Shape batch_a(std::vector<std::int64_t>(s.a.begin(), s.a.end() - 2));
+  const Shape batch_b(std::vector<std::int64_t>(s.b.begin(), s.b.end() - 2));
   try {
     s.batch = broadcast_shapes(batch_a, batch_b, "matmul");
   } catch (const ShapeError&) {

@@ -37,7 +37,7 @@ Tensor batched_product(Tensor a, Tensor b, bool conj_a, bool conj_b, const Shape
   if (c.numel() == 0) return c;
 
   // A row-major stack against one matrix B: fold the batch into the rows, one large GEMM.
-  if (rb == 2 && ra > 2 && a.is_contiguous() && Shape(std::span(a.shape().begin(), a.shape().end() - 2)) == batch) {
+  if (rb == 2 && ra > 2 && a.is_contiguous() && Shape(std::vector<std::int64_t>(a.shape().begin(), a.shape().end() - 2)) == batch) {
     const cpu::MatrixRef<T> ma{a.data<T>(), batch.numel() * n, k, k, 1, conj_a};
     const cpu::MatrixRef<T> mb{b.data<T>(), k, m, b.strides()[0], b.strides()[1], conj_b};
     cpu::gemm(ma, mb, pc, m);
