@@ -75,6 +75,7 @@ string(APPEND NODAL_PC_EXTRA_LIBS " -lboost_graph")
 # The prefix is chosen at install time (cmake --install --prefix), so the .pc file locates it
 # relative to itself: ${pcfiledir} is <prefix>/<libdir>/pkgconfig.
 file(RELATIVE_PATH NODAL_PC_PREFIX_FROM_PCDIR "/nodal-prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/nodal-prefix")
+string(REGEX REPLACE "/$" "" NODAL_PC_PREFIX_FROM_PCDIR "${NODAL_PC_PREFIX_FROM_PCDIR}")
 configure_file("${CMAKE_CURRENT_LIST_DIR}/nodal.pc.in" "${PROJECT_BINARY_DIR}/package/nodal.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/package/nodal.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 
