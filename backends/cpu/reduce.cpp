@@ -5,7 +5,12 @@
 // reduces one contiguous row of `inner` elements: Eigen's vectorised sum, a plain loop for max.
 #include <array>
 
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics when Eigen's packet
+// math is inlined (a false positive in avx512fintrin.h); silence it for this file only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
+#pragma GCC diagnostic pop
 
 #include "nodal/backends/cpu/elementwise.hpp"
 #include "nodal/core/registry.hpp"
