@@ -25,14 +25,14 @@ struct OddConstants {
 };
 
 template <int S, class T>
-inline void butterfly2(T* a) {
+NODAL_FFT_INLINE void butterfly2(T* a) {
   const T t = a[0];
   a[0] = t + a[1];
   a[1] = t - a[1];
 }
 
 template <int S, class T>
-inline void butterfly4(T* a) {
+NODAL_FFT_INLINE void butterfly4(T* a) {
   const T t0 = a[0] + a[2], t1 = a[0] - a[2];
   const T t2 = a[1] + a[3], t3 = rot<S>(a[1] - a[3]);
   a[0] = t0 + t2;
@@ -42,7 +42,7 @@ inline void butterfly4(T* a) {
 }
 
 template <int S, class T, class Real>
-inline void butterfly8(T* a) {
+NODAL_FFT_INLINE void butterfly8(T* a) {
   constexpr Real r = Real(0.70710678118654752440084436210484903928L);
   T e[4] = {a[0], a[2], a[4], a[6]};
   T o[4] = {a[1], a[3], a[5], a[7]};
@@ -64,7 +64,7 @@ inline void butterfly8(T* a) {
 
 // Singleton odd butterfly; P > 0 is a compile-time radix (3, 5, 7), P == 0 takes c.p at run time.
 template <int P, int S, class T, class Real>
-inline void butterfly_odd(T* a, const OddConstants<Real>& c) {
+NODAL_FFT_INLINE void butterfly_odd(T* a, const OddConstants<Real>& c) {
   const int p = P > 0 ? P : c.p;
   const int half = (p - 1) / 2;
   T s[max_odd_radix / 2 + 1], d[max_odd_radix / 2 + 1];

@@ -19,15 +19,15 @@ struct Cx {
   Real re, im;
 };
 template <class Real>
-inline Cx<Real> operator+(Cx<Real> a, Cx<Real> b) { return {a.re + b.re, a.im + b.im}; }
+inline __attribute__((always_inline)) Cx<Real> operator+(Cx<Real> a, Cx<Real> b) { return {a.re + b.re, a.im + b.im}; }
 template <class Real>
-inline Cx<Real> operator-(Cx<Real> a, Cx<Real> b) { return {a.re - b.re, a.im - b.im}; }
+inline __attribute__((always_inline)) Cx<Real> operator-(Cx<Real> a, Cx<Real> b) { return {a.re - b.re, a.im - b.im}; }
 template <class Real>
-inline Cx<Real> operator*(Cx<Real> a, Cx<Real> b) {
+inline __attribute__((always_inline)) Cx<Real> operator*(Cx<Real> a, Cx<Real> b) {
   return {a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
 }
 template <class Real>
-inline Cx<Real> scale(Cx<Real> a, Real s) { return {a.re * s, a.im * s}; }
+inline __attribute__((always_inline)) Cx<Real> scale(Cx<Real> a, Real s) { return {a.re * s, a.im * s}; }
 
 template <class Real>
 struct Node {

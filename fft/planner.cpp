@@ -66,8 +66,11 @@ std::vector<std::size_t> radices_of(std::size_t n) {
     r.push_back(2);
     twos -= 1;
   }
-  for (; twos >= 3; twos -= 3) r.insert(r.begin(), 8);
   for (auto f : prime_factors(n)) r.push_back(std::size_t(f));
+  // Largest radix first: the first Stockham pass vectorizes over k, every later pass over the stride s,
+  // which is the product of the radices before it, so a large first radix gets s ≥ lanes sooner.
+  std::sort(r.begin(), r.end(), std::greater<>());
+  for (; twos >= 3; twos -= 3) r.insert(r.begin(), 8);
   return r;
 }
 

@@ -8,7 +8,7 @@ namespace nodal::fft::detail {
 namespace {
 
 template <int P, int S, class T, class Real>
-inline void butterfly(T* a, const OddConstants<Real>& c) {
+NODAL_FFT_INLINE void butterfly(T* a, const OddConstants<Real>& c) {
   if constexpr (P == 2) butterfly2<S>(a);
   else if constexpr (P == 4) butterfly4<S>(a);
   else if constexpr (P == 8) butterfly8<S, T, Real>(a);
@@ -23,7 +23,7 @@ void stockham_pass(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, C
   constexpr int W = V::lanes;
   const int p = P > 0 ? P : st.p;
   const std::size_t m = st.m, s = st.s, ms = m * s;
-  auto scalar = [&](std::size_t k, std::size_t q) {
+  auto scalar = [&](std::size_t k, std::size_t q) __attribute__((always_inline)) {
     Cx<Real> a[capacity(P)];
     for (int j = 0; j < p; ++j) a[j] = x[q + s * k + j * ms];
     butterfly<P, S>(a, st.odd);
@@ -64,6 +64,25 @@ void stockham_pass(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, C
   } else {
     for (std::size_t k = 0; k < m; ++k)
       for (std::size_t q = 0; q < s; ++q) scalar(k, q);
+  }
+}
+
+template <class Real, int P, int S>
+void stockham_lanes_pass(const RadixStage<Real>& st, const CxV<Real>* x, CxV<Real>* y) {
+  const int p = P > 0 ? P : st.p;
+  const std::size_t m = st.m, s = st.s, ms = m * s;
+  for (std::size_t k = 0; k < m; ++k) {
+    TwV<Real> tw[capacity(P)];
+    for (int j = 1; j < p; ++j) tw[j] = broadcast(st.w(j, k));
+    const CxV<Real>* xk = x + s * k;
+    CxV<Real>* yk = y + s * p * k;
+    for (std::size_t q = 0; q < s; ++q) {
+      CxV<Real> a[capacity(P)];
+      for (int j = 0; j < p; ++j) a[j] = xk[q + j * ms];
+      butterfly<P, S>(a, st.odd);
+      yk[q] = a[0];
+      for (int j = 1; j < p; ++j) yk[q + j * s] = twiddle(a[j], tw[j]);
+    }
   }
 }
 
@@ -133,6 +152,19 @@ auto pick(Traversal t) -> void (*)(const RadixStage<Real>&, const Cx<Real>*, Cx<
 }
 
 template <class Real, int S>
+auto pick_lanes(int p) -> void (*)(const RadixStage<Real>&, const CxV<Real>*, CxV<Real>*) {
+  switch (p) {
+    case 2: return &stockham_lanes_pass<Real, 2, S>;
+    case 3: return &stockham_lanes_pass<Real, 3, S>;
+    case 4: return &stockham_lanes_pass<Real, 4, S>;
+    case 5: return &stockham_lanes_pass<Real, 5, S>;
+    case 7: return &stockham_lanes_pass<Real, 7, S>;
+    case 8: return &stockham_lanes_pass<Real, 8, S>;
+    default: return &stockham_lanes_pass<Real, 0, S>;
+  }
+}
+
+template <class Real, int S>
 auto pick_radix(int p, Traversal t) -> void (*)(const RadixStage<Real>&, const Cx<Real>*, Cx<Real>*, Cx<Real>*) {
   switch (p) {
     case 2: return pick<Real, 2, S>(t);
@@ -174,6 +206,7 @@ RadixStage<Real> make_stage(int p, std::size_t m, std::size_t s, int sign, Trave
   }
   if (has_butterfly(std::size_t(p))) {
     st.pass = sign < 0 ? pick_radix<Real, -1>(p, traversal) : pick_radix<Real, +1>(p, traversal);
+    if (traversal == Traversal::stockham) st.pass_lanes = sign < 0 ? pick_lanes<Real, -1>(p) : pick_lanes<Real, +1>(p);
   } else {
     st.sub = std::move(sub);
     st.pass = traversal == Traversal::dit ? &sub_transform_pass<Real, true> : &sub_transform_pass<Real, false>;

@@ -24,17 +24,18 @@ struct RadixStage {
   OddConstants<Real> odd{};
   NodePtr<Real> sub;     // radix without a butterfly: a length-p sub-transform
   void (*pass)(const RadixStage&, const Cx<Real>*, Cx<Real>*, Cx<Real>*) = nullptr;
+  // Stockham pass over elements that each hold `lanes` independent transforms (a batch transposed
+  // so that element i of every row shares one vector): every operation is a full vector operation.
+  void (*pass_lanes)(const RadixStage&, const CxV<Real>*, CxV<Real>*) = nullptr;
 
-  Cx<Real> w(int j, std::size_t k) const {
+  NODAL_FFT_INLINE Cx<Real> w(int j, std::size_t k) const {
     const std::size_t at = std::size_t(j - 1) * 2 * m + 2 * k;
     return {re[at], im[at + 1]};
   }
-  TwV<Real> w_lanes(int j, std::size_t k) const {
+  NODAL_FFT_INLINE TwV<Real> w_lanes(int j, std::size_t k) const {
     const std::size_t at = std::size_t(j - 1) * 2 * m + 2 * k;
-    TwV<Real> t;
-    std::memcpy(&t.re, re.data() + at, sizeof(t.re));
-    std::memcpy(&t.im, im.data() + at, sizeof(t.im));
-    return t;
+    using U = typename VecTraits<Real>::Unaligned;
+    return {*reinterpret_cast<const U*>(re.data() + at), *reinterpret_cast<const U*>(im.data() + at)};
   }
 };
 
