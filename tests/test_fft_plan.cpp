@@ -307,7 +307,7 @@ TEST_CASE("spec validation and describe()") {
   for (auto [n, expected] : std::vector<std::pair<std::size_t, std::string>>{
            {1024, "1024 = Stockham(8·8·4·4)"},
            {1000, "1000 = Stockham(8·5·5·5)"},
-           {1009, "1009 = Rader(1009, g=11, Stockham(4·4·3·3·7))"},
+           {1009, "1009 = Rader(1009, g=11, Stockham(7·4·4·3·3))"},
            {1u << 20, "1048576 = FourStep(Stockham(8·8·4·4), Stockham(8·8·4·4))"}}) {
     Spec d;
     d.n = n;
