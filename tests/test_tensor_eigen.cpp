@@ -62,6 +62,12 @@ TEST_CASE("as_matrix: strided views, writes go to the tensor") {
   CHECK(cm == expected);
   // Eigen arithmetic on a view: the sum of a column.
   CHECK(cm.col(2).sum() == 14.0f);
+  // A broadcast view (zero row stride): every row reads the same three values.
+  const Tensor e = Tensor::from_vector(std::vector<float>{7, 8, 9}, Shape{1, 3}).expand(Shape{4, 3});
+  const auto em = as_matrix<float>(e);
+  CHECK(em.rows() == 4);
+  CHECK(em(3, 2) == 9.0f);
+  CHECK(em.colwise().sum() == Eigen::RowVector3f(28, 32, 36));
 }
 
 TEST_CASE("as_matrix: rank, dtype and undefined tensors are rejected") {
