@@ -1,0 +1,66 @@
+// nodal: list node types, run one node on .npy files, gradcheck a node from the command line.
+// Exit status: 0 success, 1 a gradcheck failed, 2 an error (printed as "nodal: error: ...").
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "nodal/core/error.hpp"
+#include "nodal/tools/cli.hpp"
+
+namespace {
+
+constexpr const char* help_text = R"(usage: nodal <command> [arguments]
+
+commands:
+  nodes [NAME]        list the registered node types: doc, inputs, attributes (name, type,
+                      default) and the backends implementing them; NAME shows one type
+  op NAME --input x.npy [--input w.npy ...] [--set key=value ...] [--cotangent g.npy ...]
+          [--backend cpu] --out DIR
+                      run node NAME forward on the inputs and write DIR/output0.npy, ...;
+                      with one --cotangent per output, also run its vjp and write
+                      DIR/grad_input0.npy, ...
+  gradcheck NAME [--shape 2,3 ...] [--input x.npy ...] [--set key=value ...] [--seed N]
+          [--uniform LOW,HIGH] [--dtype float64|float32|complex128] [--no-grad I ...]
+          [--fast] [--eps E] [--atol A] [--rtol R] [--allow-zero]
+                      check node NAME's vjp and jvp against central differences on random
+                      inputs (one --shape per input; normal, or uniform in [LOW, HIGH]) or on
+                      the given .npy inputs; prints the report, exit status 1 on failure
+  help, --help, -h    this text
+
+Attribute values are typed by the node's schema: 1.5, 3, true, 1,2,3 (lists).
+Errors exit with status 2 and a line "nodal: error: <message>".
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace nodal;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty()) {
+      fmt::print(stderr, "{}", help_text);
+      return 2;
+    }
+    const std::string& command = args.front();
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (command == "--help" || command == "-h" || command == "help") {
+      fmt::print("{}", help_text);
+      return 0;
+    }
+    if (command == "nodes") return cli::run_nodes(rest);
+    if (command == "op") return cli::run_op(rest);
+    if (command == "gradcheck") return cli::run_gradcheck(rest);
+    throw cli::UsageError(fmt::format("unknown command '{}' (commands: nodes, op, gradcheck; see nodal --help)", command));
+  } catch (const cli::UsageError& e) {
+    fmt::print(stderr, "nodal: error: {}\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    fmt::print(stderr, "nodal: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "nodal: error: unexpected failure: {}\n", e.what());
+    return 2;
+  }
+}
