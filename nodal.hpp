@@ -20,3 +20,5 @@
 #include "nodal/nodes/scalar_ops.hpp"
 #include "nodal/nodes/operators.hpp"
 #include "nodal/nodes/reduce.hpp"
+#include "nodal/core/gradcheck.hpp"
+#include "nodal/core/custom_node.hpp"
