@@ -58,7 +58,32 @@ struct Constant : CustomNode<Constant> {
 };
 NODAL_REGISTER_CUSTOM_NODE(Constant);
 
+// y = factor·x, with an attribute settable by name (Registry::make, nodal op --set)
+struct Scale : CustomNode<Scale> {
+  static constexpr std::string_view name = "test_custom_scale";
+  double factor = 1.0;
+  Scale() = default;
+  explicit Scale(const Attributes& a) : factor(a.get<double>("factor")) {}
+  static std::vector<AttrSpec> schema() { return {{"factor", 1.0, "the multiplier"}}; }
+  Attributes attributes() const override { return {{"factor", factor}}; }
+  Tensor forward(const Tensor& x) const { return factor * x; }
+  Tensor vjp(const Tensor&, const Tensor&, const Tensor& g) const { return factor * g; }
+  Tensor jvp(const Tensor&, const Tensor&, const Tensor& t) const { return factor * t; }
+};
+NODAL_REGISTER_CUSTOM_NODE(Scale);
+
 }  // namespace
+
+TEST_CASE("a custom node with an attribute is built by name with its schema") {
+  const NodeTypeInfo& info = Registry::instance().type("test_custom_scale");
+  REQUIRE(info.attributes.size() == 1);
+  CHECK(info.attributes[0].name == "factor");
+  std::shared_ptr<const Node> node = Registry::instance().make("test_custom_scale", {{"factor", 2.5}});
+  CHECK(apply1(*node, {f64({1, -2}, Shape{2})}).to_vector<double>() == std::vector<double>{2.5, -5});
+  CHECK(node->attributes().get<double>("factor") == 2.5);
+  CHECK(gradcheck(node, {f64({1, -2}, Shape{2})}));
+  CHECK(CustomOp<Scale>{}(Scale(Attributes{{"factor", -1.0}}), f64({3}, Shape{1})).to_vector<double>() == std::vector<double>{-3});
+}
 
 TEST_CASE("the example's softplus: values, registration, gradcheck") {
   const Tensor y = example::softplus(f64({0.0, 1.0, -1.0, 40.0}, Shape{4}));
