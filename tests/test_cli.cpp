@@ -1,5 +1,6 @@
-// The nodal command-line tool, run as a program: it is found next to this test's folder, as
-// <build>/tools/nodal (the tool's CMake makes this test depend on it).
+// The nodal command-line tool, run as a program. tools/CMakeLists.txt makes this test depend on
+// the tool and passes its path as NODAL_CLI_PATH; without it, the tool is looked for next to this
+// test's folder, as <build>/tools/nodal.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -19,7 +20,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tool_path() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "nodal"; }
+fs::path tool_path() {
+#ifdef NODAL_CLI_PATH
+  return NODAL_CLI_PATH;
+#else
+  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "nodal";
+#endif
+}
 
 // A scratch folder for one test case, removed at the end.
 struct Scratch {

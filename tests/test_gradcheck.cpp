@@ -121,6 +121,8 @@ TEST_CASE("a wrong vjp fails, and the report names the worst entry with both val
   std::ostringstream streamed;
   streamed << r;
   CHECK(streamed.str() == text);
+  // what CHECK(gradcheck(...)) shows on failure is this report
+  CHECK(std::string(doctest::toString(r).c_str()) == text);
 }
 
 TEST_CASE("a wrong jvp is caught by the jvp column check and by jvp against vjp") {
