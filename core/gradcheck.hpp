@@ -95,7 +95,7 @@ std::ostream& operator<<(std::ostream& out, const GradcheckResult& result);
 using GraphFunction = std::function<std::vector<Value>(std::span<const Value> inputs)>;
 
 // Builds a fresh Graph, makes one graph input per tensor ("input0", ...) and calls f to get the
-// outputs; all outputs are checked. Errors in f (shapes, dtypes) propagate; errors raised by a
+// outputs; all outputs are checked. Parameters and constants that f creates are held fixed. Errors in f (shapes, dtypes) propagate; errors raised by a
 // rule during a check (e.g. a missing jvp) fail that check and appear in the report.
 GradcheckResult gradcheck(const GraphFunction& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
