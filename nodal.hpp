@@ -22,3 +22,8 @@
 #include "nodal/nodes/reduce.hpp"
 #include "nodal/core/gradcheck.hpp"
 #include "nodal/core/custom_node.hpp"
+#include "nodal/nodes/matmul.hpp"
+#include "nodal/nodes/linear.hpp"
+#include "nodal/nodes/shape_ops.hpp"
+#include "nodal/nodes/softmax.hpp"
+#include "nodal/nodes/loss.hpp"
