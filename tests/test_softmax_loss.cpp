@@ -55,6 +55,16 @@ TEST_CASE("softmax / log_softmax gradcheck on axis 0, -1 and a middle axis") {
   check_grad(gradcheck(std::make_shared<LogSoftmax>(-1), {randn64(Shape{4, 3}, 5).transpose(0, 1)}));
 }
 
+TEST_CASE("softmax, log_softmax and cross_entropy gradcheck in float32") {
+  const GradcheckOptions f32 = gradcheck_float32_options();
+  check_grad(gradcheck(std::make_shared<Softmax>(-1), {Tensor::randn(Shape{3, 4}, 6, DType::float32)}, f32));
+  check_grad(gradcheck(std::make_shared<LogSoftmax>(0), {Tensor::randn(Shape{3, 4}, 7, DType::float32)}, f32));
+  GradcheckOptions ce = f32;
+  ce.no_grad_inputs = {1};
+  check_grad(gradcheck(std::make_shared<CrossEntropy>(0.0),
+                       {Tensor::randn(Shape{3, 4}, 8, DType::float32), Tensor::from_vector<float>({3, 0, 1}, Shape{3})}, ce));
+}
+
 TEST_CASE("mse: values by hand and gradcheck for both reductions") {
   const Tensor a = Tensor::from_vector<double>({1, 2, 3, 4}, Shape{2, 2});
   const Tensor b = Tensor::from_vector<double>({1, 0, 5, 1}, Shape{2, 2});

@@ -20,21 +20,23 @@ Tensor mappable_matrix(const Tensor& w) {
   return probe.mappable() ? w : w.contiguous();
 }
 
-// Y = X·Wᵀ (+ b broadcast over rows): the shared product of forward and jvp.
-template <class T> Tensor affine(const Tensor& x, const Tensor& w, const Tensor* bias, const Shape& out_shape) {
-  const Tensor xc = x.contiguous(), wm = mappable_matrix(w);
+// y (rows of `out`) = b broadcast over the rows, or 0.
+template <class T> Tensor rows_of_bias(const Shape& out_shape, const Tensor* bias) {
+  if (!bias) return Tensor::zeros(out_shape, dtype_of<T>);
   Tensor y = Tensor::empty(out_shape, dtype_of<T>);
-  if (y.numel() == 0) return y;
-  const std::int64_t out = w.shape()[0];
-  T* py = y.data<T>();
-  const std::int64_t rows = y.numel() / out;
-  if (bias) {
-    const Tensor bc = bias->contiguous();
-    const T* pb = bc.data<T>();
-    for (std::int64_t r = 0; r < rows; ++r) std::copy(pb, pb + out, py + r * out);
-  }
-  cpu::gemm(rows_of<T>(xc), matrix_of<T>(wm).transposed(), py, out, bias != nullptr);
+  const Tensor bc = bias->contiguous();
+  const std::int64_t out = out_shape.back();
+  const T* pb = bc.data<T>();
+  T* py = y.numel() > 0 ? y.data<T>() : nullptr;
+  for (std::int64_t r = 0; out > 0 && r < y.numel() / out; ++r) std::copy(pb, pb + out, py + r * out);
   return y;
+}
+
+// y += X·Wᵀ, X the rows of x [..., in], W [out, in]: the product shared by forward and jvp.
+template <class T> void add_product(Tensor& y, const Tensor& x, const Tensor& w) {
+  if (y.numel() == 0) return;
+  const Tensor xc = x.contiguous();
+  cpu::gemm(rows_of<T>(xc), matrix_of<T>(mappable_matrix(w)).transposed(), y.data<T>(), w.shape()[0], true);
 }
 
 struct LinearCpu final : NodeImpl {
@@ -43,7 +45,9 @@ struct LinearCpu final : NodeImpl {
     visit_dtype(c.inputs[0].dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       const Tensor* bias = c.inputs.size() == 3 ? &c.inputs[2] : nullptr;
-      c.outputs[0] = affine<T>(c.inputs[0], c.inputs[1], bias, output_shape(c.inputs[0], c.inputs[1]));
+      Tensor y = rows_of_bias<T>(output_shape(c.inputs[0], c.inputs[1]), bias);
+      add_product<T>(y, c.inputs[0], c.inputs[1]);
+      c.outputs[0] = y;
     });
   }
   // x̄ = ȳ·conj(W),  W̄ = ȳᵀ·conj(x) (rows of every leading axis summed),  b̄ = Σ_rows ȳ
@@ -87,12 +91,9 @@ struct LinearCpu final : NodeImpl {
       const Tensor& dx = c.input_tangents[0];
       const Tensor& dw = c.input_tangents[1];
       const Tensor* db = c.input_tangents.size() == 3 && c.input_tangents[2].defined() ? &c.input_tangents[2] : nullptr;
-      Tensor y = dx.defined() ? affine<T>(dx, w, db, shape) : Tensor::zeros(shape, x.dtype());
-      if (!dx.defined() && db) y = affine<T>(Tensor::zeros(x.shape(), x.dtype()), w, db, shape);
-      if (dw.defined() && y.numel() > 0) {
-        const Tensor xc = x.contiguous();
-        cpu::gemm(rows_of<T>(xc), matrix_of<T>(mappable_matrix(dw)).transposed(), y.data<T>(), w.shape()[0], true);
-      }
+      Tensor y = rows_of_bias<T>(shape, db);
+      if (dx.defined()) add_product<T>(y, dx, w);
+      if (dw.defined()) add_product<T>(y, x, dw);
       c.output_tangents[0] = y;
     });
   }

@@ -66,7 +66,8 @@ Tensor batched_product(Tensor a, Tensor b, bool conj_a, bool conj_b, const Shape
     }
   };
   const std::int64_t batches = batch.numel();
-  if (batches > 1 && n * k * m < small_gemm_work) cpu::parallel_for(batches, run, std::max<std::int64_t>(1, small_gemm_work / std::max<std::int64_t>(1, n * k * m)));
+  const std::int64_t work = std::max<std::int64_t>(1, n * k * m);
+  if (batches > 1 && work < small_gemm_work) cpu::parallel_for(batches, run, std::max<std::int64_t>(1, small_gemm_work / work));
   else run(0, batches);
   return c;
 }

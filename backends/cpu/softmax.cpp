@@ -50,10 +50,11 @@ template <class T> Tensor normalise(const Tensor& x_in, const Lines& lines, bool
   return y;
 }
 
-// softmax: r = y ⊙ (g − Σ g⊙y)      log_softmax: r = g − exp(y)·Σ g
-// (the vjp with g = ȳ and the jvp with g = ẋ have the same form: the Jacobian is symmetric for
-// softmax; for log_softmax the jvp is ẏ = ẋ − Σ exp(y)⊙ẋ, handled by `transpose`.)
-template <class T> Tensor back(const Tensor& y_in, const Tensor& g_in, const Lines& lines, bool log, bool transpose) {
+// The Jacobian applied to g along each line, from the output y:
+//   softmax (vjp with g = ȳ, jvp with g = ẋ: its Jacobian is symmetric): r = y ⊙ (g − Σ g⊙y)
+//   log_softmax vjp: r = g − exp(y)·Σ g;   log_softmax jvp (forward_mode): r = g − Σ exp(y)⊙g
+template <class T>
+Tensor apply_jacobian(const Tensor& y_in, const Tensor& g_in, const Lines& lines, bool log, bool forward_mode) {
   const Tensor y = y_in.contiguous(), g = g_in.contiguous();
   Tensor r = Tensor::empty(y.shape(), y.dtype());
   if (y.numel() == 0) return r;
@@ -66,7 +67,7 @@ template <class T> Tensor back(const Tensor& y_in, const Tensor& g_in, const Lin
     if (!log) {
       for (std::int64_t i = 0; i < n; ++i) dot += pg[o + i * s] * py[o + i * s];
       for (std::int64_t i = 0; i < n; ++i) pr[o + i * s] = py[o + i * s] * (pg[o + i * s] - dot);
-    } else if (!transpose) {
+    } else if (!forward_mode) {
       for (std::int64_t i = 0; i < n; ++i) dot += pg[o + i * s];
       for (std::int64_t i = 0; i < n; ++i) pr[o + i * s] = pg[o + i * s] - std::exp(py[o + i * s]) * dot;
     } else {
@@ -89,14 +90,14 @@ template <class N, bool Log> struct SoftmaxCpu final : NodeImpl {
     if (!c.wanted[0]) return;
     const Lines lines(c.inputs[0].shape(), c.as<N>().axis);
     visit_real_dtype(c.inputs[0].dtype(), c.node.type(), [&](auto tag) {
-      c.input_cotangents[0] = back<typename decltype(tag)::type>(c.outputs[0], c.output_cotangents[0], lines, Log, false);
+      c.input_cotangents[0] = apply_jacobian<typename decltype(tag)::type>(c.outputs[0], c.output_cotangents[0], lines, Log, false);
     });
   }
   // softmax: ẏ = y ⊙ (ẋ − Σ ẋ⊙y);  log_softmax: ẏ = ẋ − Σ softmax(x)⊙ẋ
   void jvp(const JvpCall& c) const override {
     const Lines lines(c.inputs[0].shape(), c.as<N>().axis);
     visit_real_dtype(c.inputs[0].dtype(), c.node.type(), [&](auto tag) {
-      c.output_tangents[0] = back<typename decltype(tag)::type>(c.outputs[0], c.input_tangents[0], lines, Log, true);
+      c.output_tangents[0] = apply_jacobian<typename decltype(tag)::type>(c.outputs[0], c.input_tangents[0], lines, Log, true);
     });
   }
 };
