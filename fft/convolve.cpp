@@ -76,8 +76,9 @@ Spectrum<Real> CircularConvolver<Real>::transform(const Complex* x) const {
 template <class Real>
 Spectrum<Real> CircularConvolver<Real>::transform_real(const Real* x) const {
   Spectrum<Real> s{n_, Order::scrambled, std::vector<Complex>(n_)};
-  for (std::size_t i = 0; i < n_; ++i) s.bins[i] = Complex(x[i], 0);
-  forward_->execute(s.bins.data(), s.bins.data());
+  Complex* c = detail::thread_scratch<Complex>(detail::ScratchSlot::convolve, n_);
+  for (std::size_t i = 0; i < n_; ++i) c[i] = Complex(x[i], 0);
+  forward_->execute(c, s.bins.data());
   return s;
 }
 
@@ -110,11 +111,13 @@ void CircularConvolver<Real>::convolve_two_reals(const Real* a, const Real* b,
                                                  const Spectrum<Real>& w, Real* out_a,
                                                  Real* out_b) const {
   check(w, "convolve_two_reals");
-  Complex* c = detail::thread_scratch<Complex>(detail::ScratchSlot::convolve, n_);
+  // Two buffers so both transforms run out of place (in-place execution copies each row).
+  Complex* c = detail::thread_scratch<Complex>(detail::ScratchSlot::convolve, 2 * n_);
+  Complex* spectrum = c + n_;
   for (std::size_t i = 0; i < n_; ++i) c[i] = Complex(a[i], b ? b[i] : Real(0));
-  forward_->execute(c, c);
-  for (std::size_t k = 0; k < n_; ++k) c[k] *= w.bins[k];
-  inverse_->execute(c, c);
+  forward_->execute(c, spectrum);
+  for (std::size_t k = 0; k < n_; ++k) spectrum[k] *= w.bins[k];
+  inverse_->execute(spectrum, c);
   // W real ⇒ Re = a ⊛ w and Im = b ⊛ w exactly in exact arithmetic; in floating point each part
   // carries the rounding error of the whole complex transform (of the combined magnitude).
   for (std::size_t i = 0; i < n_; ++i) out_a[i] = c[i].real();

@@ -166,7 +166,9 @@ void NdPlan<Real>::run_pass(const AxisPass& pass, const Complex* src, Complex* d
     return;
   }
   const std::size_t width = pass.panel_width;
-  Complex* panel = detail::thread_scratch<Complex>(detail::ScratchSlot::nd_panel, width * pass.length);
+  // Two panel buffers, so the 1-D plan runs out of place (its in-place path copies every row).
+  Complex* panel = detail::thread_scratch<Complex>(detail::ScratchSlot::nd_panel, 2 * width * pass.length);
+  Complex* transformed = panel + width * pass.length;
   for (std::size_t o = 0; o < pass.outer; ++o) {
     for (std::size_t c0 = 0; c0 < pass.inner; c0 += width) {
       const std::size_t w = std::min(width, pass.inner - c0);
@@ -176,15 +178,15 @@ void NdPlan<Real>::run_pass(const AxisPass& pass, const Complex* src, Complex* d
       if (pass.method == ColumnMethod::panel) {
         // L×w panel (leading dimension inner) → w contiguous rows of length L, and back.
         transpose(from, panel, pass.length, w, pass.inner, pass.length);
-        plan.execute(panel, panel);
-        transpose(panel, to, w, pass.length, pass.length, pass.inner);
+        plan.execute(panel, transformed);
+        transpose(transformed, to, w, pass.length, pass.length, pass.inner);
       } else {
         // The same panel copied row by row into an L×w block, transformed down its columns.
         for (std::size_t r = 0; r < pass.length; ++r)
           std::copy(from + r * pass.inner, from + r * pass.inner + w, panel + r * w);
-        plan.execute(panel, panel);
+        plan.execute(panel, transformed);
         for (std::size_t r = 0; r < pass.length; ++r)
-          std::copy(panel + r * w, panel + (r + 1) * w, to + r * pass.inner);
+          std::copy(transformed + r * w, transformed + (r + 1) * w, to + r * pass.inner);
       }
     }
   }

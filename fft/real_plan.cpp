@@ -88,18 +88,14 @@ RealPlan<Real>::RealPlan(const RealSpec& spec) : spec_(spec) {
       // output: no pack or unpack pass. Otherwise r2c packs into its output rows and c2r works in
       // contiguous scratch rows.
       direct_ = spec_.real_stride == 1 && real_distance_ % 2 == 0;
-      if (direct_) {
-        half.in_stride = half.out_stride = 1;
-        half.in_distance = half.out_distance = real_distance_ / 2;
-      }
-      if (forward) {
+      if (forward) {  // real input (viewed as complex) or packed output rows → output rows
+        half.in_stride = direct_ ? 1 : spec_.complex_stride;
+        half.in_distance = direct_ ? real_distance_ / 2 : complex_distance_;
         half.out_stride = spec_.complex_stride;
         half.out_distance = complex_distance_;
-        if (!direct_) {  // in place on the caller's output rows
-          half.in_stride = spec_.complex_stride;
-          half.in_distance = complex_distance_;
-        }
-      }
+      } else if (direct_) {  // contiguous scratch rows → output viewed as complex
+        half.out_distance = real_distance_ / 2;
+      }  // else contiguous scratch → contiguous scratch
       half_plan_ = Plan<Real>::cached(half);
       // w_k = e^{−2πik/n} for k = 0..m/2, in long double, rounded once to Real.
       const long double two_pi = 6.283185307179586476925286766559005768L;
@@ -211,20 +207,13 @@ void RealPlan<Real>::c2r_half_length(const Complex* in, Real* out, std::size_t f
                                      std::size_t count) const {
   const std::size_t m = spec_.n / 2;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  Complex* z_base;
-  std::ptrdiff_t z_distance;
-  if (direct_) {
-    z_base = reinterpret_cast<Complex*>(out + static_cast<std::ptrdiff_t>(first) * real_distance_);
-    z_distance = real_distance_ / 2;
-  } else {
-    z_base = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, count * m);
-    z_distance = static_cast<std::ptrdiff_t>(m);
-  }
+  // Z goes to contiguous scratch rows; the inverse then runs out of place (the plan's in-place
+  // path would copy each row), straight into the output when it can be viewed as complex.
+  Complex* z_base = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, 2 * count * m);
   const Real scale = scale_;
   for (std::size_t b = 0; b < count; ++b) {
     const Complex* x = in + static_cast<std::ptrdiff_t>(first + b) * complex_distance_;
-    Complex* z = z_base + static_cast<std::ptrdiff_t>(b) * z_distance;
-    // Every pair is read before it is written, so in-place c2r (z over x) is safe.
+    Complex* z = z_base + b * m;
     const Real x0 = x[0].real(), xm = x[static_cast<std::ptrdiff_t>(m) * cs].real();
     z[0] = Complex((x0 + xm) * scale, (x0 - xm) * scale);
     std::size_t k = cs == 1 ? detail::split_inverse_vector(x, z, twiddles_.data(), m, scale) : 1;
@@ -243,10 +232,15 @@ void RealPlan<Real>::c2r_half_length(const Complex* in, Real* out, std::size_t f
     // m even: the self-paired bin m/2 gives Z = 2·conj(X).
     if (2 * k == m) z[k] = std::conj(x[static_cast<std::ptrdiff_t>(k) * cs]) * (2 * scale);
   }
-  half_plan_->execute(z_base, z_base);
-  if (direct_) return;
+  if (direct_) {
+    half_plan_->execute(
+        z_base, reinterpret_cast<Complex*>(out + static_cast<std::ptrdiff_t>(first) * real_distance_));
+    return;
+  }
+  Complex* zt = z_base + count * m;
+  half_plan_->execute(z_base, zt);
   for (std::size_t b = 0; b < count; ++b) {
-    const Complex* z = z_base + b * m;
+    const Complex* z = zt + b * m;
     Real* y = out + static_cast<std::ptrdiff_t>(first + b) * real_distance_;
     for (std::size_t j = 0; j < m; ++j) {
       const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(j);
@@ -262,13 +256,15 @@ void RealPlan<Real>::r2c_complex(const Real* in, Complex* out, std::size_t first
                                  std::size_t count) const {
   const std::size_t n = spec_.n, bins = n / 2 + 1;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, count * n);
+  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, 2 * count * n);
   for (std::size_t b = 0; b < count; ++b) {
     const Real* x = in + static_cast<std::ptrdiff_t>(first + b) * real_distance_;
     for (std::size_t j = 0; j < n; ++j)
       scratch[b * n + j] = Complex(x[static_cast<std::ptrdiff_t>(j) * rs], 0);
   }
-  full_plan_->execute(scratch, scratch);
+  // Out of place into the second half: the plan's in-place path would copy every row.
+  full_plan_->execute(scratch, scratch + count * n);
+  scratch += count * n;
   for (std::size_t b = 0; b < count; ++b) {
     Complex* y = out + static_cast<std::ptrdiff_t>(first + b) * complex_distance_;
     for (std::size_t k = 0; k < bins; ++k)
@@ -282,7 +278,7 @@ void RealPlan<Real>::c2r_complex(const Complex* in, Real* out, std::size_t first
                                  std::size_t count) const {
   const std::size_t n = spec_.n, bins = n / 2 + 1;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, count * n);
+  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan, 2 * count * n);
   for (std::size_t b = 0; b < count; ++b) {
     const Complex* x = in + static_cast<std::ptrdiff_t>(first + b) * complex_distance_;
     Complex* s = scratch + b * n;
@@ -292,7 +288,9 @@ void RealPlan<Real>::c2r_complex(const Complex* in, Real* out, std::size_t first
       s[n - k] = std::conj(s[k]);
     }
   }
-  full_plan_->execute(scratch, scratch);
+  // Out of place into the second half: the plan's in-place path would copy every row.
+  full_plan_->execute(scratch, scratch + count * n);
+  scratch += count * n;
   for (std::size_t b = 0; b < count; ++b) {
     Real* y = out + static_cast<std::ptrdiff_t>(first + b) * real_distance_;
     for (std::size_t j = 0; j < n; ++j)
@@ -307,7 +305,7 @@ void RealPlan<Real>::r2c_pairs(const Real* in, Complex* out) const {
   if (!full_plan_) return;
   const std::size_t n = spec_.n, bins = n / 2 + 1, pairs = full_plan_->spec().batch;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan_pairs, pairs * n);
+  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan_pairs, 2 * pairs * n);
   for (std::size_t p = 0; p < pairs; ++p) {
     const Real* a = in + static_cast<std::ptrdiff_t>(2 * p) * real_distance_;
     const bool has_b = 2 * p + 1 < spec_.batch;
@@ -317,7 +315,9 @@ void RealPlan<Real>::r2c_pairs(const Real* in, Complex* out) const {
       scratch[p * n + j] = Complex(a[i], has_b ? b[i] : Real(0));
     }
   }
-  full_plan_->execute(scratch, scratch);
+  // Out of place into the second half: the plan's in-place path would copy every row.
+  full_plan_->execute(scratch, scratch + pairs * n);
+  scratch += pairs * n;
   const Real half_scale = Real(0.5) * scale_;
   for (std::size_t p = 0; p < pairs; ++p) {
     const Complex* c = scratch + p * n;
@@ -340,7 +340,7 @@ void RealPlan<Real>::c2r_pairs(const Complex* in, Real* out) const {
   if (!full_plan_) return;
   const std::size_t n = spec_.n, bins = n / 2 + 1, pairs = full_plan_->spec().batch;
   const std::ptrdiff_t rs = spec_.real_stride, cs = spec_.complex_stride;
-  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan_pairs, pairs * n);
+  Complex* scratch = detail::thread_scratch<Complex>(detail::ScratchSlot::real_plan_pairs, 2 * pairs * n);
   // Bin k of a real sequence's spectrum, extended to all n bins by Hermitian symmetry; the
   // imaginary parts of bin 0 and (even n) bin n/2 are dropped, as they must be zero.
   auto bin = [&](const Complex* x, std::size_t k) -> Complex {
@@ -358,7 +358,9 @@ void RealPlan<Real>::c2r_pairs(const Complex* in, Real* out) const {
       scratch[p * n + k] = Complex(ak.real() - bk.imag(), ak.imag() + bk.real());  // A + iB
     }
   }
-  full_plan_->execute(scratch, scratch);
+  // Out of place into the second half: the plan's in-place path would copy every row.
+  full_plan_->execute(scratch, scratch + pairs * n);
+  scratch += pairs * n;
   for (std::size_t p = 0; p < pairs; ++p) {
     const Complex* c = scratch + p * n;
     Real* ya = out + static_cast<std::ptrdiff_t>(2 * p) * real_distance_;
