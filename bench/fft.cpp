@@ -27,6 +27,7 @@
 #include "nodal/fft/nd_plan.hpp"
 #include "nodal/fft/plan.hpp"
 #include "nodal/fft/real_plan.hpp"
+#include "nodal/fft/transpose.hpp"
 
 #if defined(NODAL_HAVE_FFTW3F)
 #include <fftw3.h>
@@ -364,6 +365,36 @@ void print_summary(const std::vector<Row>& rows, bool have_fftw, bool markdown) 
 #endif
 }
 
+// Transposition kernels on complex<float> matrices: the naive loop's power-of-two slowdown (column
+// writes that all map to a few cache sets) and its shape asymmetry, against blocked and recursive.
+void print_transposes(const Options& options) {
+  const std::vector<std::pair<std::size_t, std::size_t>> shapes =
+      options.quick ? std::vector<std::pair<std::size_t, std::size_t>>{{1024, 1024}, {1000, 1000}}
+                    : std::vector<std::pair<std::size_t, std::size_t>>{
+                          {1024, 1024}, {1000, 1000}, {2048, 2048}, {2000, 2000}, {4096, 256}, {256, 4096}};
+  fmt::print("\n{}Out-of-place transposition, complex<float>, ns per element\n\n",
+             options.markdown ? "#### " : "");
+  if (options.markdown) {
+    fmt::print("| rows x cols | naive | blocked | recursive |\n|---|---:|---:|---:|\n");
+  } else {
+    fmt::print("{:>12} {:>8} {:>8} {:>10}\n", "rows x cols", "naive", "blocked", "recursive");
+  }
+  for (auto [rows, cols] : shapes) {
+    Aligned<cf> a(rows * cols), b(rows * cols);
+    for (std::size_t i = 0; i < rows * cols; ++i) a.data[i] = cf(float(i), 0);
+    double ns[3];
+    const TransposeMethod methods[3] = {TransposeMethod::naive, TransposeMethod::blocked, TransposeMethod::recursive};
+    for (int m = 0; m < 3; ++m)
+      ns[m] = 1e9 / static_cast<double>(rows * cols) *
+              time_call([&] { transpose(a.data, b.data, rows, cols, methods[m]); }, options.target_seconds / 2);
+    const std::string shape = fmt::format("{}x{}", rows, cols);
+    if (options.markdown)
+      fmt::print("| {} | {:.2f} | {:.2f} | {:.2f} |\n", shape, ns[0], ns[1], ns[2]);
+    else
+      fmt::print("{:>12} {:>8.2f} {:>8.2f} {:>10.2f}\n", shape, ns[0], ns[1], ns[2]);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -401,5 +432,6 @@ int main(int argc, char** argv) {
   print_tables(rows, options, have_fftw);
   print_accuracy(rows, options, have_fftw);
   print_summary(rows, have_fftw, options.markdown);
+  print_transposes(options);
   return 0;
 }
