@@ -30,6 +30,9 @@ template <class Real>
 inline __attribute__((always_inline)) Cx<Real> scale(Cx<Real> a, Real s) { return {a.re * s, a.im * s}; }
 
 template <class Real>
+struct CxV;  // a vector of interleaved complex values (fft/simd.hpp)
+
+template <class Real>
 struct Node {
   Node(std::size_t length, int direction_sign) : n(length), sign(direction_sign) {}
   virtual ~Node() = default;
@@ -45,6 +48,11 @@ struct Node {
   }
   virtual std::size_t work_size() const = 0;
   virtual std::string describe() const = 0;
+
+  // Optional lane engine: `a` holds n vectors, element i of `lanes` independent transforms in vector
+  // i (64-byte aligned); `b` is a second such buffer. Returns the buffer holding the result, or
+  // nullptr when the node has no lane engine (the caller then falls back to run_batch).
+  virtual CxV<Real>* run_lanes(CxV<Real>* a, CxV<Real>* b) const { return nullptr; }
 };
 
 template <class Real>

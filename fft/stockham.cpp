@@ -90,6 +90,13 @@ class StockhamNode final : public Node<Real> {
     }
     for (; b < count; ++b) run(in + b * n, out + b * n, work);
   }
+  CxV<Real>* run_lanes(CxV<Real>* a, CxV<Real>* b) const override {
+    for (const auto& st : stages_) {
+      st.pass_lanes(st, a, b);
+      std::swap(a, b);
+    }
+    return a;
+  }
   std::size_t work_size() const override {
     const std::size_t single = stages_.size() > 1 ? this->n : 0;
     const std::size_t lanes = 2 * this->n * CxV<Real>::lanes + 64 / sizeof(Cx<Real>);
