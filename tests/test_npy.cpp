@@ -120,7 +120,7 @@ TEST_CASE("npy: round trip of every dtype and ranks 0..4") {
   for (const auto& entry : fs::directory_iterator(dir.path)) CHECK(entry.path().filename().string()[0] == 'r');
 }
 
-TEST_CASE("npy: a non-contiguous view is saved in row-major order; saving replaces a file") {
+TEST_CASE("npy: a non-contiguous view is saved in row-major order, saving replaces a file") {
   TempDir dir;
   const Tensor base = Tensor::arange(12, DType::float64).reshape(Shape{3, 4});
   const Tensor view = base.transpose(0, 1).slice(0, 0, 4, 2);  // [[0,4,8],[2,6,10]]

@@ -86,7 +86,7 @@ TEST_CASE("randn: mean and standard deviation within a few standard errors") {
   }
 }
 
-TEST_CASE("rand: range [low, high), mean and variance of a uniform") {
+TEST_CASE("rand: half-open range low <= x < high, mean and variance of a uniform") {
   const std::int64_t n = 200000;
   const auto v = Tensor::rand(Shape{n}, 9, DType::float32, -2.0, 6.0).to_vector<float>();
   float lo = 1e9f, hi = -1e9f;
