@@ -270,3 +270,15 @@ TEST_CASE("Bluestein chirp: exact k² mod 2N keeps the phase that the naive k²/
   // End to end: a forced Bluestein transform of that prime length keeps Cooley–Tukey-level error.
   check_sampled(n, Algorithm::bluestein);
 }
+
+TEST_CASE("negative strides read a row backwards") {
+  const std::size_t n = 60;
+  const auto x = as<double>(signal(n, 77));
+  std::vector<std::complex<double>> reversed(x.rbegin(), x.rend()), y(n);
+  Spec s;
+  s.n = n;
+  s.in_stride = -1;
+  Plan<double> plan(s);
+  plan.execute(reversed.data() + (n - 1), y.data());  // element i is read at offset −i: x[i]
+  CHECK(ref::relative_error(y, ref::dft(signal(n, 77), -1)) < double_bound(n));
+}
