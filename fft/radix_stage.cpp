@@ -18,7 +18,8 @@ NODAL_FFT_INLINE void butterfly(T* a, const OddConstants<Real>& c) {
 constexpr int capacity(int P) { return P > 0 ? P : max_odd_radix; }
 
 template <class Real, int P, int S>
-void stockham_pass(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, Cx<Real>*) {
+void stockham_part(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, std::size_t k0, std::size_t k1,
+                   std::size_t q0, std::size_t q1) {
   using V = CxV<Real>;
   constexpr int W = V::lanes;
   const int p = P > 0 ? P : st.p;
@@ -32,24 +33,24 @@ void stockham_pass(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, C
     for (int j = 1; j < p; ++j) yk[j * s] = a[j] * st.w(j, k);
   };
   if (s >= std::size_t(W)) {
-    for (std::size_t k = 0; k < m; ++k) {
+    for (std::size_t k = k0; k < k1; ++k) {
       TwV<Real> tw[capacity(P)];
       for (int j = 1; j < p; ++j) tw[j] = broadcast(st.w(j, k));
       const Cx<Real>* xk = x + s * k;
       Cx<Real>* yk = y + s * p * k;
-      std::size_t q = 0;
-      for (; q + W <= s; q += W) {
+      std::size_t q = q0;
+      for (; q + W <= q1; q += W) {
         V a[capacity(P)];
         for (int j = 0; j < p; ++j) a[j] = load(xk + q + j * ms);
         butterfly<P, S>(a, st.odd);
         store(yk + q, a[0]);
         for (int j = 1; j < p; ++j) store(yk + q + j * s, twiddle(a[j], tw[j]));
       }
-      for (; q < s; ++q) scalar(k, q);
+      for (; q < q1; ++q) scalar(k, q);
     }
   } else if (s == 1) {
-    std::size_t k = 0;
-    for (; k + W <= m; k += W) {
+    std::size_t k = k0;
+    for (; k + W <= k1; k += W) {
       V a[capacity(P)];
       for (int j = 0; j < p; ++j) a[j] = load(x + k + j * m);
       butterfly<P, S>(a, st.odd);
@@ -60,11 +61,16 @@ void stockham_pass(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, C
       for (int l = 0; l < W; ++l)
         for (int j = 0; j < p; ++j) yk[p * l + j] = lanes[j][l];
     }
-    for (; k < m; ++k) scalar(k, 0);
+    for (; k < k1; ++k) scalar(k, 0);
   } else {
-    for (std::size_t k = 0; k < m; ++k)
-      for (std::size_t q = 0; q < s; ++q) scalar(k, q);
+    for (std::size_t k = k0; k < k1; ++k)
+      for (std::size_t q = q0; q < q1; ++q) scalar(k, q);
   }
+}
+
+template <class Real, int P, int S>
+void stockham_pass(const RadixStage<Real>& st, const Cx<Real>* x, Cx<Real>* y, Cx<Real>*) {
+  stockham_part<Real, P, S>(st, x, y, 0, st.m, 0, st.s);
 }
 
 template <class Real, int P, int S>
@@ -152,6 +158,20 @@ auto pick(Traversal t) -> void (*)(const RadixStage<Real>&, const Cx<Real>*, Cx<
 }
 
 template <class Real, int S>
+auto pick_part(int p) -> void (*)(const RadixStage<Real>&, const Cx<Real>*, Cx<Real>*, std::size_t, std::size_t,
+                                  std::size_t, std::size_t) {
+  switch (p) {
+    case 2: return &stockham_part<Real, 2, S>;
+    case 3: return &stockham_part<Real, 3, S>;
+    case 4: return &stockham_part<Real, 4, S>;
+    case 5: return &stockham_part<Real, 5, S>;
+    case 7: return &stockham_part<Real, 7, S>;
+    case 8: return &stockham_part<Real, 8, S>;
+    default: return &stockham_part<Real, 0, S>;
+  }
+}
+
+template <class Real, int S>
 auto pick_lanes(int p) -> void (*)(const RadixStage<Real>&, const CxV<Real>*, CxV<Real>*) {
   switch (p) {
     case 2: return &stockham_lanes_pass<Real, 2, S>;
@@ -206,7 +226,10 @@ RadixStage<Real> make_stage(int p, std::size_t m, std::size_t s, int sign, Trave
   }
   if (has_butterfly(std::size_t(p))) {
     st.pass = sign < 0 ? pick_radix<Real, -1>(p, traversal) : pick_radix<Real, +1>(p, traversal);
-    if (traversal == Traversal::stockham) st.pass_lanes = sign < 0 ? pick_lanes<Real, -1>(p) : pick_lanes<Real, +1>(p);
+    if (traversal == Traversal::stockham) {
+      st.pass_lanes = sign < 0 ? pick_lanes<Real, -1>(p) : pick_lanes<Real, +1>(p);
+      st.pass_part = sign < 0 ? pick_part<Real, -1>(p) : pick_part<Real, +1>(p);
+    }
   } else {
     st.sub = std::move(sub);
     st.pass = traversal == Traversal::dit ? &sub_transform_pass<Real, true> : &sub_transform_pass<Real, false>;

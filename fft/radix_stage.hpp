@@ -24,6 +24,9 @@ struct RadixStage {
   OddConstants<Real> odd{};
   NodePtr<Real> sub;     // radix without a butterfly: a length-p sub-transform
   void (*pass)(const RadixStage&, const Cx<Real>*, Cx<Real>*, Cx<Real>*) = nullptr;
+  // Stockham only: the part k ∈ [k0, k1), q ∈ [q0, q1) of the pass (threads split a large pass).
+  void (*pass_part)(const RadixStage&, const Cx<Real>*, Cx<Real>*, std::size_t k0, std::size_t k1, std::size_t q0,
+                    std::size_t q1) = nullptr;
   // Stockham pass over elements that each hold `lanes` independent transforms (a batch transposed
   // so that element i of every row shares one vector): every operation is a full vector operation.
   void (*pass_lanes)(const RadixStage&, const CxV<Real>*, CxV<Real>*) = nullptr;

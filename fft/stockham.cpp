@@ -4,6 +4,8 @@
 // (see radix_stage.hpp for the pass formula). Buffers alternate so that the last pass writes `out`.
 #include <fmt/format.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -29,11 +31,17 @@ class StockhamNode final : public Node<Real> {
     // direct path then runs scalar passes while s < lanes); with a leading radix 8 the direct path is
     // already fully vectorized and avoids the two transposes.
     use_lanes_ = !stages_.empty() && this->n <= lanes_max_n && (this->n <= 32 || radices_.front() != 8);
+    // Two threads per pass from 2^17 points (each thread then has ≥ 2^16 points per pass to itself).
+    threads_ = this->n >= (std::size_t(1) << 17) && stages_.size() > 1 ? std::min(2, omp_get_max_threads()) : 1;
   }
   void run(const Cx<Real>* in, Cx<Real>* out, Cx<Real>* work) const override {
     const std::size_t t = stages_.size();
     if (t == 0) {
       std::copy(in, in + this->n, out);
+      return;
+    }
+    if (threads_ > 1 && !omp_in_parallel()) {
+      run_threaded(in, out, work);
       return;
     }
     // Pass i writes `out` when t − 1 − i is even, `work` otherwise.
@@ -90,6 +98,31 @@ class StockhamNode final : public Node<Real> {
     }
     for (; b < count; ++b) run(in + b * n, out + b * n, work);
   }
+  // Large single transforms: the threads split every pass (over k when there are enough k, otherwise
+  // over whole vectors of q) and meet at a barrier between passes.
+  void run_threaded(const Cx<Real>* in, Cx<Real>* out, Cx<Real>* work) const {
+    const std::size_t t = stages_.size();
+#pragma omp parallel num_threads(threads_)
+    {
+      const std::size_t id = std::size_t(omp_get_thread_num()), nt = std::size_t(omp_get_num_threads());
+      constexpr std::size_t W = CxV<Real>::lanes;
+      const Cx<Real>* src = in;
+      for (std::size_t i = 0; i < t; ++i) {
+        Cx<Real>* dst = (t - 1 - i) % 2 == 0 ? out : work;
+        const auto& st = stages_[i];
+        if (st.m >= 4 * nt * W) {
+          st.pass_part(st, src, dst, st.m * id / nt, st.m * (id + 1) / nt, 0, st.s);
+        } else {
+          const std::size_t blocks = (st.s + W - 1) / W;  // split q at multiples of W
+          const std::size_t q0 = std::min(st.s, blocks * id / nt * W), q1 = std::min(st.s, blocks * (id + 1) / nt * W);
+          st.pass_part(st, src, dst, 0, st.m, q0, q1);
+        }
+#pragma omp barrier
+        src = dst;
+      }
+    }
+  }
+
   CxV<Real>* run_lanes(CxV<Real>* a, CxV<Real>* b) const override {
     for (const auto& st : stages_) {
       st.pass_lanes(st, a, b);
@@ -114,6 +147,7 @@ class StockhamNode final : public Node<Real> {
   }
   static constexpr std::size_t lanes_max_n = 4096;
   bool use_lanes_ = false;
+  int threads_ = 1;
   std::vector<std::size_t> radices_;
   std::vector<RadixStage<Real>> stages_;
 };
