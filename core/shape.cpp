@@ -7,7 +7,7 @@
 
 namespace nodal {
 
-template <class It> void Shape::assign(It first, It last) {
+void Shape::assign(const std::int64_t* first, const std::int64_t* last) {
   auto n = std::distance(first, last);
   if (n > max_rank) throw ValueError(fmt::format("Shape: rank {} exceeds the maximum rank {}", n, max_rank));
   rank_ = int(n);
@@ -17,8 +17,6 @@ template <class It> void Shape::assign(It first, It last) {
     *out++ = *first;
   }
 }
-template void Shape::assign(const std::int64_t*, const std::int64_t*);
-template void Shape::assign(std::vector<std::int64_t>::const_iterator, std::vector<std::int64_t>::const_iterator);
 
 Shape Shape::filled(int rank, std::int64_t value) {
   Shape s;

@@ -15,9 +15,9 @@ class Shape {
   static constexpr int max_rank = 8;
 
   Shape() = default;
-  Shape(std::initializer_list<std::int64_t> dims) { assign(dims.begin(), dims.end()); }
-  explicit Shape(std::span<const std::int64_t> dims) { assign(dims.begin(), dims.end()); }
-  explicit Shape(const std::vector<std::int64_t>& dims) { assign(dims.begin(), dims.end()); }
+  Shape(std::initializer_list<std::int64_t> dims) { assign(dims.begin(), dims.begin() + dims.size()); }
+  explicit Shape(std::span<const std::int64_t> dims) { assign(dims.data(), dims.data() + dims.size()); }
+  explicit Shape(const std::vector<std::int64_t>& dims) { assign(dims.data(), dims.data() + dims.size()); }
   static Shape filled(int rank, std::int64_t value);
 
   int rank() const { return rank_; }
@@ -45,7 +45,7 @@ class Shape {
   }
 
  private:
-  template <class It> void assign(It first, It last);
+  void assign(const std::int64_t* first, const std::int64_t* last);
   std::array<std::int64_t, max_rank> dims_{};
   int rank_ = 0;
 };
