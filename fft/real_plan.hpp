@@ -19,8 +19,9 @@
 // Layout: real data has stride `real_stride` (reals) and batch distance `real_distance`; complex
 // data `complex_stride`/`complex_distance` (complex elements). Distance 0 means contiguous rows:
 // n·stride for real, (n/2+1)·stride for complex. r2c may run in place (the real and complex arrays
-// at the same address, FFTW's padded layout: real_distance ≥ 2(n/2+1)); c2r never modifies its
-// input. c2r ignores the imaginary parts of F_0 and (even n) F_{n/2}, which are zero for any
+// at the same address, FFTW's padded layout: real_distance = 2·complex_distance, unit strides); c2r
+// reads its whole input before writing, so it may run in place too, and otherwise never modifies
+// its input. c2r ignores the imaginary parts of F_0 and (even n) F_{n/2}, which are zero for any
 // spectrum of real data.
 #include <complex>
 #include <cstddef>
