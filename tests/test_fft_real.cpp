@@ -228,6 +228,13 @@ TEST_CASE("in-place r2c in the padded layout (real_distance = 2·complex_distanc
         .execute(dense.data(), expected.data());
     for (std::size_t i = 0; i < buffer.size(); ++i)
       CHECK(std::abs(buffer[i] - expected[i]) < 1e-5f * n);
+    // And back in place: c2r over the same buffer restores the padded real rows.
+    spec.direction = Direction::inverse;
+    spec.scaling = Scaling::by_n;
+    RealPlan<float>(spec).execute(buffer.data(), as_real);
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t j = 0; j < n; ++j)
+        CHECK(as_real[b * 2 * bins + j] == doctest::Approx(dense[b * n + j]).epsilon(1e-5));
     // Without the padded layout, in-place is refused rather than silently overwriting input.
     RealSpec bad;
     bad.n = n;
