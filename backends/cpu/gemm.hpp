@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 
 #include "nodal/core/dtype.hpp"
+#include "nodal/core/error.hpp"
 
 namespace nodal::cpu {
 
@@ -18,9 +19,10 @@ template <class T> struct MatrixRef {
   bool conjugate = false;                        // use conj(M) (complex only; ignored for real T)
 
   // Unit stride along columns (row-major) or rows (column-major), with rows/columns that do not
-  // overlap; an extent of 1 makes the other stride irrelevant.
-  bool row_major() const { return col_stride == 1 && (rows <= 1 || row_stride >= cols); }
-  bool col_major() const { return row_stride == 1 && (cols <= 1 || col_stride >= rows); }
+  // overlap. The stride of an extent of 1 is never used (broadcast views make it 0), so it is
+  // ignored.
+  bool row_major() const { return (cols <= 1 || col_stride == 1) && (rows <= 1 || row_stride >= cols); }
+  bool col_major() const { return (rows <= 1 || row_stride == 1) && (cols <= 1 || col_stride >= rows); }
   bool mappable() const { return row_major() || col_major(); }
   // Mᵀ as a view: swaps extents and strides.
   MatrixRef transposed() const { return {data, cols, rows, col_stride, row_stride, conjugate}; }
@@ -68,6 +70,8 @@ void gemm(const MatrixRef<T>& a, const MatrixRef<T>& b, T* c, std::int64_t c_row
         for (std::int64_t j = 0; j < b.cols; ++j) c[i * c_row_stride + j] = T(0);
     return;
   }
+  if (!a.mappable() || !b.mappable())
+    throw BackendError("cpu::gemm: an operand has no unit stride along rows or columns (copy it to contiguous)");
   const bool ra = a.row_major(), rb = b.row_major();
   if (ra && rb) detail::gemm_mapped<T, Eigen::RowMajor, Eigen::RowMajor>(a, b, c, c_row_stride, accumulate);
   else if (ra) detail::gemm_mapped<T, Eigen::RowMajor, Eigen::ColMajor>(a, b, c, c_row_stride, accumulate);

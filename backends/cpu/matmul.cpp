@@ -16,9 +16,8 @@ constexpr std::int64_t small_gemm_work = 1 << 18;
 Tensor mappable(const Tensor& t) {
   const int r = t.rank();
   const std::int64_t rows = t.shape()[r - 2], cols = t.shape()[r - 1];
-  const bool row_major = t.strides()[r - 1] == 1 && (rows <= 1 || t.strides()[r - 2] >= cols);
-  const bool col_major = t.strides()[r - 2] == 1 && (cols <= 1 || t.strides()[r - 1] >= rows);
-  return row_major || col_major ? t : t.contiguous();
+  const cpu::MatrixRef<float> layout{nullptr, rows, cols, t.strides()[r - 2], t.strides()[r - 1]};
+  return layout.mappable() ? t : t.contiguous();
 }
 
 // C[i] = op(A[i])·op(B[i]) for every index i of `batch` (A and B broadcast to it); op conjugates
