@@ -6,7 +6,6 @@
 #include <vector>
 
 #include <nodal/nodal.hpp>
-#include <nodal/nodes/matmul.hpp>  // until the umbrella header includes it (asked of the lead)
 
 namespace {
 
