@@ -99,7 +99,7 @@ TEST_CASE("DIT(ρ(a)) = F(a) and ρ(DIF(a)) = F(a) for mixed radix vectors") {
   }
 }
 
-TEST_CASE("Good–Thomas index maps are bijections; non-coprime splits are refused") {
+TEST_CASE("Good–Thomas index maps are bijections, and non-coprime splits are refused") {
   for (auto [n1, n2] : std::vector<std::pair<std::size_t, std::size_t>>{{3, 5}, {4, 9}, {80, 63}, {1, 7}, {1009, 1013}}) {
     const auto maps = good_thomas_maps(n1, n2);
     for (const auto* m : {&maps.input, &maps.output}) {
@@ -133,7 +133,7 @@ TEST_CASE("Good–Thomas index maps are bijections; non-coprime splits are refus
                             ref::dft(x, -1)) < bound(s.n));
 }
 
-TEST_CASE("Rader: generators have order p−1; every prime up to 2000 transforms correctly") {
+TEST_CASE("Rader: generators have order p−1, and every prime up to 2000 transforms correctly") {
   std::size_t primes = 0;
   for (std::size_t p = 3; p < 2000; p += 2) {
     if (!is_prime(p)) continue;
@@ -236,7 +236,7 @@ TEST_CASE("estimate and measure planners give the same results") {
   }
 }
 
-TEST_CASE("wisdom: saved measured choices reproduce the plan; corrupt files raise IoError") {
+TEST_CASE("wisdom: saved measured choices reproduce the plan, and corrupt files raise IoError") {
   forget_wisdom();
   const std::string path = "fft_plan_test_wisdom.txt";
   Spec s;
