@@ -6,8 +6,9 @@
 
 #include "nodal/core/gradcheck.hpp"
 #include "nodal/core/registry.hpp"
-#include "nodal/nodes/add.hpp"
-#include "nodal/nodes/relu.hpp"
+#include "nodal/nodes/binary.hpp"
+#include "nodal/nodes/operators.hpp"
+#include "nodal/nodes/unary.hpp"
 
 using namespace nodal;
 
