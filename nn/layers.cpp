@@ -118,6 +118,30 @@ Value BatchNorm2d::forward(const Value& x) {
   return nodal::batch_norm(x, parameter(x, "weight"), parameter(x, "bias"), state_);
 }
 
+std::string Pool2d::kind() const {
+  switch (kind_) {
+    case PoolKind::max: return "MaxPool2d";
+    case PoolKind::average: return "AvgPool2d";
+    case PoolKind::global_average: return "GlobalAvgPool2d";
+  }
+  return "Pool2d";
+}
+std::string Pool2d::describe() const {
+  if (kind_ == PoolKind::global_average) return kind();
+  return fmt::format("{}(kernel={}, stride={}, padding={})", kind(), fmt::join(options_.kernel, "x"),
+                     options_.stride.empty() ? fmt::format("{}", fmt::join(options_.kernel, "x"))
+                                             : fmt::format("{}", fmt::join(options_.stride, "x")),
+                     fmt::join(options_.padding, "x"));
+}
+Value Pool2d::forward(const Value& x) {
+  switch (kind_) {
+    case PoolKind::max: return nodal::max_pool2d_values(x, options_);
+    case PoolKind::average: return nodal::avg_pool2d(x, options_);
+    case PoolKind::global_average: return nodal::global_avg_pool2d(x);
+  }
+  throw ValueError("nn::Pool2d: unknown kind");
+}
+
 std::shared_ptr<Linear> linear(std::int64_t in, std::int64_t out, LayerOptions o) { return std::make_shared<Linear>(in, out, o); }
 std::shared_ptr<Conv2d> conv2d(std::int64_t in, std::int64_t out, std::vector<std::int64_t> kernel, ConvOptions conv,
                                LayerOptions o) {
@@ -129,6 +153,9 @@ std::shared_ptr<ActivationLayer> sigmoid() { return std::make_shared<ActivationL
 std::shared_ptr<ActivationLayer> leaky_relu(double s) { return std::make_shared<ActivationLayer>(Activation::leaky_relu, s); }
 std::shared_ptr<Flatten> flatten(std::int64_t start, std::int64_t end) { return std::make_shared<Flatten>(start, end); }
 std::shared_ptr<Dropout> dropout(double p) { return std::make_shared<Dropout>(p); }
+std::shared_ptr<Pool2d> max_pool2d(Pool2dOptions o) { return std::make_shared<Pool2d>(PoolKind::max, std::move(o)); }
+std::shared_ptr<Pool2d> avg_pool2d(Pool2dOptions o) { return std::make_shared<Pool2d>(PoolKind::average, std::move(o)); }
+std::shared_ptr<Pool2d> global_avg_pool2d() { return std::make_shared<Pool2d>(PoolKind::global_average); }
 std::shared_ptr<BatchNorm2d> batch_norm2d(std::int64_t c, double eps, double momentum) {
   return std::make_shared<BatchNorm2d>(c, eps, momentum);
 }

@@ -2,7 +2,8 @@
 // The layers of nn/: each a Module that owns its parameters and adds one or two nodes.
 //   Linear(in, out)            y = x·Wᵀ + b                W [out, in], b [out]
 //   Conv2d(in, out, k, opts)   y = conv2d(x, W, b, opts)   W [out, in/groups, kH, kW], b [out]
-//   ReLU, Tanh, Sigmoid, LeakyReLU, Flatten, Dropout(p), BatchNorm2d(C)
+//   ReLU, Tanh, Sigmoid, LeakyReLU, Flatten, Dropout(p), BatchNorm2d(C),
+//   MaxPool2d, AvgPool2d, GlobalAvgPool2d
 // Weights start as PyTorch's defaults (nn/init.hpp) unless another Init is given.
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include "nodal/nodes/batch_norm.hpp"
 #include "nodal/nodes/conv.hpp"
 #include "nodal/nodes/dropout.hpp"
+#include "nodal/nodes/pool.hpp"
 
 namespace nodal::nn {
 
@@ -102,6 +104,19 @@ class BatchNorm2d final : public Module {
   std::shared_ptr<BatchNormState> state_;
 };
 
+enum class PoolKind { max, average, global_average };
+class Pool2d final : public Module {
+ public:
+  Pool2d(PoolKind kind, Pool2dOptions options = {}) : kind_(kind), options_(std::move(options)) {}
+  std::string kind() const override;
+  std::string describe() const override;
+  Value forward(const Value& x) override;
+
+ private:
+  PoolKind kind_;
+  Pool2dOptions options_;
+};
+
 // Factories, for building a Sequential in one expression.
 std::shared_ptr<Linear> linear(std::int64_t in_features, std::int64_t out_features, LayerOptions options = {});
 std::shared_ptr<Conv2d> conv2d(std::int64_t in_channels, std::int64_t out_channels, std::vector<std::int64_t> kernel,
@@ -112,6 +127,9 @@ std::shared_ptr<ActivationLayer> sigmoid();
 std::shared_ptr<ActivationLayer> leaky_relu(double negative_slope = 0.01);
 std::shared_ptr<Flatten> flatten(std::int64_t start_axis = 1, std::int64_t end_axis = -1);
 std::shared_ptr<Dropout> dropout(double p = 0.5);
+std::shared_ptr<Pool2d> max_pool2d(Pool2dOptions options = {});
+std::shared_ptr<Pool2d> avg_pool2d(Pool2dOptions options = {});
+std::shared_ptr<Pool2d> global_avg_pool2d();
 std::shared_ptr<BatchNorm2d> batch_norm2d(std::int64_t channels, double eps = 1e-5, double momentum = 0.1);
 
 }  // namespace nodal::nn

@@ -38,6 +38,18 @@ TEST_CASE("module names and parameter counts follow PyTorch's state_dict") {
   CHECK(nested->summary().find("total: 61712 parameters") != std::string::npos);
 }
 
+TEST_CASE("LeNet-5 with pooling builds to logits of shape [N, 10]") {
+  nn::manual_seed(2);
+  auto net = nn::sequential({nn::conv2d(1, 6, {5}, {.padding = ConvPadding::all(2)}), nn::relu(), nn::max_pool2d({.kernel = {2}}),
+                             nn::conv2d(6, 16, {5}), nn::relu(), nn::max_pool2d({.kernel = {2}}), nn::flatten(),
+                             nn::linear(400, 120), nn::relu(), nn::linear(120, 84), nn::relu(), nn::linear(84, 10)});
+  Graph g;
+  const Value logits = (*net)(g.input("x", Shape{7, 1, 28, 28}));
+  CHECK(logits.shape() == Shape{7, 10});
+  CHECK(net->parameter_count() == 61706);
+  CHECK(net->summary().find("MaxPool2d(kernel=2, stride=2, padding=0)") != std::string::npos);
+}
+
 TEST_CASE("initialization is seeded and within PyTorch's default bounds") {
   nn::manual_seed(7);
   const Tensor a = nn::linear(300, 50)->named_parameters()[0].second;
