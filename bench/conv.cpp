@@ -6,7 +6,10 @@
 // answer fails the benchmark.
 //
 //   conv [--markdown] [--threads 2] [--budget S] [--layers 0,2] [--measure] [--calibrate]
-//        [--crossover] [--no-torch] [--no-reexec]
+//        [--crossover] [--direct-calls] [--no-torch] [--no-reexec]
+//
+// --direct-calls times the algorithms through the ConvAlgorithm interface instead of the graph
+// (no bias, no node dispatch): what the cost model estimates, hence what --calibrate should use.
 //
 // For a fair peer, the bench re-executes itself once with the glibc malloc settings the issue
 // prescribes (large mmap/trim thresholds, a top pad: libtorch's allocations stop going back to
@@ -40,6 +43,7 @@ namespace {
 
 struct Options {
   bool markdown = false, measure = false, calibrate = false, crossover = false, torch = true, reexec = true;
+  bool direct_calls = false;
   int threads = 2;
   double budget_s = 5.0;  // skip an algorithm whose calibrated forward+backward estimate exceeds this
   std::vector<std::size_t> layers;  // empty: all
@@ -63,6 +67,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--calibrate") o.calibrate = true;
     else if (a == "--crossover") o.crossover = true;
     else if (a == "--no-torch") o.torch = false;
+    else if (a == "--direct-calls") o.direct_calls = true;
     else if (a == "--no-reexec") o.reexec = false;
     else if (a == "--threads") o.threads = std::stoi(value());
     else if (a == "--budget") o.budget_s = std::stod(value());
@@ -193,6 +198,32 @@ MethodResult run_method(const LayerData& d, const std::string& method, const Tim
   return r;
 }
 
+// The same through the algorithm's own interface: forward alone, then forward (keeping what the
+// backward reuses) + both backward correlations. `auto`/`measure` resolve to an algorithm first.
+MethodResult run_algorithm(const LayerData& d, const std::string& method, const TimingPolicy& policy, Tensor* forward_out) {
+  MethodResult r{method};
+  const cpu::ConvAlgorithm& a = *cpu::choose_conv_algorithm(d.g, DType::float32, method).algorithm;
+  Tensor y = Tensor::empty(d.g.output_shape(), DType::float32);
+  Tensor dx = Tensor::empty(d.g.input_shape(), DType::float32);
+  Tensor dw = Tensor::empty(d.g.weight_shape(), DType::float32);
+  a.forward(d.g, d.x, d.w, y, false);
+  // The sampled reference includes the bias; add it here, as the node would.
+  Tensor with_bias = y.clone();
+  float* yb = with_bias.data<float>();
+  const std::int64_t plane = d.g.out_pixels();
+  for (std::int64_t i = 0; i < with_bias.numel(); ++i) yb[i] += d.b.data<float>()[(i / plane) % d.s.cout];
+  r.error = sampled_error(d, with_bias);
+  if (forward_out) *forward_out = with_bias;
+  r.forward_s = min_seconds([&] { a.forward(d.g, d.x, d.w, y, false); }, policy);
+  r.train_s = min_seconds(
+      [&] {
+        std::unique_ptr<cpu::ConvSaved> saved = a.forward(d.g, d.x, d.w, y, true);
+        a.backward(d.g, d.x, d.w, d.dy, &dx, &dw, saved.get());
+      },
+      policy);
+  return r;
+}
+
 // float32 forward with Cin·k² terms summed: pairwise/blocked sums and FFT round-off stay well
 // below 1e-4 of Σ|terms| (ε = 6e-8 times a growth of at most a few hundred for these sizes);
 // beyond 1e-3 the algorithm is wrong, not imprecise.
@@ -220,6 +251,7 @@ int main(int argc, char** argv) try {
              env_or("OMP_NUM_THREADS"),
              std::getenv("NODAL_BENCH_CONV_ENV") ? " (set by re-executing this bench, for libtorch's fairness)" : "");
   fmt::print("peer: {}\n", !o.torch ? "libtorch disabled (--no-torch)" : torch_description());
+  if (o.direct_calls) fmt::print("nodal timed through the ConvAlgorithm interface (--direct-calls): no graph, no bias in the timings\n");
   fmt::print("GFLOP/s = 2·N·Cout·Cin·Ho·Wo·k² / forward time; err = max |y − y64| / Σ|terms| at 64 sampled outputs\n\n");
 
   std::vector<std::string> algorithms;
@@ -255,7 +287,8 @@ int main(int argc, char** argv) try {
         continue;
       }
       fmt::print(stderr, "  {} {} ...\n", label, method);
-      MethodResult r = run_method(d, method, policy, method == "auto" ? &reference_output : nullptr);
+      Tensor* out = method == "auto" ? &reference_output : nullptr;
+      MethodResult r = o.direct_calls ? run_algorithm(d, method, policy, out) : run_method(d, method, policy, out);
       if (r.error > error_limit) {
         r.note = fmt::format("WRONG: error {:.2g} > {:g}", r.error, error_limit);
         failed = true;
@@ -326,7 +359,7 @@ int main(int argc, char** argv) try {
       std::vector<double> t;
       for (const std::string& m : pair) {
         fmt::print(stderr, "  crossover k{} {} ...\n", k, m);
-        const MethodResult r = run_method(d, m, policy, nullptr);
+        const MethodResult r = o.direct_calls ? run_algorithm(d, m, policy, nullptr) : run_method(d, m, policy, nullptr);
         if (r.error > error_limit) failed = true;
         t.push_back(r.train_s);
       }
