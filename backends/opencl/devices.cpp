@@ -136,9 +136,10 @@ const DeviceInfo& find_device(std::string_view spec) {
   }
   const std::string needle = lower(rest);
   for (const DeviceInfo& info : all)
-    if (lower(info.name).find(needle) != std::string::npos || lower(info.platform_name).find(needle) != std::string::npos)
+    if (lower(info.name).find(needle) != std::string::npos || lower(info.platform_name).find(needle) != std::string::npos ||
+        lower(info.platform_vendor).find(needle) != std::string::npos)
       return info;
-  return fail("no platform or device name contains it");
+  return fail("no platform name, platform vendor or device name contains it");
 }
 
 const DeviceInfo& default_device() {

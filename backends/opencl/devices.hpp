@@ -3,7 +3,7 @@
 //
 // A device is named by a spec: "opencl:P:D" (platform index P, device index D in that platform,
 // both from devices()), or "opencl:NAME" where NAME is a case-insensitive substring of the
-// platform or device name ("opencl:pocl", "opencl:nvidia"). The "opencl:" prefix is optional.
+// platform name, platform vendor or device name ("opencl:pocl", "opencl:nvidia", "opencl:xeon"). The "opencl:" prefix is optional.
 // The environment variable NODAL_DEVICE holds such a spec; a value naming another backend
 // ("cpu") leaves the OpenCL choice to the default: the first GPU, else the first device.
 #include <cstdint>

@@ -33,7 +33,11 @@ fs::path kernel_cache_folder() {
 
 namespace {
 
-constexpr std::string_view magic = "nodal-opencl-binary 1\n";
+// File layout: magic line, "<key bytes> <binary bytes> <FNV-1a of the binary in hex>" line, key,
+// binary. The length and checksum are verified before the driver sees the binary: a truncated or
+// damaged file (a full disk, a crash while copying caches around) must never reach
+// clCreateProgramWithBinary, which some drivers (PoCL 3.1) do not survive.
+constexpr std::string_view magic = "nodal-opencl-binary 2\n";
 
 std::string build_log(cl_program program, cl_device_id device) {
   std::size_t size = 0;
@@ -58,21 +62,26 @@ std::string disk_key(const DeviceInfo& d, std::string_view source, std::string_v
   return fmt::format("{}\n{}\n{}\n{:016x}\n{}", d.platform_name, d.name, d.driver_version, fnv1a(source), options);
 }
 
-// The binary stored under `key`, or empty when absent or unusable.
+// The binary stored under `key`, or empty when absent, for another key, or damaged.
 std::vector<unsigned char> read_binary(const fs::path& file, std::string_view key) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return {};
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string content = buffer.str();
-  // layout: magic, key length (decimal) '\n', key, binary
   if (!std::string_view(content).starts_with(magic)) return {};
   const std::size_t line_end = content.find('\n', magic.size());
   if (line_end == std::string::npos) return {};
-  const std::size_t key_size = std::strtoull(content.c_str() + magic.size(), nullptr, 10);
+  std::istringstream header(content.substr(magic.size(), line_end - magic.size()));
+  std::size_t key_size = 0, binary_size = 0;
+  std::uint64_t checksum = 0;
+  if (!(header >> key_size >> binary_size >> std::hex >> checksum)) return {};
   const std::size_t key_begin = line_end + 1;
-  if (content.size() < key_begin + key_size || std::string_view(content).substr(key_begin, key_size) != key) return {};
-  return std::vector<unsigned char>(content.begin() + std::ptrdiff_t(key_begin + key_size), content.end());
+  if (content.size() != key_begin + key_size + binary_size) return {};
+  if (std::string_view(content).substr(key_begin, key_size) != key) return {};
+  const std::string_view binary = std::string_view(content).substr(key_begin + key_size);
+  if (binary.empty() || fnv1a(binary) != checksum) return {};
+  return std::vector<unsigned char>(binary.begin(), binary.end());
 }
 
 bool write_binary(const fs::path& file, std::string_view key, const std::vector<unsigned char>& binary) {
@@ -83,7 +92,8 @@ bool write_binary(const fs::path& file, std::string_view key, const std::vector<
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) return false;
-    out << magic << key.size() << '\n' << key;
+    const std::string_view bytes(reinterpret_cast<const char*>(binary.data()), binary.size());
+    out << magic << fmt::format("{} {} {:016x}\n", key.size(), binary.size(), fnv1a(bytes)) << key;
     out.write(reinterpret_cast<const char*>(binary.data()), std::streamsize(binary.size()));
     if (!out.flush()) {
       fs::remove(temporary, ec);
@@ -118,7 +128,12 @@ ProgramHandle ProgramCache::build(std::string_view name, std::string_view source
   const fs::path file = folder.empty() ? fs::path() : folder / fmt::format("{:016x}.clbin", fnv1a(key));
   cl_int status = CL_SUCCESS;
   if (!file.empty()) {
-    if (const auto binary = read_binary(file, key); !binary.empty()) {
+    if (!fs::exists(file)) {
+      // nothing cached yet
+    } else if (const auto binary = read_binary(file, key); binary.empty()) {
+      std::lock_guard lock(mutex_);
+      ++stats_.disk_failures;  // another key under the same name, or a damaged file: rebuilt below
+    } else {
       const unsigned char* pointer = binary.data();
       const std::size_t size = binary.size();
       cl_int binary_status = CL_SUCCESS;
