@@ -40,8 +40,8 @@ kernel void reduce_sum_tree(const long M, const long R, const int rank, const lo
     for (long r = l; r < R; r += L) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
     scratch[l] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = L / 2; half > 0; half /= 2) {
-      if (l < half) scratch[l] += scratch[l + half];
+    for (int step = L / 2; step > 0; step /= 2) {
+      if (l < step) scratch[l] += scratch[l + step];
       barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (l == 0) out[o] = scale * scratch[0];
