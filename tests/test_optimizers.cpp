@@ -359,3 +359,20 @@ TEST_CASE("schedule state round trip") {
   b.step();
   CHECK(opt2.lr() == doctest::Approx(0.25));
 }
+
+TEST_CASE("large parameters take the threaded path and update every element") {
+  // 2·65536 + 37 elements: above the threading threshold, not a multiple of any block size.
+  const std::int64_t n = 2 * 65536 + 37;
+  Tensor p = Tensor::zeros(Shape{n}), q = Tensor::zeros(Shape{n});
+  nn::Adam adam({{"p", p}}, {.lr = 0.1});
+  nn::Sgd sgd({{"q", q}}, {.lr = 0.1, .momentum = 0.9});
+  const std::vector<Tensor> ones{Tensor::ones(Shape{n})};
+  adam.step(ones);
+  sgd.step(ones);
+  // Adam's first step with g = 1: m = 0.1, v = 0.001, p = −(0.1/0.1)·0.1/(1 + 1e-8) ≈ −0.1
+  // SGD: b = g = 1, q = −0.1·1 = −0.1
+  const auto pv = p.to_vector<float>(), qv = q.to_vector<float>();
+  std::int64_t wrong = 0;
+  for (std::int64_t i = 0; i < n; ++i) wrong += std::abs(pv[i] + 0.1f) > 1e-7f || std::abs(qv[i] + 0.1f) > 1e-7f;
+  CHECK(wrong == 0);
+}
