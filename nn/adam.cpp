@@ -1,12 +1,11 @@
 #include "nodal/nn/adam.hpp"
 
-#include <algorithm>
-#include <cmath>
-
+#include <fmt/format.h>
 #include <immintrin.h>
 #include <omp.h>
 
-#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
 
 #include "nodal/core/error.hpp"
 
@@ -45,11 +44,10 @@ inline void sqrt_block(double* out, const double* in, std::int64_t n) {
 // vectorize std::sqrt without -fno-math-errno (it keeps a library call for negative inputs), and
 // that single call would keep the whole loop scalar (3-4x slower).
 template <class T>
-void adam_range(T* p, const T* grad, T* m, T* v, std::int64_t begin, std::int64_t end, T l2, T shrink, T beta1,
-                T beta2, T step_size, T bias2_sqrt, T eps) {
+void adam_range(T* p, const T* grad, T* m, T* v, std::int64_t begin, std::int64_t end, T l2, T shrink,
+                T one_minus_beta1, T beta2, T one_minus_beta2, T step_size, T bias2_sqrt, T eps) {
   constexpr std::int64_t block = 512;
   alignas(64) T root[block];
-  const T one_minus_beta1 = T(1) - beta1, one_minus_beta2 = T(1) - beta2;
   for (std::int64_t first = begin; first < end; first += block) {
     const std::int64_t count = std::min(block, end - first);
     T *pb = p + first, *mb = m + first, *vb = v + first;
@@ -62,28 +60,31 @@ void adam_range(T* p, const T* grad, T* m, T* v, std::int64_t begin, std::int64_
     }
     sqrt_block(root, vb, count);
 #pragma omp simd
-    for (std::int64_t i = 0; i < count; ++i) pb[i] = pb[i] * shrink - step_size * (mb[i] / (root[i] / bias2_sqrt + eps));
+    for (std::int64_t i = 0; i < count; ++i)
+      pb[i] = pb[i] * shrink - step_size * (mb[i] / (root[i] / bias2_sqrt + eps));
   }
 }
 
 template <class T>
-void adam_kernel(T* p, const T* grad, T* m, T* v, std::int64_t n, T l2, T shrink, T beta1, T beta2, T step_size,
-                 T bias2_sqrt, T eps) {
-  if (n <= parallel_threshold) return adam_range(p, grad, m, v, 0, n, l2, shrink, beta1, beta2, step_size, bias2_sqrt, eps);
+void adam_kernel(T* p, const T* grad, T* m, T* v, std::int64_t n, T l2, T shrink, T one_minus_beta1, T beta2,
+                 T one_minus_beta2, T step_size, T bias2_sqrt, T eps) {
+  if (n <= parallel_threshold)
+    return adam_range(p, grad, m, v, 0, n, l2, shrink, one_minus_beta1, beta2, one_minus_beta2, step_size, bias2_sqrt,
+                      eps);
 #pragma omp parallel
   {
     // Equal contiguous shares, each a multiple of 16 elements (whole cache lines).
     const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
     const std::int64_t share = ((n + threads - 1) / threads + 15) / 16 * 16;
     const std::int64_t begin = std::min(n, t * share), end = std::min(n, begin + share);
-    adam_range(p, grad, m, v, begin, end, l2, shrink, beta1, beta2, step_size, bias2_sqrt, eps);
+    adam_range(p, grad, m, v, begin, end, l2, shrink, one_minus_beta1, beta2, one_minus_beta2, step_size, bias2_sqrt,
+               eps);
   }
 }
 
 }  // namespace
 
-Adam::Adam(NamedTensors parameters, AdamOptions options)
-    : Adam(one_group(std::move(parameters)), options, false) {}
+Adam::Adam(NamedTensors parameters, AdamOptions options) : Adam(one_group(std::move(parameters)), options, false) {}
 Adam::Adam(std::vector<ParameterGroup> groups, AdamOptions options) : Adam(std::move(groups), options, false) {}
 
 Adam::Adam(std::vector<ParameterGroup> groups, AdamOptions options, bool decoupled)
@@ -92,12 +93,12 @@ Adam::Adam(std::vector<ParameterGroup> groups, AdamOptions options, bool decoupl
       options_(checked(options, decoupled ? "AdamW" : "Adam")),
       decoupled_(decoupled) {}
 
-AdamW::AdamW(NamedTensors parameters, AdamOptions options)
-    : Adam(one_group(std::move(parameters)), options, true) {}
+AdamW::AdamW(NamedTensors parameters, AdamOptions options) : Adam(one_group(std::move(parameters)), options, true) {}
 AdamW::AdamW(std::vector<ParameterGroup> groups, AdamOptions options) : Adam(std::move(groups), options, true) {}
 
 void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step, const Group& group) {
-  // Scalars in double, like PyTorch computes them in Python floats, then rounded to T once.
+  // Scalars (1 − β included) in double, as PyTorch computes them in Python floats, then rounded
+  // to T once: 1 − 0.999f in float would differ from float(1 − 0.999) by 5e-5 relative.
   const double bias1 = 1 - std::pow(options_.beta1, double(step));
   const double bias2 = 1 - std::pow(options_.beta2, double(step));
   const double l2 = decoupled_ ? 0.0 : group.weight_decay;
@@ -105,8 +106,8 @@ void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, st
   visit_real_dtype(param.dtype(), decoupled_ ? "AdamW.step" : "Adam.step", [&](auto tag) {
     using T = typename decltype(tag)::type;
     adam_kernel<T>(param.data<T>(), grad.data<T>(), slots[0].data<T>(), slots[1].data<T>(), param.numel(), T(l2),
-                   T(shrink), T(options_.beta1), T(options_.beta2), T(group.lr / bias1), T(std::sqrt(bias2)),
-                   T(options_.eps));
+                   T(shrink), T(1 - options_.beta1), T(options_.beta2), T(1 - options_.beta2), T(group.lr / bias1),
+                   T(std::sqrt(bias2)), T(options_.eps));
   });
 }
 

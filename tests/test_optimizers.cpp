@@ -370,7 +370,8 @@ TEST_CASE("large parameters take the threaded path and update every element") {
   adam.step(ones);
   sgd.step(ones);
   // Adam's first step with g = 1: m = 0.1, v = 0.001, p = −(0.1/0.1)·0.1/(1 + 1e-8) ≈ −0.1
-  // SGD: b = g = 1, q = −0.1·1 = −0.1
+  // SGD: b = g = 1, q = −0.1·1 = −0.1. The 1e-7 bound also requires float(1 − β2) = float(0.001)
+  // as PyTorch uses, not 1 − float(0.999) (which gives −0.1000007).
   const auto pv = p.to_vector<float>(), qv = q.to_vector<float>();
   std::int64_t wrong = 0;
   for (std::int64_t i = 0; i < n; ++i) wrong += std::abs(pv[i] + 0.1f) > 1e-7f || std::abs(qv[i] + 0.1f) > 1e-7f;
