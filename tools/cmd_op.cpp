@@ -1,11 +1,15 @@
 // nodal op NAME: run one node on .npy inputs (forward, and the vjp given cotangents), writing
-// .npy results, so that any node can be cross-checked against NumPy or PyTorch.
+// .npy results, so that any node can be cross-checked against NumPy or PyTorch. With --explain, a
+// convolution first prints its resolved geometry, every algorithm's cost estimate and the choice
+// (for algorithm=measure, the timings too), then runs as usual.
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "nodal/backends/cpu/conv_select.hpp"
 #include "nodal/core/error.hpp"
 #include "nodal/core/npy.hpp"
+#include "nodal/nodes/conv.hpp"
 #include "nodal/tools/cli.hpp"
 
 namespace nodal::cli {
@@ -21,10 +25,34 @@ void save(const std::filesystem::path& path, const Tensor& t) {
   fmt::print("{}: {}\n", path.string(), to_string(spec_of(t)));
 }
 
+// --explain: what the CPU backend will run for this node and why. Only convolutions choose an
+// algorithm; for other nodes it says so. `measure` times the candidates here (the run below then
+// uses the cached choice), so that the table shows the timings.
+void explain(const Node& node, const std::vector<Tensor>& inputs, Backend backend) {
+  const auto* conv = dynamic_cast<const Conv*>(&node);
+  if (!conv) {
+    fmt::print("explain: {} has no algorithm choice; it runs its one {} implementation\n", node.type(), backend_name(backend));
+    return;
+  }
+  std::vector<TensorSpec> specs;
+  for (const Tensor& t : inputs) specs.push_back(spec_of(t));
+  conv->infer(specs);  // the node's own shape and dtype errors, before anything is estimated
+  const ConvGeometry g = conv->geometry(inputs.at(0).shape(), inputs.at(1).shape());
+  fmt::print("explain: {} x {} w {} -> y {} ({:.3g} GFLOP forward)\n", node.type(), to_string(g.input_shape()),
+             to_string(g.weight_shape()), to_string(g.output_shape()), g.forward_flops() * 1e-9);
+  if (backend != Backend::cpu) {
+    fmt::print("explain: algorithm choice is only modelled for the cpu backend\n");
+    return;
+  }
+  const DType dtype = inputs.front().dtype();
+  if (conv->options().algorithm == "measure") cpu::choose_conv_algorithm(g, dtype, "measure");
+  fmt::print("{}", cpu::format_explanation(cpu::explain_conv_choice(g, dtype, conv->options().algorithm)));
+}
+
 }  // namespace
 
 int run_op(const std::vector<std::string>& words) {
-  const Args args = parse_args("op", words, {"input", "set", "cotangent", "backend", "out"}, {});
+  const Args args = parse_args("op", words, {"input", "set", "cotangent", "backend", "out"}, {"explain"});
   if (args.positional.size() != 1) throw UsageError("op: give exactly one node type name (see nodal nodes)");
   const NodeTypeInfo& info = Registry::instance().type(args.positional.front());
   const std::string out_dir = args.one("out");
@@ -38,6 +66,7 @@ int run_op(const std::vector<std::string>& words) {
   std::vector<Tensor> cotangents;
   for (const std::string& path : args.all("cotangent")) cotangents.push_back(load_on(path, backend));
 
+  if (args.has("explain")) explain(*node, inputs, backend);
   std::vector<Tensor> outputs = nodal::apply(*node, inputs);
   if (!cotangents.empty() && cotangents.size() != outputs.size())
     throw UsageError(fmt::format("op: node '{}' has {} output(s) here; give one --cotangent per output, got {}", info.name,

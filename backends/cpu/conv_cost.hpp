@@ -3,7 +3,12 @@
 // flops at the rate its inner loop sustains plus bytes at memory bandwidth. The rates are this
 // project's 2-core AVX-512 machine's, measured by bench/conv (docs/convolution.md); only their
 // ratios matter for the choice.
+//
+// The selector (conv_select.cpp) multiplies each algorithm's estimate by calibration(name): the
+// ratio measured / estimated on the benchmark shapes, so that an estimate that is systematically
+// off is corrected here, in one table, without editing the algorithm's file.
 #include <cstdint>
+#include <string_view>
 
 #include "nodal/core/dtype.hpp"
 
@@ -18,5 +23,20 @@ inline constexpr double bytes_per_s = 8e9;              // memory traffic beyond
 
 inline double rate_scale(DType dtype) { return dtype == DType::float64 ? 0.5 : 1.0; }
 inline double element_bytes(DType dtype) { return dtype == DType::float64 ? 8.0 : 4.0; }
+
+// Per-algorithm calibration: measured / estimated forward+backward seconds, geometric mean over
+// the shapes of bench/conv on this machine (bench/conv --calibrate prints them). 1 = trusted as is.
+struct Calibration {
+  std::string_view algorithm;
+  double factor;
+};
+inline constexpr Calibration calibration_table[] = {
+    {"direct", 1.0}, {"gemm", 1.0}, {"fft", 1.0}, {"fft_tiled", 1.0}, {"fft_overlap_save", 1.0}, {"helix", 1.0},
+};
+inline double calibration(std::string_view algorithm) {
+  for (const Calibration& c : calibration_table)
+    if (c.algorithm == algorithm) return c.factor;
+  return 1.0;
+}
 
 }  // namespace nodal::cpu::conv_cost

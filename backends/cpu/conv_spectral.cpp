@@ -1,0 +1,439 @@
+// The spectral convolution engine (conv_spectral.hpp): transforms of tiles, the per-frequency
+// channel GEMMs, inverse transforms, and the saved spectra shared by forward and backward.
+//
+// Two real samples per complex transform: x_{2p} + i·x_{2p+1} against a real filter gives
+//   (x_{2p} + i·x_{2p+1}) ⋆ w = x_{2p} ⋆ w + i·(x_{2p+1} ⋆ w),
+// so y_{2p} is the real and y_{2p+1} the imaginary part of one inverse (an odd batch's last pair
+// has x_{2p+1} = 0); dx likewise from dy_{2p} + i·dy_{2p+1}. For dw the pair sums itself:
+//   Re[(A + iB) ⋆ conj(dA + i·dB)] = A ⋆ dA + B ⋆ dB   (the cross terms are imaginary),
+// so Σ_p conj(DŶ_p)·X̂_p summed over pairs has the batch sum of x ⋆ dy as the real part of its inverse.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <omp.h>
+
+#include <fmt/format.h>
+
+#include "nodal/backends/cpu/conv_spectral.hpp"
+#include "nodal/backends/cpu/conv_spectral_box.hpp"
+#include "nodal/backends/cpu/conv_spectral_mac.hpp"
+#include "nodal/core/error.hpp"
+
+namespace nodal::cpu::spectral {
+namespace {
+
+enum Counter { count_x, count_w, count_dy, count_y_inv, count_dx_inv, count_dw_inv, count_kinds };
+std::atomic<std::uint64_t> counters[count_kinds];
+void count(Counter c, std::uint64_t n) { counters[c].fetch_add(n, std::memory_order_relaxed); }
+
+// Spectra of `rows` boxes, block-major: element (block, row) holds `blk` real then `blk` imaginary parts.
+template <class T>
+struct Spectra {
+  static constexpr std::int64_t blk = spectral_block<T>, e = 2 * blk;
+  std::int64_t rows = 0, blocks = 0;
+  std::unique_ptr<T[]> data;
+  Spectra() = default;
+  Spectra(std::int64_t r, std::int64_t b, bool zero) : rows(r), blocks(b), data(new T[std::size_t(r * b * e)]) {
+    if (zero) std::fill(data.get(), data.get() + r * b * e, T(0));
+  }
+  T* at(std::int64_t block, std::int64_t row) { return data.get() + (block * rows + row) * e; }
+  const T* at(std::int64_t block, std::int64_t row) const { return data.get() + (block * rows + row) * e; }
+};
+
+template <class T>
+struct SavedSpectra final : ConvSaved {
+  std::string key;
+  Spectra<T> w;
+  std::vector<Spectra<T>> x;  // per tile of the plan
+};
+
+std::string saved_key(const ConvGeometry& g, const TileConfig& c, DType dtype) {
+  return fmt::format("{} {} m{} t{}x{}x{}", g.key(), dtype_name(dtype), int(c.method), c.tile[0], c.tile[1], c.tile[2]);
+}
+
+template <class T>
+std::complex<T>* box_scratch(std::int64_t points) {
+  thread_local std::vector<std::complex<T>> buffer;
+  if (std::int64_t(buffer.size()) < points) buffer.resize(std::size_t(points));
+  return buffer.data();
+}
+
+// Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
+struct AxisMap {
+  std::vector<std::int64_t> src, dst;
+};
+using Maps = std::array<AxisMap, 3>;
+
+// One problem: geometry, tiles, transform sizes.
+template <class T>
+class Engine {
+ public:
+  using Complex = std::complex<T>;
+  using Extent = std::array<std::int64_t, 3>;
+  static constexpr std::int64_t blk = spectral_block<T>;
+
+  Engine(const ConvGeometry& g, const TileConfig& config)
+      : g_(g), config_(config), plan_(make_tile_plan(g, config)), box_(plan_.length) {
+    points_ = plan_.points();
+    blocks_ = (points_ + blk - 1) / blk;
+    pairs_ = (g.batch + 1) / 2;
+    scale_ = T(1.0 / double(points_));
+    for (std::size_t i = 0; i < 3; ++i) span_[i] = g.dilation[i] * (g.kernel[i] - 1) + 1;
+    for (const Tile& t : plan_.tiles) {
+      Maps xm, zm;
+      for (std::size_t i = 0; i < 3; ++i) {
+        const std::int64_t L = plan_.length[i];
+        for (std::int64_t v = t.x_lo[i]; v < t.x_hi[i]; ++v) {
+          xm[i].src.push_back(v - g.pad_before[i]);
+          xm[i].dst.push_back(v - t.origin[i]);
+        }
+        const std::int64_t s = g.stride[i];
+        for (std::int64_t z = (t.z_lo[i] + s - 1) / s * s; z < t.z_hi[i]; z += s) {
+          zm[i].src.push_back(z / s);
+          zm[i].dst.push_back(((z - t.origin[i]) % L + L) % L);
+        }
+      }
+      x_maps_.push_back(std::move(xm));
+      z_maps_.push_back(std::move(zm));
+    }
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::int64_t k = 0; k < g.kernel[i]; ++k) {
+        k_map_[i].src.push_back(k);
+        k_map_[i].dst.push_back(k * g.dilation[i]);
+      }
+  }
+
+  std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
+    std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
+    Spectra<T> W = transform_w(w);
+    std::unique_ptr<SavedSpectra<T>> saved;
+    if (keep) {
+      saved = std::make_unique<SavedSpectra<T>>();
+      saved->key = saved_key(g_, config_, dtype);
+      saved->x.resize(plan_.tiles.size());
+    }
+    for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/false)) {
+      std::vector<Spectra<T>> X = transform_data(x, chunk, /*is_x=*/true);
+      std::vector<Spectra<T>> Y(chunk.size());
+      const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
+      for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
+      // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
+#pragma omp parallel for schedule(static)
+      for (std::int64_t b = 0; b < blocks_; ++b)
+        for (std::size_t t = 0; t < chunk.size(); ++t)
+          for (std::int64_t gi = 0; gi < g_.groups; ++gi)
+            block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C, 1, W.at(b, gi * Og * Cg), 1, Cg,
+                                       Y[t].at(b, gi * Og), O, 1, false);
+      inverse_data(Y, chunk, y, /*is_y=*/true);
+      if (saved)
+        for (std::size_t t = 0; t < chunk.size(); ++t) saved->x[chunk[t]] = std::move(X[t]);
+    }
+    if (saved) saved->w = std::move(W);
+    return saved;
+  }
+
+  void backward(const T* x, const T* w, const T* dy, T* dx, T* dw, const ConvSaved* saved_any, DType dtype) const {
+    const auto* saved = dynamic_cast<const SavedSpectra<T>*>(saved_any);
+    if (saved && saved->key != saved_key(g_, config_, dtype)) saved = nullptr;  // not this problem's spectra
+    const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
+    Spectra<T> w_local;
+    const Spectra<T>* W = nullptr;
+    if (dx) {
+      std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
+      if (saved) W = &saved->w;
+      else {
+        w_local = transform_w(w);
+        W = &w_local;
+      }
+    }
+    Spectra<T> DW;
+    if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
+    for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/dx != nullptr)) {
+      // dy is transformed once per tile and serves both dx and dw.
+      std::vector<Spectra<T>> DY = transform_data(dy, chunk, /*is_x=*/false);
+      if (dx) {
+        std::vector<Spectra<T>> DX(chunk.size());
+        for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
+        // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
+#pragma omp parallel for schedule(static)
+        for (std::int64_t b = 0; b < blocks_; ++b)
+          for (std::size_t t = 0; t < chunk.size(); ++t)
+            for (std::int64_t gi = 0; gi < g_.groups; ++gi)
+              block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O, 1, W->at(b, gi * Og * Cg), Cg, 1,
+                                          DX[t].at(b, gi * Cg), C, 1, false);
+        inverse_data(DX, chunk, dx, /*is_y=*/false);
+      }
+      if (dw) {
+        std::vector<Spectra<T>> X_local;
+        std::vector<const Spectra<T>*> X(chunk.size());
+        if (saved) {
+          for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &saved->x[chunk[t]];
+        } else {
+          X_local = transform_data(x, chunk, /*is_x=*/true);
+          for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
+        }
+        // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
+#pragma omp parallel for schedule(static)
+        for (std::int64_t b = 0; b < blocks_; ++b)
+          for (std::size_t t = 0; t < chunk.size(); ++t)
+            for (std::int64_t gi = 0; gi < g_.groups; ++gi)
+              block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), 1, O, X[t]->at(b, gi * Cg), C, 1,
+                                         DW.at(b, gi * Og * Cg), Cg, 1, true);
+      }
+    }
+    if (dw) inverse_w(DW, dw);
+  }
+
+ private:
+  // Tiles grouped so that tiles of one group never write the same output points (the K-step
+  // schedule of overlap-add: along each axis, tiles m apart with m·step ≥ the written extent),
+  // then cut to bound the memory of the spectra in flight.
+  std::vector<std::vector<std::size_t>> chunks(bool dx_pass) const {
+    Extent m{1, 1, 1};
+    const bool overlapping = plan_.method == TileMethod::overlap_add ? !dx_pass : plan_.method == TileMethod::overlap_save && dx_pass;
+    if (overlapping)
+      for (std::size_t i = 0; i < 3; ++i) m[i] = (plan_.step[i] + span_[i] - 1 + plan_.step[i] - 1) / plan_.step[i];
+    std::vector<std::vector<std::size_t>> classes(std::size_t(m[0] * m[1] * m[2]));
+    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) {
+      const Extent& idx = plan_.tiles[t].index;
+      classes[std::size_t(((idx[0] % m[0]) * m[1] + idx[1] % m[1]) * m[2] + idx[2] % m[2])].push_back(t);
+    }
+    const std::int64_t tile_bytes =
+        blocks_ * 2 * blk * std::int64_t(sizeof(T)) * pairs_ * 2 * (g_.in_channels + g_.out_channels);
+    const std::size_t per_chunk = std::size_t(std::max<std::int64_t>(1, (std::int64_t(256) << 20) / std::max<std::int64_t>(tile_bytes, 1)));
+    std::vector<std::vector<std::size_t>> out;
+    for (const auto& cls : classes)
+      for (std::size_t first = 0; first < cls.size(); first += per_chunk)
+        out.emplace_back(cls.begin() + std::ptrdiff_t(first), cls.begin() + std::ptrdiff_t(std::min(cls.size(), first + per_chunk)));
+    return out;
+  }
+
+  // Box → block storage row `row` (natural scrambled-spectrum index f = block·blk + lane).
+  void store(const Complex* box, Spectra<T>& s, std::int64_t row) const {
+    for (std::int64_t b = 0; b < blocks_; ++b) {
+      T* e = s.at(b, row);
+      const std::int64_t n = std::min(blk, points_ - b * blk);
+      const Complex* src = box + b * blk;
+      for (std::int64_t l = 0; l < n; ++l) {
+        e[l] = src[l].real();
+        e[blk + l] = src[l].imag();
+      }
+      for (std::int64_t l = n; l < blk; ++l) e[l] = e[blk + l] = T(0);
+    }
+  }
+  void load(const Spectra<T>& s, std::int64_t row, Complex* box) const {
+    for (std::int64_t b = 0; b < blocks_; ++b) {
+      const T* e = s.at(b, row);
+      const std::int64_t n = std::min(blk, points_ - b * blk);
+      Complex* dst = box + b * blk;
+      for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
+    }
+  }
+
+  // The box rows a map touches, as a pruning region: [min, max] of its local indices per axis
+  // (a map that wraps around spans nearly the whole axis, which is still correct).
+  void region(const Maps& m, Extent& lo, Extent& hi) const {
+    for (std::size_t i = 0; i < 3; ++i) {
+      lo[i] = 0;
+      hi[i] = plan_.length[i];
+      if (m[i].dst.empty()) continue;
+      const auto [mn, mx] = std::minmax_element(m[i].dst.begin(), m[i].dst.end());
+      lo[i] = *mn;
+      hi[i] = *mx + 1;
+    }
+  }
+
+  // Spectra of w: rows (o, c within the group), taps at k·d.
+  Spectra<T> transform_w(const T* w) const {
+    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels();
+    Spectra<T> s(rows, blocks_, false);
+    Extent lo, hi;
+    region(k_map_, lo, hi);
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      Complex* box = box_scratch<T>(points_);
+      std::fill(box, box + points_, Complex(0));
+      scatter_real(w + r * K, nullptr, g_.kernel, k_map_, box);
+      box_.forward(box, lo, hi);
+      store(box, s, r);
+    }
+    count(count_w, std::uint64_t(rows));
+    return s;
+  }
+
+  // Spectra of x (is_x) or dy tiles: rows (pair, channel), two samples per transform.
+  std::vector<Spectra<T>> transform_data(const T* data, const std::vector<std::size_t>& chunk, bool is_x) const {
+    const std::int64_t channels = is_x ? g_.in_channels : g_.out_channels;
+    const Extent& extent = is_x ? g_.in : g_.out;
+    const std::int64_t pixels = extent[0] * extent[1] * extent[2];
+    std::vector<Spectra<T>> out(chunk.size());
+    for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
+    const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t j = 0; j < jobs; ++j) {
+      const std::size_t t = std::size_t(j / per_tile);
+      const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
+      const Maps& maps = is_x ? x_maps_[chunk[t]] : z_maps_[chunk[t]];
+      Complex* box = box_scratch<T>(points_);
+      std::fill(box, box + points_, Complex(0));
+      const T* a = data + ((2 * p) * channels + c) * pixels;
+      const T* b = 2 * p + 1 < g_.batch ? data + ((2 * p + 1) * channels + c) * pixels : nullptr;
+      scatter_real(a, b, extent, maps, box);
+      Extent lo, hi;
+      region(maps, lo, hi);
+      box_.forward(box, lo, hi);
+      store(box, out[t], row);
+    }
+    count(is_x ? count_x : count_dy, std::uint64_t(jobs));
+    return out;
+  }
+
+  // Inverse transforms of Ŷ (is_y, into y on the z grid) or DX̂ (into dx on the x grid), added.
+  void inverse_data(const std::vector<Spectra<T>>& spectra, const std::vector<std::size_t>& chunk, T* out,
+                    bool is_y) const {
+    const std::int64_t channels = is_y ? g_.out_channels : g_.in_channels;
+    const Extent& extent = is_y ? g_.out : g_.in;
+    const std::int64_t pixels = extent[0] * extent[1] * extent[2];
+    const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t j = 0; j < jobs; ++j) {
+      const std::size_t t = std::size_t(j / per_tile);
+      const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
+      const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
+      Complex* box = box_scratch<T>(points_);
+      load(spectra[t], row, box);
+      Extent lo, hi;
+      region(maps, lo, hi);
+      box_.inverse(box, lo, hi);
+      T* a = out + ((2 * p) * channels + c) * pixels;
+      T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
+      gather_add(box, extent, maps, a, b);
+    }
+    count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(jobs));
+  }
+
+  void inverse_w(const Spectra<T>& DW, T* dw) const {
+    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels();
+    Extent lo, hi;
+    region(k_map_, lo, hi);
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      Complex* box = box_scratch<T>(points_);
+      load(DW, r, box);
+      box_.inverse(box, lo, hi);
+      std::fill(dw + r * K, dw + (r + 1) * K, T(0));
+      gather_add(box, g_.kernel, k_map_, dw + r * K, nullptr);  // the real part is the pair sum
+    }
+    count(count_dw_inv, std::uint64_t(rows));
+  }
+
+  // box[maps.dst] = a[maps.src] + i·b[maps.src] (b may be null).
+  void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, Complex* box) const {
+    const Extent& L = plan_.length;
+    for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
+      for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
+        const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
+        Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
+        const std::int64_t* src = m[2].src.data();
+        const std::int64_t* dst = m[2].dst.data();
+        const std::size_t n = m[2].src.size();
+        if (b)
+          for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
+        else
+          for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
+      }
+  }
+
+  // a[maps.src] += scale·Re box[maps.dst], b[maps.src] += scale·Im box[maps.dst] (b may be null).
+  void gather_add(const Complex* box, const Extent& extent, const Maps& m, T* a, T* b) const {
+    const Extent& L = plan_.length;
+    for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
+      for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
+        const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
+        const Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
+        const std::int64_t* src = m[2].src.data();
+        const std::int64_t* dst = m[2].dst.data();
+        const std::size_t n = m[2].src.size();
+        for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
+        if (b)
+          for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
+      }
+  }
+
+  ConvGeometry g_;
+  TileConfig config_;
+  TilePlan plan_;
+  BoxTransform<T> box_;
+  std::int64_t points_ = 0, blocks_ = 0, pairs_ = 0;
+  T scale_ = 1;
+  Extent span_{1, 1, 1};
+  std::vector<Maps> x_maps_, z_maps_;
+  Maps k_map_;
+};
+
+void check_tensors(std::string_view what, const ConvGeometry& g, const Tensor& x, const Tensor& w) {
+  if (x.dtype() != w.dtype() || (x.dtype() != DType::float32 && x.dtype() != DType::float64))
+    throw DTypeError(fmt::format("conv{}d ({}): x is {} and w is {}; the spectral algorithms take float32 or float64 alike",
+                                 g.rank, what, dtype_name(x.dtype()), dtype_name(w.dtype())));
+  if (!x.is_contiguous() || !w.is_contiguous() || !(x.shape() == g.input_shape()) || !(w.shape() == g.weight_shape()))
+    throw ShapeError(fmt::format("conv{}d ({}): expects contiguous x {} and w {} for {}, got {} and {}", g.rank, what,
+                                 to_string(g.input_shape()), to_string(g.weight_shape()), g.key(), to_string(x.shape()),
+                                 to_string(w.shape())));
+}
+
+template <class T>
+const T* cdata(const Tensor& t) {
+  return t.data<T>();
+}
+
+}  // namespace
+
+std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig& config, const Tensor& x,
+                                        const Tensor& w, Tensor& y, bool keep) {
+  check_tensors("forward", g, x, w);
+  if (y.dtype() != x.dtype() || !y.is_contiguous() || !(y.shape() == g.output_shape()))
+    throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
+                                 to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
+                                 dtype_name(y.dtype())));
+  if (x.dtype() == DType::float64)
+    return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
+  return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
+}
+
+void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor& x, const Tensor& w,
+                   const Tensor& dy, Tensor* dx, Tensor* dw, const ConvSaved* saved) {
+  check_tensors("backward", g, x, w);
+  if (dy.dtype() != x.dtype() || !dy.is_contiguous() || !(dy.shape() == g.output_shape()))
+    throw ShapeError(fmt::format("conv{}d (backward): dy must be contiguous {} {}, got {} {}", g.rank,
+                                 to_string(g.output_shape()), dtype_name(x.dtype()), to_string(dy.shape()),
+                                 dtype_name(dy.dtype())));
+  auto check_out = [&](const Tensor* t, const Shape& shape, const char* name) {
+    if (t && (t->dtype() != x.dtype() || !t->is_contiguous() || !(t->shape() == shape)))
+      throw ShapeError(fmt::format("conv{}d (backward): {} must be contiguous {} {}, got {} {}", g.rank, name,
+                                   to_string(shape), dtype_name(x.dtype()), to_string(t->shape()), dtype_name(t->dtype())));
+  };
+  check_out(dx, g.input_shape(), "dx");
+  check_out(dw, g.weight_shape(), "dw");
+  if (!dx && !dw) return;
+  if (x.dtype() == DType::float64)
+    Engine<double>(g, config).backward(cdata<double>(x), cdata<double>(w), cdata<double>(dy),
+                                       dx ? dx->data<double>() : nullptr, dw ? dw->data<double>() : nullptr, saved,
+                                       x.dtype());
+  else
+    Engine<float>(g, config).backward(cdata<float>(x), cdata<float>(w), cdata<float>(dy),
+                                      dx ? dx->data<float>() : nullptr, dw ? dw->data<float>() : nullptr, saved,
+                                      x.dtype());
+}
+
+TransformCounts transform_counts() {
+  TransformCounts c;
+  c.x = counters[count_x].load();
+  c.w = counters[count_w].load();
+  c.dy = counters[count_dy].load();
+  c.inverse_y = counters[count_y_inv].load();
+  c.inverse_dx = counters[count_dx_inv].load();
+  c.inverse_dw = counters[count_dw_inv].load();
+  return c;
+}
+
+}  // namespace nodal::cpu::spectral
