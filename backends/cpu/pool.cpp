@@ -154,19 +154,19 @@ struct MaxPool2dCpu final : NodeImpl {
 // ---------------------------------------------------------------- average pooling
 
 // PyTorch's divisor: the window clipped to the padded input (ceil_mode may run past it), counted
-// with padding (count_include_pad) or without (only the input elements it covers).
+// with padding (count_include_pad) or without (only the input elements it covers). Either way it
+// is a product of a row extent and a column extent, so 1/divisor = inv_h[oh]·inv_w[ow] is
+// computed once per call, and the per-output division becomes a vectorisable multiply.
 struct AvgDivisor {
-  const PoolGeometry& g;
-  bool include_pad;
-  std::int64_t extent(int axis, std::int64_t o, bool with_pad) const {
-    const std::size_t i = std::size_t(axis);
-    const std::int64_t in = axis == 0 ? g.in_h : g.in_w;
-    const std::int64_t start = o * g.stride[i] - g.padding[i];
-    const std::int64_t end = std::min(start + g.kernel[i], in + g.padding[i]);
-    return with_pad ? end - start : std::min(end, in) - std::max<std::int64_t>(start, 0);
-  }
-  double operator()(std::int64_t oh, std::int64_t ow) const {
-    return double(extent(0, oh, include_pad) * extent(1, ow, include_pad));
+  std::vector<double> inv_h, inv_w;
+  AvgDivisor(const PoolGeometry& g, bool include_pad) {
+    const auto extent = [&](std::size_t i, std::int64_t in, std::int64_t o) {
+      const std::int64_t start = o * g.stride[i] - g.padding[i];
+      const std::int64_t end = std::min(start + g.kernel[i], in + g.padding[i]);
+      return include_pad ? end - start : std::min(end, in) - std::max<std::int64_t>(start, 0);
+    };
+    for (std::int64_t o = 0; o < g.out_h; ++o) inv_h.push_back(1.0 / double(extent(0, g.in_h, o)));
+    for (std::int64_t o = 0; o < g.out_w; ++o) inv_w.push_back(1.0 / double(extent(1, g.in_w, o)));
   }
 };
 
@@ -186,7 +186,8 @@ template <class T> void avg_pool_plane(const PoolGeometry& g, const AvgDivisor& 
         for (std::int64_t ow = cols.begin; ow < cols.end; ++ow) yr[ow] += xr[ow * g.stride[1] + off];
       }
     }
-    for (std::int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(double(yr[ow]) / div(oh, ow));
+    const double ih = div.inv_h[std::size_t(oh)];
+    for (std::int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(double(yr[ow]) * (ih * div.inv_w[std::size_t(ow)]));
   }
 }
 
@@ -194,7 +195,8 @@ template <class T> void avg_pool_plane(const PoolGeometry& g, const AvgDivisor& 
 template <class T> void avg_pool_plane_vjp(const PoolGeometry& g, const AvgDivisor& div, const T* gy, T* dx, T* scaled) {
   const std::int64_t W = g.in_w, OW = g.out_w;
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-    for (std::int64_t ow = 0; ow < OW; ++ow) scaled[ow] = T(double(gy[oh * OW + ow]) / div(oh, ow));
+    const double ih = div.inv_h[std::size_t(oh)];
+    for (std::int64_t ow = 0; ow < OW; ++ow) scaled[ow] = T(double(gy[oh * OW + ow]) * (ih * div.inv_w[std::size_t(ow)]));
     for (std::int64_t a = 0; a < g.kernel[0]; ++a) {
       const std::int64_t ih = oh * g.stride[0] - g.padding[0] + a;
       if (ih < 0 || ih >= g.in_h) continue;
@@ -211,7 +213,7 @@ template <class T> void avg_pool_plane_vjp(const PoolGeometry& g, const AvgDivis
 Tensor avg_pool_forward(const PoolGeometry& g, bool include_pad, const Tensor& input) {
   const Tensor x = input.contiguous();
   Tensor y = Tensor::empty(g.output_shape, x.dtype());
-  const AvgDivisor div{g, include_pad};
+  const AvgDivisor div(g, include_pad);
   visit_real_dtype(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -234,7 +236,7 @@ struct AvgPool2dCpu final : NodeImpl {
     if (!c.wanted[0]) return;
     const auto& node = c.as<AvgPool2d>();
     const PoolGeometry g = node.geometry(c.inputs[0].shape());
-    const AvgDivisor div{g, node.options().count_include_pad};
+    const AvgDivisor div(g, node.options().count_include_pad);
     const Tensor gy = c.output_cotangents[0].contiguous();
     Tensor dx = Tensor::zeros(c.inputs[0].shape(), c.inputs[0].dtype());
     visit_real_dtype(dx.dtype(), "avg_pool2d", [&](auto tag) {
