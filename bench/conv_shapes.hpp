@@ -25,8 +25,8 @@ struct ConvShape {
 
 struct TimingPolicy {
   int min_reps = 3;
-  int max_reps = 10;
-  double budget_s = 1.0;  // keep repeating (up to max_reps) while the total is below this
+  int max_reps = 30;
+  double budget_s = 1.5;  // keep repeating (up to max_reps) while the total is below this
 };
 
 template <class F> double min_seconds(F&& run, const TimingPolicy& p) {
