@@ -247,3 +247,19 @@ TEST_CASE("gradcheck of separable_conv2d") {
     check_grad(gradcheck(std::make_shared<SeparableConv2d>(g.options()), {x, col, row}));
   }
 }
+
+TEST_CASE("separable_conv2d agrees with the library's depthwise conv2d") {
+  // Same problem through conv2d (groups = C, weight [C, 1, kH, kW] = col ⊗ row), with stride,
+  // 'same' padding and flip: the two nodes must describe one operation.
+  const Tensor x = Tensor::randn(Shape{2, 4, 11, 9}, 30, DType::float64);
+  const Tensor col = Tensor::randn(Shape{4, 5}, 31, DType::float64);
+  const Tensor row = Tensor::randn(Shape{4, 3}, 32, DType::float64);
+  const Tensor w = Tensor::from_vector(outer_bank(col, row), Shape{4, 1, 5, 3});
+  for (bool flip : {false, true}) {
+    const SeparableConvOptions so{.stride = {2, 1}, .padding = ConvPadding::same(), .flip = flip};
+    const ConvOptions co{.stride = {2, 1}, .padding = ConvPadding::same(), .groups = 4, .flip = flip};
+    const Tensor a = separable_conv2d(x, col, row, so), b = conv2d(x, w, co);
+    REQUIRE(a.shape() == b.shape());
+    check_close(a.to_vector<double>(), b.to_vector<double>(), 1e-12);
+  }
+}
