@@ -35,31 +35,60 @@ inline Operand random_operand(const Shape& shape, std::uint64_t seed, DType dtyp
 
 // The bound on |result − reference| for one element, given Σ|terms| of that element (abs),
 // the largest Σ|terms| of the whole result (max_abs), the number m of products summed into one
-// element, and the transform size of the spectral algorithms. THE one place with per-algorithm
+// element, and for the spectral algorithms the transform size T and the norm scale of the
+// operands (‖a‖₂·‖b‖₂ of the two factors, see norm_scale). THE one place with per-algorithm
 // slack:
 //
 //  * direct, gemm (any order of summation of m products, float32 unit round-off u = 6e-8):
 //    Higham's bound |fl(Σ aᵢbᵢ) − Σ aᵢbᵢ| ≤ γ_m·Σ|aᵢbᵢ|, γ_m = m·u/(1 − m·u), whatever the
 //    summation tree, plus u·|y| to round the stored result: (m + 2)·u·abs covers both. It is
 //    per element, so an exact zero (no terms) must come out exactly zero.
-//  * fft, fft_tiled, helix and any other spectral algorithm: an FFT of size T errs normwise by
-//    O(u·log2 T) relative to the largest values, spread over all outputs, so the bound is
-//    c·u·log2(T)·max_abs with c = 32 (forward + inverse transform, the spectral product and
-//    the accumulation over channels each contribute a few u·log2 T).
-//  * float64: u = 1.1e-16 and the same structure; the tests allow 1e-10·max_abs (relative to the
-//    norm of the problem) for every algorithm, far above any rounding and far below any bug.
+//  * fft, fft_tiled, helix and any other spectral algorithm: a convolution through FFTs of
+//    size T errs normwise, ‖ŷ − y‖₂ ≲ c·u·log2(T)·‖a‖₂·‖b‖₂ (the error of each transform is
+//    spread over all outputs, even those whose exact value is 0), and |ŷᵢ − yᵢ| ≤ ‖ŷ − y‖₂.
+//    c = 32 leaves room for forward + inverse transforms, the spectral products and the
+//    accumulation over channels and tiles.
+//  * float64: u = 1.1e-16 and the same structure; the tests allow 1e-10 relative to the larger
+//    of max_abs and the norm scale for every algorithm: far above rounding, far below any bug.
 struct ErrorModel {
   std::string_view algorithm;
   DType dtype;
-  std::int64_t terms;           // m
+  std::int64_t terms;          // m
   double transform_size = 64;  // T, for the spectral algorithms
+  double norm_scale = 0;       // ‖a‖₂·‖b‖₂ (an upper bound of it), for the spectral algorithms
   double bound(double abs, double max_abs) const {
-    if (dtype == DType::float64) return 1e-10 * max_abs;
+    const double scale = std::max(max_abs, norm_scale);
+    if (dtype == DType::float64) return 1e-10 * scale;
     constexpr double u = 6e-8;
     if (algorithm == "direct" || algorithm == "gemm") return double(terms + 2) * u * abs;
-    return 32.0 * u * std::log2(std::max(2.0, transform_size)) * max_abs;
+    return 32.0 * u * std::log2(std::max(2.0, transform_size)) * scale;
   }
 };
+
+// Euclidean norms of `blocks` equal consecutive blocks of `values` (per sample, per filter).
+inline std::vector<double> block_norms(const std::vector<double>& values, std::int64_t blocks) {
+  std::vector<double> norms(std::size_t(blocks), 0.0);
+  const std::size_t size = blocks > 0 ? values.size() / std::size_t(blocks) : 0;
+  for (std::size_t i = 0; i < values.size(); ++i) norms[i / size] += values[i] * values[i];
+  for (double& n : norms) n = std::sqrt(n);
+  return norms;
+}
+inline double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+
+// Norm scales of the three passes for samples a (x or dy, per sample) and the kernel w:
+// forward ‖x_n‖·‖w‖ (Cauchy–Schwarz over channels and taps), backward input ‖dy_n‖·‖w‖,
+// backward weight Σ_n ‖x_n‖·‖dy_n‖.
+struct NormScales {
+  double forward, backward_input, backward_weight;
+};
+inline NormScales norm_scales(const std::vector<double>& x, const std::vector<double>& w, const std::vector<double>& dy,
+                              std::int64_t batch) {
+  const std::vector<double> nx = block_norms(x, batch), ndy = block_norms(dy, batch);
+  const double nw = block_norms(w, 1)[0];
+  double cross = 0;
+  for (std::size_t n = 0; n < nx.size(); ++n) cross += nx[n] * ndy[n];
+  return {max_of(nx) * nw, max_of(ndy) * nw, cross};
+}
 
 // Worst ratio |got − want| / bound over the elements (≤ 1 passes), with a description of it.
 struct Comparison {

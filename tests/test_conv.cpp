@@ -119,9 +119,13 @@ void check_algorithm(const cpu::ConvAlgorithm& algorithm, const ConvGeometry& g,
   double transform = 1;
   for (std::size_t a = 0; a < 3; ++a) transform *= double(g.in[a] + g.pad_before[a] + g.pad_after[a] + g.kernel[a]);
   const std::string_view name = algorithm.name();
-  const auto cy = compare(y.to_vector<double>(), y_ref, abs_y, {name, dtype, conv_reference::forward_terms(g), transform});
-  const auto cx = compare(dx.to_vector<double>(), dx_ref, abs_dx, {name, dtype, conv_reference::backward_input_terms(g), transform});
-  const auto cw = compare(dw.to_vector<double>(), dw_ref, abs_dw, {name, dtype, conv_reference::backward_weight_terms(g), transform});
+  const auto ns = conv_test::norm_scales(x.values, w.values, dy.values, g.batch);
+  const auto cy = compare(y.to_vector<double>(), y_ref, abs_y,
+                          {name, dtype, conv_reference::forward_terms(g), transform, ns.forward});
+  const auto cx = compare(dx.to_vector<double>(), dx_ref, abs_dx,
+                          {name, dtype, conv_reference::backward_input_terms(g), transform, ns.backward_input});
+  const auto cw = compare(dw.to_vector<double>(), dw_ref, abs_dw,
+                          {name, dtype, conv_reference::backward_weight_terms(g), transform, ns.backward_weight});
   INFO(fmt::format("{} {} {}", name, dtype_name(dtype), g.key()));
   INFO("forward: ", cy.worst);
   INFO("backward input: ", cx.worst);
@@ -219,12 +223,20 @@ void check_node(int rank, const Shape& x_shape, const Shape& w_shape, const Conv
 
   const std::string_view name = options.algorithm;
   const std::int64_t m = conv_reference::forward_terms(g) + 1;
+  double transform = 1;
+  for (std::size_t a = 0; a < 3; ++a) transform *= double(g.in[a] + g.pad_before[a] + g.pad_after[a] + g.kernel[a]);
+  const auto ns = conv_test::norm_scales(x.values, w.values, dy.values, g.batch);
+  const auto nt = conv_test::norm_scales(xdot.values, wdot.values, dy.values, g.batch);
+  const double b_norm = conv_test::block_norms(b.values, 1)[0] + conv_test::block_norms(bdot.values, 1)[0];
+  const double jvp_scale = nt.forward + conv_test::norm_scales(x.values, wdot.values, dy.values, g.batch).forward;
   INFO(fmt::format("{} {} flip={} {}", name, dtype_name(dtype), options.flip, g.key()));
-  const auto cy = compare(run[y].to_vector<double>(), y_ref, abs_y, {name, dtype, m});
-  const auto cx = compare(grads[xv].to_vector<double>(), dx_ref, abs_dx, {name, dtype, conv_reference::backward_input_terms(g)});
-  const auto cw = compare(grads[wv].to_vector<double>(), dw_ref, abs_dw, {name, dtype, conv_reference::backward_weight_terms(g)});
+  const auto cy = compare(run[y].to_vector<double>(), y_ref, abs_y, {name, dtype, m, transform, ns.forward + b_norm});
+  const auto cx = compare(grads[xv].to_vector<double>(), dx_ref, abs_dx,
+                          {name, dtype, conv_reference::backward_input_terms(g), transform, ns.backward_input});
+  const auto cw = compare(grads[wv].to_vector<double>(), dw_ref, abs_dw,
+                          {name, dtype, conv_reference::backward_weight_terms(g), transform, ns.backward_weight});
   const auto cb = compare(grads[bv].to_vector<double>(), db_ref, abs_db, {name, dtype, g.batch * P});
-  const auto ct = compare(jvp.tangents[0].to_vector<double>(), t1, abs_t1, {name, dtype, 2 * m + 1});
+  const auto ct = compare(jvp.tangents[0].to_vector<double>(), t1, abs_t1, {name, dtype, 2 * m + 1, transform, jvp_scale + b_norm});
   INFO("y: ", cy.worst, " | dx: ", cx.worst, " | dw: ", cw.worst, " | db: ", cb.worst, " | jvp: ", ct.worst);
   CHECK(cy.worst_ratio <= 1.0);
   CHECK(cx.worst_ratio <= 1.0);
