@@ -55,6 +55,25 @@ template <class T> void scatter_row(const SignalGeometry& g, SignalBoundary b, c
   }
 }
 
+// Σ_k a[k]·b[k·stride] with sixteen independent partial sums: without -ffast-math one accumulator
+// is a serial chain the compiler may neither reorder nor vectorise; sixteen lanes are one
+// AVX-512 vector of float (two of double) and give the same result on every run.
+template <class T> T dot_lanes(const T* a, const T* b, std::int64_t n, std::int64_t stride = 1) {
+  T lane[16] = {};
+  std::int64_t k = 0;
+  if (stride == 1) {
+    for (; k + 16 <= n; k += 16)
+      for (int l = 0; l < 16; ++l) lane[l] += a[k + l] * b[k + l];
+  } else {
+    for (; k + 16 <= n; k += 16)
+      for (int l = 0; l < 16; ++l) lane[l] += a[k + l] * b[(k + l) * stride];
+  }
+  T s = 0;
+  for (; k < n; ++k) s += a[k] * b[k * stride];
+  for (T v : lane) s += v;
+  return s;
+}
+
 constexpr std::int64_t block = 512;  // outputs per block: y, x̃ and g stay in L1 across the taps
 
 // y[k] = Σ_i x̃[k + i] g[i]
@@ -85,12 +104,7 @@ template <class T> void slide_row_adjoint(const T* dy, const T* taps, std::int64
 
 // dg[i] += Σ_k dy[k] x̃[k + i]: the adjoint of slide_row in g
 template <class T> void slide_row_taps_adjoint(const T* dy, const T* pad, std::int64_t m, std::int64_t out, double* dg) {
-  for (std::int64_t i = 0; i < m; ++i) {
-    T s = 0;
-    const T* p = pad + i;
-    for (std::int64_t k = 0; k < out; ++k) s += dy[k] * p[k];
-    dg[i] += double(s);
-  }
+  for (std::int64_t i = 0; i < m; ++i) dg[i] += double(dot_lanes(dy, pad + i, out));
 }
 
 // The taps as slide_row reads them: h reversed for a convolution, h itself for a correlation.
