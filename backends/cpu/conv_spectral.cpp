@@ -51,10 +51,11 @@ std::string saved_key(const ConvGeometry& g, const TileConfig& c, DType dtype) {
   return fmt::format("{} {} m{} t{}x{}x{}", g.key(), dtype_name(dtype), int(c.method), c.tile[0], c.tile[1], c.tile[2]);
 }
 
+// Two boxes of `points` per thread (the transforms run out of place between them).
 template <class T>
 std::complex<T>* box_scratch(std::int64_t points) {
   thread_local std::vector<std::complex<T>> buffer;
-  if (std::int64_t(buffer.size()) < points) buffer.resize(std::size_t(points));
+  if (std::int64_t(buffer.size()) < 2 * points) buffer.resize(std::size_t(2 * points));
   return buffer.data();
 }
 
@@ -101,6 +102,17 @@ class Engine {
         k_map_[i].src.push_back(k);
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
+    // Row plans for every region size that a transform will see.
+    auto prepare = [&](const Maps& m) {
+      Extent lo, hi;
+      region(m, lo, hi);
+      box_.prepare(hi[1] - lo[1]);
+    };
+    prepare(k_map_);
+    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) {
+      prepare(x_maps_[t]);
+      prepare(z_maps_[t]);
+    }
   }
 
   std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
@@ -254,8 +266,8 @@ class Engine {
       Complex* box = box_scratch<T>(points_);
       std::fill(box, box + points_, Complex(0));
       scatter_real(w + r * K, nullptr, g_.kernel, k_map_, box);
-      box_.forward(box, lo, hi);
-      store(box, s, r);
+      box_.forward(box, box + points_, lo, hi);
+      store(box + points_, s, r);
     }
     count(count_w, std::uint64_t(rows));
     return s;
@@ -281,8 +293,8 @@ class Engine {
       scatter_real(a, b, extent, maps, box);
       Extent lo, hi;
       region(maps, lo, hi);
-      box_.forward(box, lo, hi);
-      store(box, out[t], row);
+      box_.forward(box, box + points_, lo, hi);
+      store(box + points_, out[t], row);
     }
     count(is_x ? count_x : count_dy, std::uint64_t(jobs));
     return out;
@@ -301,10 +313,10 @@ class Engine {
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
       const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
       Complex* box = box_scratch<T>(points_);
-      load(spectra[t], row, box);
+      load(spectra[t], row, box + points_);
       Extent lo, hi;
       region(maps, lo, hi);
-      box_.inverse(box, lo, hi);
+      box_.inverse(box + points_, box, lo, hi);
       T* a = out + ((2 * p) * channels + c) * pixels;
       T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
       gather_add(box, extent, maps, a, b);
@@ -319,8 +331,8 @@ class Engine {
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t r = 0; r < rows; ++r) {
       Complex* box = box_scratch<T>(points_);
-      load(DW, r, box);
-      box_.inverse(box, lo, hi);
+      load(DW, r, box + points_);
+      box_.inverse(box + points_, box, lo, hi);
       std::fill(dw + r * K, dw + (r + 1) * K, T(0));
       gather_add(box, g_.kernel, k_map_, dw + r * K, nullptr);  // the real part is the pair sum
     }
