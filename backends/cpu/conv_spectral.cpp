@@ -17,6 +17,7 @@
 #include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/cpu/conv_spectral_box.hpp"
 #include "nodal/backends/cpu/conv_spectral_mac.hpp"
+#include "nodal/backends/cpu/conv_spectral_storage.hpp"
 #include "nodal/core/error.hpp"
 
 namespace nodal::cpu::spectral {
@@ -25,20 +26,6 @@ namespace {
 enum Counter { count_x, count_w, count_dy, count_y_inv, count_dx_inv, count_dw_inv, count_kinds };
 std::atomic<std::uint64_t> counters[count_kinds];
 void count(Counter c, std::uint64_t n) { counters[c].fetch_add(n, std::memory_order_relaxed); }
-
-// Spectra of `rows` boxes, block-major: element (block, row) holds `blk` real then `blk` imaginary parts.
-template <class T>
-struct Spectra {
-  static constexpr std::int64_t blk = spectral_block<T>, e = 2 * blk;
-  std::int64_t rows = 0, blocks = 0;
-  std::unique_ptr<T[]> data;
-  Spectra() = default;
-  Spectra(std::int64_t r, std::int64_t b, bool zero) : rows(r), blocks(b), data(new T[std::size_t(r * b * e)]) {
-    if (zero) std::fill(data.get(), data.get() + r * b * e, T(0));
-  }
-  T* at(std::int64_t block, std::int64_t row) { return data.get() + (block * rows + row) * e; }
-  const T* at(std::int64_t block, std::int64_t row) const { return data.get() + (block * rows + row) * e; }
-};
 
 template <class T>
 struct SavedSpectra final : ConvSaved {
@@ -115,6 +102,9 @@ class Engine {
     }
   }
 
+  // Row stride of the spectra in GEMM elements (Spectra::group).
+  static constexpr std::int64_t G = Spectra<T>::group;
+
   std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
     std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
     Spectra<T> W = transform_w(w);
@@ -134,8 +124,8 @@ class Engine {
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
-            block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C, 1, W.at(b, gi * Og * Cg), 1, Cg,
-                                       Y[t].at(b, gi * Og), O, 1, false);
+            block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C * G, G, W.at(b, gi * Og * Cg), G,
+                                       Cg * G, Y[t].at(b, gi * Og), O * G, G, false);
       inverse_data(Y, chunk, y, /*is_y=*/true);
       if (saved)
         for (std::size_t t = 0; t < chunk.size(); ++t) saved->x[chunk[t]] = std::move(X[t]);
@@ -171,8 +161,8 @@ class Engine {
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
-              block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O, 1, W->at(b, gi * Og * Cg), Cg, 1,
-                                          DX[t].at(b, gi * Cg), C, 1, false);
+              block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O * G, G, W->at(b, gi * Og * Cg),
+                                          Cg * G, G, DX[t].at(b, gi * Cg), C * G, G, false);
         inverse_data(DX, chunk, dx, /*is_y=*/false);
       }
       if (dw) {
@@ -189,8 +179,8 @@ class Engine {
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
-              block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), 1, O, X[t]->at(b, gi * Cg), C, 1,
-                                         DW.at(b, gi * Og * Cg), Cg, 1, true);
+              block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), G, O * G, X[t]->at(b, gi * Cg), C * G,
+                                         G, DW.at(b, gi * Og * Cg), Cg * G, G, true);
       }
     }
     if (dw) inverse_w(DW, dw);
@@ -220,25 +210,38 @@ class Engine {
     return out;
   }
 
-  // Box → block storage row `row` (natural scrambled-spectrum index f = block·blk + lane).
+  // Box → storage row `row` (spectrum index f = block·blk + lane), in runs of `group` blocks.
   void store(const Complex* box, Spectra<T>& s, std::int64_t row) const {
-    for (std::int64_t b = 0; b < blocks_; ++b) {
-      T* e = s.at(b, row);
-      const std::int64_t n = std::min(blk, points_ - b * blk);
-      const Complex* src = box + b * blk;
-      for (std::int64_t l = 0; l < n; ++l) {
-        e[l] = src[l].real();
-        e[blk + l] = src[l].imag();
+    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
+      T* e = s.at(b0, row);
+      const std::int64_t end = std::min(points_, (b0 + G) * blk);
+      std::int64_t f = b0 * blk;
+      for (; f + blk <= end; f += blk, e += 2 * blk) {
+        const Complex* src = box + f;
+#pragma omp simd
+        for (std::int64_t l = 0; l < blk; ++l) {
+          e[l] = src[l].real();
+          e[blk + l] = src[l].imag();
+        }
       }
-      for (std::int64_t l = n; l < blk; ++l) e[l] = e[blk + l] = T(0);
+      if (f < end) {  // the last, partial block: zeros after the last frequency
+        const std::int64_t n = end - f;
+        for (std::int64_t l = 0; l < blk; ++l) {
+          e[l] = l < n ? box[f + l].real() : T(0);
+          e[blk + l] = l < n ? box[f + l].imag() : T(0);
+        }
+      }
     }
   }
   void load(const Spectra<T>& s, std::int64_t row, Complex* box) const {
-    for (std::int64_t b = 0; b < blocks_; ++b) {
-      const T* e = s.at(b, row);
-      const std::int64_t n = std::min(blk, points_ - b * blk);
-      Complex* dst = box + b * blk;
-      for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
+    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
+      const T* e = s.at(b0, row);
+      const std::int64_t end = std::min(points_, (b0 + G) * blk);
+      for (std::int64_t f = b0 * blk; f < end; f += blk, e += 2 * blk) {
+        const std::int64_t n = std::min(blk, end - f);
+        Complex* dst = box + f;
+        for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
+      }
     }
   }
 
@@ -264,7 +267,7 @@ class Engine {
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t r = 0; r < rows; ++r) {
       Complex* box = box_scratch<T>(points_);
-      std::fill(box, box + points_, Complex(0));
+      box_.clear(box, lo, hi);
       scatter_real(w + r * K, nullptr, g_.kernel, k_map_, box);
       box_.forward(box, box + points_, lo, hi);
       store(box + points_, s, r);
@@ -287,12 +290,12 @@ class Engine {
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
       const Maps& maps = is_x ? x_maps_[chunk[t]] : z_maps_[chunk[t]];
       Complex* box = box_scratch<T>(points_);
-      std::fill(box, box + points_, Complex(0));
+      Extent lo, hi;
+      region(maps, lo, hi);
+      box_.clear(box, lo, hi);
       const T* a = data + ((2 * p) * channels + c) * pixels;
       const T* b = 2 * p + 1 < g_.batch ? data + ((2 * p + 1) * channels + c) * pixels : nullptr;
       scatter_real(a, b, extent, maps, box);
-      Extent lo, hi;
-      region(maps, lo, hi);
       box_.forward(box, box + points_, lo, hi);
       store(box + points_, out[t], row);
     }

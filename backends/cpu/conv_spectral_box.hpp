@@ -58,6 +58,17 @@ class BoxTransform {
   const Extent& length() const { return n_; }
   std::int64_t points() const { return n_[0] * n_[1] * n_[2]; }
 
+  // Zeroes the part of `a` that forward(a, b, lo, hi) reads (the region's rows, or whole planes
+  // when a plane is one line), before the data is written into it.
+  void clear(Complex* a, const Extent& lo, const Extent& hi) const {
+    const std::int64_t plane = n_[1] * n_[2];
+    for (std::int64_t i0 = lo[0]; i0 < hi[0]; ++i0) {
+      Complex* pa = a + i0 * plane;
+      if (forward_.columns) std::fill(pa + lo[1] * n_[2], pa + hi[1] * n_[2], Complex(0));
+      else std::fill(pa, pa + plane, Complex(0));
+    }
+  }
+
   // a (natural order, non-zero only on planes [lo0, hi0) × rows [lo1, hi1); clobbered) → the
   // transposed-layout spectrum in b.
   void forward(Complex* a, Complex* b, const Extent& lo, const Extent& hi) const {
