@@ -38,11 +38,12 @@ std::string saved_key(const ConvGeometry& g, const TileConfig& c, DType dtype) {
   return fmt::format("{} {} m{} t{}x{}x{}", g.key(), dtype_name(dtype), int(c.method), c.tile[0], c.tile[1], c.tile[2]);
 }
 
-// Two boxes of `points` per thread (the transforms run out of place between them).
+// Three boxes of `points` per thread (transforms run out of place between the first two; the
+// Hermitian split of two filters needs a third).
 template <class T>
 std::complex<T>* box_scratch(std::int64_t points) {
   thread_local std::vector<std::complex<T>> buffer;
-  if (std::int64_t(buffer.size()) < 2 * points) buffer.resize(std::size_t(2 * points));
+  if (std::int64_t(buffer.size()) < 3 * points) buffer.resize(std::size_t(3 * points));
   return buffer.data();
 }
 
@@ -258,21 +259,78 @@ class Engine {
     }
   }
 
-  // Spectra of w: rows (o, c within the group), taps at k·d.
+  // f(row, mirror_row) for every line of L1 spectrum points and the line holding the negated
+  // frequencies −k (layout of BoxTransform: planes k0, each [k2][k1]; also right for one-line
+  // planes); within a line, −k1 sits at (L1 − k1) mod L1.
+  template <class F> void for_each_mirror_line(F&& f) const {
+    const Extent& L = plan_.length;
+    for (std::int64_t k0 = 0; k0 < L[0]; ++k0) {
+      const std::int64_t m0 = k0 == 0 ? 0 : L[0] - k0;
+      for (std::int64_t k2 = 0; k2 < L[2]; ++k2) {
+        const std::int64_t m2 = k2 == 0 ? 0 : L[2] - k2;
+        f((k0 * L[2] + k2) * L[1], (m0 * L[2] + m2) * L[1]);
+      }
+    }
+  }
+
+  // Z = F(w_a + i·w_b) → W_a = (Z[k] + conj Z[−k])/2 and W_b = (Z[k] − conj Z[−k])/(2i).
+  void hermitian_split(const Complex* z, Complex* wa, Complex* wb) const {
+    const std::int64_t L1 = plan_.length[1];
+    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
+      const Complex* zr = z + row;
+      const Complex* zm = z + mirror;
+      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
+        const Complex u = zr[k1], v = zm[k1 == 0 ? 0 : L1 - k1];
+        // v̄ = (v.re, −v.im); (u + v̄)/2 and −i·(u − v̄)/2
+        wa[row + k1] = Complex(T(0.5) * (u.real() + v.real()), T(0.5) * (u.imag() - v.imag()));
+        wb[row + k1] = Complex(T(0.5) * (u.imag() + v.imag()), T(-0.5) * (u.real() - v.real()));
+      }
+    });
+  }
+
+  // out = Herm(za) + i·Herm(zb), Herm(z)[k] = (z[k] + conj z[−k])/2: its inverse is
+  // Re F⁻¹(za) + i·Re F⁻¹(zb).
+  void hermitian_pack(const Complex* za, const Complex* zb, Complex* out) const {
+    const std::int64_t L1 = plan_.length[1];
+    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
+      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
+        const std::int64_t m = mirror + (k1 == 0 ? 0 : L1 - k1);
+        const Complex a = za[row + k1], am = za[m], b = zb[row + k1], bm = zb[m];
+        // Herm(za) = ((a.re + am.re)/2, (a.im − am.im)/2), likewise hb; out = ha + i·hb
+        const T ha_re = T(0.5) * (a.real() + am.real()), ha_im = T(0.5) * (a.imag() - am.imag());
+        const T hb_re = T(0.5) * (b.real() + bm.real()), hb_im = T(0.5) * (b.imag() - bm.imag());
+        out[row + k1] = Complex(ha_re - hb_im, ha_im + hb_re);
+      }
+    });
+  }
+
+  // Spectra of w: rows (o, c within the group), taps at k·d. Two real filters per transform:
+  // Z = F(w_a + i·w_b) gives W_a[k] = (Z[k] + conj Z[−k])/2 and W_b[k] = (Z[k] − conj Z[−k])/(2i)
+  // (the Hermitian and anti-Hermitian parts), halving the filter transforms.
   Spectra<T> transform_w(const T* w) const {
-    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels();
+    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels(), jobs = (rows + 1) / 2;
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
 #pragma omp parallel for schedule(dynamic)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      Complex* box = box_scratch<T>(points_);
-      box_.clear(box, lo, hi);
-      scatter_real(w + r * K, nullptr, g_.kernel, k_map_, box);
-      box_.forward(box, box + points_, lo, hi);
-      store(box + points_, s, r);
+    for (std::int64_t j = 0; j < jobs; ++j) {
+      const std::int64_t r = 2 * j;
+      const bool two = r + 1 < rows;
+      Complex* a = box_scratch<T>(points_);
+      Complex* b = a + points_;
+      box_.clear(a, lo, hi);
+      scatter_real(w + r * K, two ? w + (r + 1) * K : nullptr, g_.kernel, k_map_, a);
+      box_.forward(a, b, lo, hi);
+      if (!two) {
+        store(b, s, r);
+        continue;
+      }
+      Complex* c = b + points_;
+      hermitian_split(b, a, c);
+      store(a, s, r);
+      store(c, s, r + 1);
     }
-    count(count_w, std::uint64_t(rows));
+    count(count_w, std::uint64_t(jobs));
     return s;
   }
 
@@ -327,19 +385,32 @@ class Engine {
     count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(jobs));
   }
 
+  // dw from its spectra, two rows per inverse: the wanted real parts Re F⁻¹(Z) = F⁻¹(Herm Z) with
+  // Herm Z[k] = (Z[k] + conj Z[−k])/2, so F⁻¹(Herm Z_a + i·Herm Z_b) = dw_a + i·dw_b.
   void inverse_w(const Spectra<T>& DW, T* dw) const {
-    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels();
+    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels(), jobs = (rows + 1) / 2;
     Extent lo, hi;
     region(k_map_, lo, hi);
+    std::fill(dw, dw + rows * K, T(0));
 #pragma omp parallel for schedule(dynamic)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      Complex* box = box_scratch<T>(points_);
-      load(DW, r, box + points_);
-      box_.inverse(box + points_, box, lo, hi);
-      std::fill(dw + r * K, dw + (r + 1) * K, T(0));
-      gather_add(box, g_.kernel, k_map_, dw + r * K, nullptr);  // the real part is the pair sum
+    for (std::int64_t j = 0; j < jobs; ++j) {
+      const std::int64_t r = 2 * j;
+      const bool two = r + 1 < rows;
+      Complex* a = box_scratch<T>(points_);
+      Complex* b = a + points_;
+      if (two) {
+        Complex* c = b + points_;
+        load(DW, r, a);
+        load(DW, r + 1, c);
+        hermitian_pack(a, c, b);
+      } else {
+        load(DW, r, b);
+      }
+      box_.inverse(b, a, lo, hi);
+      // One row: the real part is the pair sum (the imaginary part holds cross terms, dropped).
+      gather_add(a, g_.kernel, k_map_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
     }
-    count(count_dw_inv, std::uint64_t(rows));
+    count(count_dw_inv, std::uint64_t(jobs));
   }
 
   // box[maps.dst] = a[maps.src] + i·b[maps.src] (b may be null).
