@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "nodal/backends/cpu/elementwise.hpp"
@@ -35,30 +36,46 @@ template <class F> void for_each_plane(const PoolGeometry& g, std::int64_t work_
 // ---------------------------------------------------------------- max pooling
 
 // y[o] = max_{i ∈ window(o)} x[i], idx[o] = argmax (first in row-major window order; NaN wins).
-template <class T> void max_pool_plane(const PoolGeometry& g, const T* x, T* y, double* idx) {
+// The running maximum and its position are updated together by selects on a row of outputs, with
+// the position in an integer of the value's width (int32 for float, int64 for double) so the
+// compare and both selects vectorise as one mask. Visiting the taps in row-major order with a
+// strict `>` keeps the first maximum; `v != v` lets a NaN in (and a later NaN replace it), as
+// PyTorch's `val > max || isnan(val)` does. A window of −∞ only keeps position −1 through the
+// sweep and then points at its first element, again as PyTorch.
+template <class T, class I> void max_pool_plane(const PoolGeometry& g, const T* x, T* y, double* idx, I* at) {
   const std::int64_t W = g.in_w, OW = g.out_w;
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
     T* yr = y + oh * OW;
-    double* ir = idx + oh * OW;
     std::fill(yr, yr + OW, -std::numeric_limits<T>::infinity());
-    std::fill(ir, ir + OW, -1.0);
+    std::fill(at, at + OW, I(-1));
+    std::int64_t first_row = -1;
     for (std::int64_t a = 0; a < g.kernel[0]; ++a) {
       const std::int64_t ih = oh * g.stride[0] - g.padding[0] + a * g.dilation[0];
       if (ih < 0 || ih >= g.in_h) continue;
+      if (first_row < 0) first_row = ih;
       const T* xr = x + ih * W;
       for (std::int64_t b = 0; b < g.kernel[1]; ++b) {
         const std::int64_t off = b * g.dilation[1] - g.padding[1];
         const ColumnRange cols = valid_columns(off, g.stride[1], W, OW);
+        const I base = I(ih * W + off), step = I(g.stride[1]);
         for (std::int64_t ow = cols.begin; ow < cols.end; ++ow) {
-          const std::int64_t iw = ow * g.stride[1] + off;
-          const T v = xr[iw];
-          // The first visited element seeds the window (PyTorch: an all −∞ window points at it).
-          if (v > yr[ow] || v != v || ir[ow] < 0) {
-            yr[ow] = v;
-            ir[ow] = double(ih * W + iw);
-          }
+          const T v = xr[ow * g.stride[1] + off];
+          const bool take = v > yr[ow] || v != v;
+          yr[ow] = take ? v : yr[ow];
+          at[ow] = take ? I(base + I(ow) * step) : at[ow];
         }
       }
+    }
+    double* ir = idx + oh * OW;
+    for (std::int64_t ow = 0; ow < OW; ++ow) {
+      if (at[ow] >= 0) {
+        ir[ow] = double(at[ow]);
+        continue;
+      }
+      // All −∞: the first input element of the window (the first valid row and column).
+      std::int64_t iw = ow * g.stride[1] - g.padding[1];
+      while (iw < 0) iw += g.dilation[1];
+      ir[ow] = double(first_row * W + iw);
     }
   }
 }
@@ -75,9 +92,20 @@ struct MaxPool2dCpu final : NodeImpl {
       T* py = y.data<T>();
       double* pi = idx.data<double>();
       const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-      for_each_plane(g, out_plane * g.kernel[0] * g.kernel[1], [&](std::int64_t p) {
-        max_pool_plane<T>(g, px + p * in_plane, py + p * out_plane, pi + p * out_plane);
-      });
+      // Positions in an integer as wide as T (one vector mask for value and position); a float
+      // plane too large for int32 positions falls back to int64.
+      using Narrow = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+      const auto run = [&]<class I>(TypeTag<I>) {
+        const std::int64_t grain = std::max<std::int64_t>(
+            1, cpu::parallel_grain / std::max<std::int64_t>(out_plane * g.kernel[0] * g.kernel[1], 1));
+        cpu::parallel_for(g.planes, [&](std::int64_t p0, std::int64_t p1) {
+          std::vector<I> at(std::size_t(g.out_w));  // once per thread, not per plane
+          for (std::int64_t p = p0; p < p1; ++p)
+            max_pool_plane<T, I>(g, px + p * in_plane, py + p * out_plane, pi + p * out_plane, at.data());
+        }, grain);
+      };
+      if (in_plane < (std::int64_t(1) << 31)) run(TypeTag<Narrow>{});
+      else run(TypeTag<std::int64_t>{});
     });
     c.outputs[0] = y;
     c.outputs[1] = idx;
@@ -126,19 +154,19 @@ struct MaxPool2dCpu final : NodeImpl {
 // ---------------------------------------------------------------- average pooling
 
 // PyTorch's divisor: the window clipped to the padded input (ceil_mode may run past it), counted
-// with padding (count_include_pad) or without (only the input elements it covers).
+// with padding (count_include_pad) or without (only the input elements it covers). Either way it
+// is a product of a row extent and a column extent, so 1/divisor = inv_h[oh]·inv_w[ow] is
+// computed once per call, and the per-output division becomes a vectorisable multiply.
 struct AvgDivisor {
-  const PoolGeometry& g;
-  bool include_pad;
-  std::int64_t extent(int axis, std::int64_t o, bool with_pad) const {
-    const std::size_t i = std::size_t(axis);
-    const std::int64_t in = axis == 0 ? g.in_h : g.in_w;
-    const std::int64_t start = o * g.stride[i] - g.padding[i];
-    const std::int64_t end = std::min(start + g.kernel[i], in + g.padding[i]);
-    return with_pad ? end - start : std::min(end, in) - std::max<std::int64_t>(start, 0);
-  }
-  double operator()(std::int64_t oh, std::int64_t ow) const {
-    return double(extent(0, oh, include_pad) * extent(1, ow, include_pad));
+  std::vector<double> inv_h, inv_w;
+  AvgDivisor(const PoolGeometry& g, bool include_pad) {
+    const auto extent = [&](std::size_t i, std::int64_t in, std::int64_t o) {
+      const std::int64_t start = o * g.stride[i] - g.padding[i];
+      const std::int64_t end = std::min(start + g.kernel[i], in + g.padding[i]);
+      return include_pad ? end - start : std::min(end, in) - std::max<std::int64_t>(start, 0);
+    };
+    for (std::int64_t o = 0; o < g.out_h; ++o) inv_h.push_back(1.0 / double(extent(0, g.in_h, o)));
+    for (std::int64_t o = 0; o < g.out_w; ++o) inv_w.push_back(1.0 / double(extent(1, g.in_w, o)));
   }
 };
 
@@ -158,7 +186,8 @@ template <class T> void avg_pool_plane(const PoolGeometry& g, const AvgDivisor& 
         for (std::int64_t ow = cols.begin; ow < cols.end; ++ow) yr[ow] += xr[ow * g.stride[1] + off];
       }
     }
-    for (std::int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(double(yr[ow]) / div(oh, ow));
+    const double ih = div.inv_h[std::size_t(oh)];
+    for (std::int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(double(yr[ow]) * (ih * div.inv_w[std::size_t(ow)]));
   }
 }
 
@@ -166,7 +195,8 @@ template <class T> void avg_pool_plane(const PoolGeometry& g, const AvgDivisor& 
 template <class T> void avg_pool_plane_vjp(const PoolGeometry& g, const AvgDivisor& div, const T* gy, T* dx, T* scaled) {
   const std::int64_t W = g.in_w, OW = g.out_w;
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-    for (std::int64_t ow = 0; ow < OW; ++ow) scaled[ow] = T(double(gy[oh * OW + ow]) / div(oh, ow));
+    const double ih = div.inv_h[std::size_t(oh)];
+    for (std::int64_t ow = 0; ow < OW; ++ow) scaled[ow] = T(double(gy[oh * OW + ow]) * (ih * div.inv_w[std::size_t(ow)]));
     for (std::int64_t a = 0; a < g.kernel[0]; ++a) {
       const std::int64_t ih = oh * g.stride[0] - g.padding[0] + a;
       if (ih < 0 || ih >= g.in_h) continue;
@@ -183,7 +213,7 @@ template <class T> void avg_pool_plane_vjp(const PoolGeometry& g, const AvgDivis
 Tensor avg_pool_forward(const PoolGeometry& g, bool include_pad, const Tensor& input) {
   const Tensor x = input.contiguous();
   Tensor y = Tensor::empty(g.output_shape, x.dtype());
-  const AvgDivisor div{g, include_pad};
+  const AvgDivisor div(g, include_pad);
   visit_real_dtype(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -206,7 +236,7 @@ struct AvgPool2dCpu final : NodeImpl {
     if (!c.wanted[0]) return;
     const auto& node = c.as<AvgPool2d>();
     const PoolGeometry g = node.geometry(c.inputs[0].shape());
-    const AvgDivisor div{g, node.options().count_include_pad};
+    const AvgDivisor div(g, node.options().count_include_pad);
     const Tensor gy = c.output_cotangents[0].contiguous();
     Tensor dx = Tensor::zeros(c.inputs[0].shape(), c.inputs[0].dtype());
     visit_real_dtype(dx.dtype(), "avg_pool2d", [&](auto tag) {
@@ -247,8 +277,16 @@ Tensor plane_means(const Tensor& input) {
     const std::int64_t grain = std::max<std::int64_t>(1, cpu::parallel_grain / std::max<std::int64_t>(plane, 1));
     cpu::parallel_for(y.numel(), [&](std::int64_t p0, std::int64_t p1) {
       for (std::int64_t p = p0; p < p1; ++p) {
-        double sum = 0;  // float64 accumulator: a float32 sum of a large plane would lose digits
-        for (std::int64_t i = 0; i < plane; ++i) sum += double(px[p * plane + i]);
+        // float64 accumulators (a float32 sum of a large plane would lose digits), eight
+        // independent lanes so the additions pipeline and vectorise without reassociation.
+        const T* q = px + p * plane;
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        std::int64_t i = 0;
+        for (; i + 8 <= plane; i += 8)
+          for (int l = 0; l < 8; ++l) lane[l] += double(q[i + l]);
+        double sum = 0;
+        for (; i < plane; ++i) sum += double(q[i]);
+        for (double v : lane) sum += v;
         py[p] = T(sum / double(plane));
       }
     }, grain);

@@ -1,0 +1,154 @@
+#pragma once
+// The register-blocked correlation loop behind the "direct" algorithm:
+//
+//   y[n, o, p] = Σ_{c ∈ group(o)} Σ_k  xp[n, c, p·s + k·d] · w[o, c, k]
+//
+// on a *prepared* input xp whose zero padding (and, for the backward input pass, zero insertion)
+// is already materialised, so the hot loop has no bounds checks. Each work item is one output row
+// (o0, o1) of B output channels; it walks the row in chunks of V pixels, keeping the B·V partial
+// sums in registers across every input channel and kernel tap, and stores them once. Per tap the
+// V input pixels are loaded once and reused by the B channels (B FMAs per load).
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "nodal/backends/cpu/elementwise.hpp"
+
+namespace nodal::cpu::conv_detail {
+
+// One correlation on a prepared input (all extents per axis d, h, w).
+struct DirectProblem {
+  std::int64_t batch = 1, groups = 1, cin_g = 1, cout_g = 1;
+  std::array<std::int64_t, 3> L{1, 1, 1};  // prepared input extents
+  std::array<std::int64_t, 3> K{1, 1, 1}, O{1, 1, 1}, s{1, 1, 1}, d{1, 1, 1};
+  std::int64_t L_pixels() const { return L[0] * L[1] * L[2]; }
+  std::int64_t K_pixels() const { return K[0] * K[1] * K[2]; }
+  std::int64_t O_pixels() const { return O[0] * O[1] * O[2]; }
+  // Elements a kernel may read past the last prepared pixel (the tail of the last chunk).
+  std::int64_t slack(std::int64_t V) const { return V * s[2] + 1; }
+};
+
+// One output row for channels o .. o+B−1 (all in one group). xg: the group's first channel of
+// sample n in xp; w: weights [Cout, cin_g, K]; y: the output of sample n, [Cout, O].
+template <class T, int B, int V>
+void correlate_row(const DirectProblem& q, const T* xg, const T* w, T* y, std::int64_t o, std::int64_t o0,
+                   std::int64_t o1) {
+  const std::int64_t K0 = q.K[0], K1 = q.K[1], K2 = q.K[2], O2 = q.O[2];
+  const std::int64_t L1 = q.L[1], L2 = q.L[2], s2 = q.s[2], d2 = q.d[2];
+  const std::int64_t cinK = q.cin_g * q.K_pixels(), Lpix = q.L_pixels();
+  T* yrow[B];
+  for (int b = 0; b < B; ++b) yrow[b] = y + (o + b) * q.O_pixels() + (o0 * q.O[1] + o1) * O2;
+  for (std::int64_t ow0 = 0; ow0 < O2; ow0 += V) {
+    T acc[B][V] = {};
+    for (std::int64_t c = 0; c < q.cin_g; ++c)
+      for (std::int64_t k0 = 0; k0 < K0; ++k0)
+        for (std::int64_t k1 = 0; k1 < K1; ++k1) {
+          const T* xr = xg + c * Lpix + ((o0 * q.s[0] + k0 * q.d[0]) * L1 + (o1 * q.s[1] + k1 * q.d[1])) * L2 + ow0 * s2;
+          const T* wr = w + ((o * q.cin_g + c) * K0 + k0) * K1 * K2 + k1 * K2;
+          for (std::int64_t k2 = 0; k2 < K2; ++k2) {
+            const T* xs = xr + k2 * d2;
+            T xv[V];
+            if (s2 == 1)
+              for (int v = 0; v < V; ++v) xv[v] = xs[v];
+            else
+              for (int v = 0; v < V; ++v) xv[v] = xs[v * s2];
+            for (int b = 0; b < B; ++b) {
+              const T wv = wr[b * cinK + k2];
+              for (int v = 0; v < V; ++v) acc[b][v] += wv * xv[v];
+            }
+          }
+        }
+    const std::int64_t n = std::min<std::int64_t>(V, O2 - ow0);
+    for (int b = 0; b < B; ++b)
+      for (std::int64_t v = 0; v < n; ++v) yrow[b][ow0 + v] = acc[b][v];
+  }
+}
+
+// y [N, groups·cout_g, O] = the correlation of xp [N, groups·cin_g, L] (+ slack) with
+// w [groups·cout_g, cin_g, K], in parallel over (sample, channel block, output row).
+template <class T> void correlate(const DirectProblem& q, const T* xp, const T* w, T* y) {
+  constexpr int B = 4;
+  const bool narrow = q.O[2] <= 8;
+  const std::int64_t blocks = (q.cout_g + B - 1) / B;
+  const std::int64_t rows = q.O[0] * q.O[1];
+  const std::int64_t items = q.batch * q.groups * blocks * rows;
+  const std::int64_t cout = q.groups * q.cout_g;
+  const std::int64_t work_per_item = B * q.O[2] * q.cin_g * q.K_pixels();
+  const std::int64_t grain = std::max<std::int64_t>(1, (1 << 16) / std::max<std::int64_t>(1, work_per_item));
+  parallel_for(
+      items,
+      [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t item = begin; item < end; ++item) {
+          std::int64_t rest = item;
+          const std::int64_t row = rest % rows;
+          rest /= rows;
+          const std::int64_t block = rest % blocks;
+          rest /= blocks;
+          const std::int64_t group = rest % q.groups;
+          const std::int64_t n = rest / q.groups;
+          const std::int64_t o = group * q.cout_g + block * B;
+          const std::int64_t count = std::min<std::int64_t>(B, (group + 1) * q.cout_g - o);
+          const T* xg = xp + (n * q.groups + group) * q.cin_g * q.L_pixels();
+          T* yn = y + n * cout * q.O_pixels();
+          const std::int64_t o0 = row / q.O[1], o1 = row % q.O[1];
+          if (count == B) {
+            if (narrow) correlate_row<T, B, 8>(q, xg, w, yn, o, o0, o1);
+            else correlate_row<T, B, 64 / sizeof(T) * 2>(q, xg, w, yn, o, o0, o1);
+          } else {
+            for (std::int64_t b = 0; b < count; ++b) {
+              if (narrow) correlate_row<T, 1, 8>(q, xg, w, yn, o + b, o0, o1);
+              else correlate_row<T, 1, 64 / sizeof(T) * 2>(q, xg, w, yn, o + b, o0, o1);
+            }
+          }
+        }
+      },
+      grain);
+}
+
+// The widest chunk correlate() uses (sizes the slack of prepared inputs).
+template <class T> constexpr std::int64_t max_chunk() { return std::max<std::int64_t>(8, 64 / sizeof(T) * 2); }
+
+// xp[n, c, j] for j ∈ [0, L) per axis, from src [N, C, S] (S per axis): along each axis
+// xp[j] = src[(j − offset)/up] when j − offset ≥ 0 is a multiple of `up` below S·up, else 0.
+// up = 1 and offset = pad_before is zero padding; up = stride inserts zeros (backward input).
+template <class T>
+std::vector<T> prepare(const T* src, std::int64_t planes, const std::array<std::int64_t, 3>& S,
+                       const std::array<std::int64_t, 3>& up, const std::array<std::int64_t, 3>& offset,
+                       const std::array<std::int64_t, 3>& L, std::int64_t slack) {
+  const std::int64_t Lpix = L[0] * L[1] * L[2], Spix = S[0] * S[1] * S[2];
+  std::vector<T> out(std::size_t(planes * Lpix + slack), T(0));
+  auto source = [&](int a, std::int64_t j) -> std::int64_t {  // −1 when j reads a zero
+    const std::int64_t m = j - offset[std::size_t(a)];
+    if (m < 0 || m % up[std::size_t(a)] != 0) return -1;
+    const std::int64_t i = m / up[std::size_t(a)];
+    return i < S[std::size_t(a)] ? i : -1;
+  };
+  const std::int64_t rows = planes * L[0] * L[1];
+  parallel_for(
+      rows,
+      [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r) {
+          const std::int64_t plane = r / (L[0] * L[1]), j0 = (r / L[1]) % L[0], j1 = r % L[1];
+          const std::int64_t i0 = source(0, j0), i1 = source(1, j1);
+          if (i0 < 0 || i1 < 0) continue;
+          const T* s = src + plane * Spix + (i0 * S[1] + i1) * S[2];
+          T* dst = out.data() + plane * Lpix + (j0 * L[1] + j1) * L[2];
+          if (up[2] == 1) {
+            // The run of j2 whose source lies in [0, S2): j2 ∈ [offset, offset + S2) ∩ [0, L2).
+            const std::int64_t first = std::max<std::int64_t>(0, offset[2]);
+            const std::int64_t last = std::min<std::int64_t>(L[2], offset[2] + S[2]);
+            for (std::int64_t j2 = first; j2 < last; ++j2) dst[j2] = s[j2 - offset[2]];
+          } else {
+            for (std::int64_t j2 = 0; j2 < L[2]; ++j2) {
+              const std::int64_t i2 = source(2, j2);
+              if (i2 >= 0) dst[j2] = s[i2];
+            }
+          }
+        }
+      },
+      std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(1, L[2])));
+  return out;
+}
+
+}  // namespace nodal::cpu::conv_detail
