@@ -24,9 +24,11 @@ namespace nodal::cpu::spectral {
 // Keeps released buffers (up to 1 GiB in all) for reuse by the next convolution.
 class BufferPool {
  public:
+  // Never destroyed: spectra kept by objects that outlive this header's statics (a node
+  // implementation in the registry holding a forward's saved state) release into it at exit.
   static BufferPool& instance() {
-    static BufferPool pool;
-    return pool;
+    static BufferPool* pool = new BufferPool;
+    return *pool;
   }
   void* acquire(std::size_t bytes) {
     {
@@ -54,10 +56,6 @@ class BufferPool {
     free_.emplace(bytes, p);
     kept_ += bytes;
   }
-  ~BufferPool() {
-    for (auto& [bytes, p] : free_) std::free(p);
-  }
-
  private:
   std::mutex mutex_;
   std::multimap<std::size_t, void*> free_;
