@@ -1,11 +1,6 @@
 #pragma once
-// The layers bench/conv times, and the timing helper it shares with its libtorch peer
-// (bench/conv_torch.cpp): warm-up once, then at least `min_reps` runs and more while under
-// `budget_s`, reporting the minimum (the run least disturbed by other work on the machine).
-#include <algorithm>
-#include <chrono>
+// The layers bench/conv times (shared with its libtorch peer, bench/conv_torch.cpp).
 #include <cstdint>
-#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -22,25 +17,5 @@ struct ConvShape {
   // direct loop would do, whatever the algorithm really does).
   double forward_flops() const { return 2.0 * double(n * cout * cin * out_h() * out_w() * k * k); }
 };
-
-struct TimingPolicy {
-  int min_reps = 3;
-  int max_reps = 10;
-  double budget_s = 1.0;  // keep repeating (up to max_reps) while the total is below this
-};
-
-template <class F> double min_seconds(F&& run, const TimingPolicy& p) {
-  using clock = std::chrono::steady_clock;
-  run();  // warm-up: plans, caches, first-touch page faults
-  double best = std::numeric_limits<double>::infinity(), total = 0;
-  for (int r = 0; r < p.max_reps && (r < p.min_reps || total < p.budget_s); ++r) {
-    const auto start = clock::now();
-    run();
-    const double s = std::chrono::duration<double>(clock::now() - start).count();
-    best = std::min(best, s);
-    total += s;
-  }
-  return best;
-}
 
 }  // namespace nodal::bench

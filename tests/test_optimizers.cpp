@@ -377,3 +377,55 @@ TEST_CASE("large parameters take the threaded path and update every element") {
   for (std::int64_t i = 0; i < n; ++i) wrong += std::abs(pv[i] + 0.1f) > 1e-7f || std::abs(qv[i] + 0.1f) > 1e-7f;
   CHECK(wrong == 0);
 }
+
+namespace {
+
+// Runs `opt` on p = [1, 2] (float32) with the given gradients; returns p after each step.
+std::vector<std::vector<float>> trajectory(nn::Optimizer& opt, Tensor& p, const std::vector<std::vector<float>>& grads) {
+  std::vector<std::vector<float>> out;
+  for (const auto& g : grads) {
+    opt.step(std::vector<Tensor>{vec<float>(g)});
+    out.push_back(p.to_vector<float>());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("optimizers match PyTorch bit for bit in float32") {
+  // Expected values printed by PyTorch 2.11 (torch.optim.*, foreach=False) for the same float32
+  // parameter [1, 2] and gradients: an independent implementation of the same formulas, whose
+  // float32 rounding nodal reproduces exactly (scalars in double, rounded once, same operation
+  // order).
+  const std::vector<std::vector<float>> g3{{1, -2}, {0.5f, 0.5f}, {-1, 0.25f}};
+  const auto run = [&](auto make, const std::vector<std::vector<float>>& grads) {
+    Tensor p = vec<float>({1, 2});
+    auto opt = make(nn::NamedTensors{{"p", p}});
+    return trajectory(opt, p, grads);
+  };
+  using V = std::vector<std::vector<float>>;
+  CHECK(run([](nn::NamedTensors p) { return nn::Adam(p, {.lr = 0.1}); }, g3) ==
+        V{{0.9000000357627869f, 2.0999999046325684f}, {0.806782066822052f, 2.146946668624878f},
+          {0.7957037687301636f, 2.17527437210083f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Adam(p, {.lr = 0.1, .weight_decay = 0.1}); }, g3) ==
+        V{{0.8999999761581421f, 2.0999999046325684f}, {0.8057717680931091f, 2.1350111961364746f},
+          {0.7850507497787476f, 2.146434783935547f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::AdamW(p, {.lr = 0.1, .weight_decay = 0.1}); }, g3) ==
+        V{{0.89000004529953f, 2.0799999237060547f}, {0.7878820896148682f, 2.106146812438965f},
+          {0.7689249515533447f, 2.113413095474243f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .momentum = 0.9}); }, {{1, -1}, {0.5f, 0.5f}, {0, 1}}) ==
+        V{{0.8999999761581421f, 2.0999999046325684f}, {0.7599999904632568f, 2.1399998664855957f},
+          {0.6340000033378601f, 2.0759999752044678f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .momentum = 0.9, .nesterov = true}); },
+            {{1, -1}, {0.5f, 0.5f}}) == V{{0.8100000023841858f, 2.190000057220459f}, {0.6340000033378601f, 2.1760001182556152f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .momentum = 0.9, .dampening = 0.5}); },
+            {{1, -1}, {0.5f, 0.5f}}) == V{{0.8999999761581421f, 2.0999999046325684f}, {0.7849999666213989f, 2.1649999618530273f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .weight_decay = 0.1}); }, {{1, -1}, {1, -1}}) ==
+        V{{0.8899999856948853f, 2.0799999237060547f}, {0.7810999751091003f, 2.1591999530792236f}});
+  // torch.nn.utils.clip_grad_norm_([3, 4] float32, [12] float64; 6.5): 13, [1.4999998807907104,
+  // 1.9999998807907104], [5.999999538461575]
+  std::vector<Tensor> grads{vec<float>({3, 4}), vec<double>({12})};
+  CHECK(nn::clip_grad_norm(grads, 6.5) == 13.0);
+  CHECK(grads[0].to_vector<float>() == std::vector<float>{1.4999998807907104f, 1.9999998807907104f});
+  CHECK(grads[1].item<double>() == doctest::Approx(5.999999538461575).epsilon(1e-15));
+}
