@@ -343,6 +343,7 @@ TEST_CASE("nodal devices lists the OpenCL devices") {
   fs::remove(out);
   CHECK(status == 0);
   const std::string listing = text.str();
+  INFO("nodal devices printed:\n", listing);
   CHECK(listing.find("cpu: the host") != std::string::npos);
   for (const auto& d : opencl::devices()) {
     CHECK(listing.find(d.spec() + "  " + d.name) != std::string::npos);
