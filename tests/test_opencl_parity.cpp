@@ -278,6 +278,24 @@ TEST_CASE("sum and mean on OpenCL match the CPU backend over any axes") {
     }
 }
 
+TEST_CASE("a full sum of a million elements on OpenCL takes the two-launch path and is exact for integers") {
+  if (!opencl_present()) return;
+  // ones and small integers: every partial sum is an integer below 2^24, so float32 is exact
+  const std::int64_t n = 1000003;
+  const Tensor ones = Tensor::ones(Shape{n}, DType::float32, Backend::opencl);
+  CHECK(nodal::sum(ones).to(Backend::cpu).item<float>() == float(n));
+  CHECK(nodal::mean(ones).to(Backend::cpu).item<float>() == 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(int(i % 7) - 3);  // Σ over whole periods is 0
+  const Tensor x = Tensor::from_vector(v, Shape{n}).to(Backend::opencl);
+  double expected = 0;
+  for (float e : v) expected += e;
+  CHECK(nodal::sum(x).to(Backend::cpu).item<float>() == float(expected));
+  // a row per output, few outputs: [3, n/3] summed over its last axis
+  const Tensor rows = Tensor::ones(Shape{3, 333334}, DType::float64, Backend::opencl);
+  CHECK(nodal::sum(rows, {1}).to(Backend::cpu).to_vector<double>() == std::vector<double>(3, 333334.0));
+}
+
 TEST_CASE("OpenCL nodes run in a graph: forward and backward of a small expression on the device") {
   if (!opencl_present()) return;
   for (DType dtype : real_dtypes) {
