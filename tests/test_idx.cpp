@@ -345,3 +345,36 @@ TEST_CASE("loader reuses pooled buffers in steady state") {
   run_epoch(loader, 2);
   CHECK(cpu_pool_stats().system_allocations == before);
 }
+
+TEST_CASE("idx every truncation and random byte corruption is an error or a valid array") {
+  TempDir dir;
+  const std::string raw = idx({3, 2, 2}, std::string(12, '\x07'));
+  const std::string gz = gzip_stored(raw);
+  const auto parse = [](const std::string& bytes) {
+    return nn::parse_idx({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "fuzz");
+  };
+  for (std::size_t n = 0; n < raw.size(); ++n) {
+    CHECK_THROWS_AS(parse(raw.substr(0, n)), IoError);
+    if (n % 4 == 0) CHECK_THROWS_AS(nn::read_idx(dir.write("t", raw.substr(0, n))), IoError);
+  }
+  for (std::size_t n = 0; n < gz.size(); ++n) CHECK_THROWS_AS(nn::read_idx(dir.write("t.gz", gz.substr(0, n))), IoError);
+  std::mt19937_64 rng(11);
+  int rejected = 0;
+  // Whatever loads must be self-consistent: as many bytes as the dimensions say.
+  const auto consistent = [](const nn::IdxArray& a) {
+    std::int64_t product = 1;
+    for (auto d : a.dims) product *= d;
+    return std::int64_t(a.data.size()) == product;
+  };
+  for (int trial = 0; trial < 600; ++trial) {
+    const bool compressed = trial % 4 == 0;  // files are slow to write: fewer gzip trials
+    std::string bad = compressed ? gz : raw;
+    bad[rng() % bad.size()] = char(rng() % 256);
+    try {
+      CHECK(consistent(compressed ? nn::read_idx(dir.write("f.gz", bad)) : parse(bad)));
+    } catch (const IoError&) {
+      ++rejected;
+    }
+  }
+  CHECK(rejected > 100);
+}
