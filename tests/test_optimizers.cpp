@@ -14,6 +14,7 @@
 #include "nodal/core/error.hpp"
 #include "nodal/core/tensor.hpp"
 #include "nodal/nn/adam.hpp"
+#include "nodal/nn/checkpoint.hpp"
 #include "nodal/nn/clip.hpp"
 #include "nodal/nn/lr_schedule.hpp"
 #include "nodal/nn/safetensors.hpp"
@@ -428,4 +429,28 @@ TEST_CASE("optimizers match PyTorch bit for bit in float32") {
   CHECK(nn::clip_grad_norm(grads, 6.5) == 13.0);
   CHECK(grads[0].to_vector<float>() == std::vector<float>{1.4999998807907104f, 1.9999998807907104f});
   CHECK(grads[1].item<double>() == doctest::Approx(5.999999538461575).epsilon(1e-15));
+}
+
+TEST_CASE("training checkpoint holds model optimizer and metadata") {
+  TempDir dir;
+  const fs::path path = dir.path / "last.safetensors";
+  Tensor w = vec<float>({1, 2}), b = vec<float>({0.5});
+  nn::Sgd opt({{"w", w}, {"b", b}}, {.lr = 0.1, .momentum = 0.9});
+  opt.step(std::vector<Tensor>{vec<float>({1, 1}), vec<float>({2})});
+  nn::save_checkpoint(path, {{"w", w}, {"b", b}}, &opt, {{"epoch", "3"}});
+  // w = [1, 2] − 0.1·[1, 1] = [0.9, 1.9]; b = 0.5 − 0.1·2 = 0.3; momentum buffers = the gradients
+
+  Tensor w2 = vec<float>({0, 0}), b2 = vec<float>({0});
+  nn::Sgd opt2({{"w", w2}, {"b", b2}}, {.lr = 0.1, .momentum = 0.9});
+  const nn::Checkpoint c = nn::load_checkpoint(path, {{"w", w2}, {"b", b2}}, &opt2);
+  check_values<float>(w2, {0.9, 1.9}, 1e-6);
+  check_values<float>(b2, {0.3}, 1e-6);
+  CHECK(c.metadata.at("epoch") == "3");
+  CHECK(opt2.steps(1) == 1);
+  check_values<float>(c.at("optimizer.state.1.momentum_buffer"), {2}, 1e-7);
+  // The model alone must match exactly (the optimizer's tensors are not "unexpected").
+  Tensor extra = vec<float>({0});
+  CHECK_THROWS_AS(nn::load_checkpoint(path, {{"w", w2}}), IoError);                           // b unexpected
+  CHECK_THROWS_AS(nn::load_checkpoint(path, {{"w", w2}, {"b", b2}, {"c", extra}}), IoError);  // c missing
+  CHECK_THROWS_AS(nn::save_checkpoint(path, {{"optimizer.x", w}}), ValueError);
 }
