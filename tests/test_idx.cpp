@@ -284,6 +284,12 @@ TEST_CASE("loader batches cover a permutation and drop_last drops the short batc
 
   nn::Loader ordered(counting_dataset(), {.batch_size = 3, .shuffle = false});
   CHECK(run_epoch(ordered, 5) == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+
+  // Range-for gives the same batches as start_epoch + next().
+  std::vector<std::int64_t> ranged;
+  for (const nn::Batch& b : keep.epoch(0))
+    for (float y : b.labels.to_vector<float>()) ranged.push_back(std::int64_t(y));
+  CHECK(ranged == keep.epoch_order(0));
 }
 
 TEST_CASE("loader order depends only on seed and epoch") {
