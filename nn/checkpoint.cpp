@@ -12,13 +12,15 @@ void save_checkpoint(const std::filesystem::path& path, const NamedTensors& mode
   Metadata metadata = extra;
   for (const auto& [name, t] : model) {
     if (name.starts_with(optimizer_prefix))
-      throw ValueError(fmt::format("save_checkpoint: model tensor '{}' uses the prefix reserved for the optimizer", name));
+      throw ValueError(
+          fmt::format("save_checkpoint: model tensor '{}' uses the prefix reserved for the optimizer", name));
     tensors.emplace_back(name, t);
   }
   if (optimizer) {
     for (const auto& [key, value] : extra)
       if (key.starts_with(optimizer_prefix))
-        throw ValueError(fmt::format("save_checkpoint: metadata key '{}' uses the prefix reserved for the optimizer", key));
+        throw ValueError(
+            fmt::format("save_checkpoint: metadata key '{}' uses the prefix reserved for the optimizer", key));
     OptimizerState state = optimizer->state_dict(optimizer_prefix);
     tensors.insert(tensors.end(), state.tensors.begin(), state.tensors.end());
     metadata.insert(state.metadata.begin(), state.metadata.end());

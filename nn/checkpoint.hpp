@@ -25,6 +25,7 @@ void save_checkpoint(const std::filesystem::path& path, const NamedTensors& mode
                      const Metadata& extra = {}, const SaveOptions& options = {});
 // Copies the model's tensors into `model`, restores `optimizer` when given (the file must then
 // hold its state), and returns the whole checkpoint (for its metadata).
-Checkpoint load_checkpoint(const std::filesystem::path& path, const NamedTensors& model, Optimizer* optimizer = nullptr);
+Checkpoint load_checkpoint(const std::filesystem::path& path, const NamedTensors& model,
+                           Optimizer* optimizer = nullptr);
 
 }  // namespace nodal::nn

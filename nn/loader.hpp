@@ -35,8 +35,8 @@
 namespace nodal::nn {
 
 struct Batch {
-  Tensor images;        // [B, ...] rows of Dataset::images
-  Tensor labels;        // [B]
+  Tensor images;           // [B, ...] rows of Dataset::images
+  Tensor labels;           // [B]
   std::int64_t index = 0;  // position of the batch in its epoch
 };
 
@@ -45,7 +45,7 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;  // drop a last batch smaller than batch_size
   std::uint64_t seed = 0;
-  bool prefetch = true;    // false: next() gathers on the caller's thread
+  bool prefetch = true;  // false: next() gathers on the caller's thread
   // Runs on the producer thread after a batch is gathered (augmentation); may throw.
   std::function<void(Batch&)> transform;
 };

@@ -1,9 +1,9 @@
 #include "nodal/nn/optimizer.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
 
@@ -30,8 +30,8 @@ Optimizer::Optimizer(std::vector<ParameterGroup> groups, double lr, double weigh
   for (std::size_t g = 0; g < groups.size(); ++g) {
     Group group{groups[g].lr.value_or(lr), groups[g].weight_decay.value_or(weight_decay)};
     if (!(group.lr >= 0) || !(group.weight_decay >= 0))
-      throw ValueError(fmt::format("{}: group {}: lr {} and weight_decay {} must be >= 0", op, g, group.lr,
-                                   group.weight_decay));
+      throw ValueError(
+          fmt::format("{}: group {}: lr {} and weight_decay {} must be >= 0", op, g, group.lr, group.weight_decay));
     groups_.push_back(group);
     for (auto& [name, t] : groups[g].parameters) {
       if (!t.defined()) throw ValueError(fmt::format("{}: parameter '{}' is undefined", op, name));
@@ -91,7 +91,8 @@ void Optimizer::step(const NamedTensors& grads) {
   for (const auto& [name, g] : grads) {
     std::size_t i = 0;
     while (i < params_.size() && params_[i].first != name) ++i;
-    if (i == params_.size()) throw ValueError(fmt::format("{}.step: '{}' is not a parameter of this optimizer", op_, name));
+    if (i == params_.size())
+      throw ValueError(fmt::format("{}.step: '{}' is not a parameter of this optimizer", op_, name));
     by_index[i] = &g;
   }
   for (std::size_t i = 0; i < params_.size(); ++i)
