@@ -181,6 +181,10 @@ TEST_CASE("parameter groups have their own lr and weight decay") {
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1})}), ValueError);
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1, 2}), vec<float>({1})}), ShapeError);
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<double>({1}), vec<float>({1})}), DTypeError);
+  // A bad second gradient: the first parameter is not updated either.
+  CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1}), vec<float>({1, 1})}), ShapeError);
+  check_values<float>(a, {0.9}, 1e-6);
+  CHECK(opt.steps(0) == 1);
 }
 
 TEST_CASE("sgd accepts a non-contiguous gradient") {
