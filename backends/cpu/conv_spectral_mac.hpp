@@ -14,45 +14,65 @@
 
 namespace nodal::cpu::spectral {
 
+// One 64-byte vector of T as a GCC/Clang vector type: the IB×JB accumulators are named values the
+// compiler keeps in registers (plain arrays of T were spilled to the stack, one load-add-store per
+// product). On machines without 512-bit vectors the compiler splits each into narrower ones.
+template <class T> struct Vector64;
+template <> struct Vector64<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <> struct Vector64<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+
+template <class V> inline V load_vector(const void* p) {
+  V v;
+  __builtin_memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <class V> inline void store_vector(void* p, const V& v) { __builtin_memcpy(p, &v, sizeof(V)); }
+
 template <class T, bool conj_a, bool conj_b, int IB, int JB>
 inline void block_gemm_tile(std::int64_t K, const T* a, std::int64_t a_i, std::int64_t a_k, const T* b,
                             std::int64_t b_k, std::int64_t b_j, T* c, std::int64_t c_i, std::int64_t c_j,
                             bool accumulate) {
+  using V = typename Vector64<T>::type;
   constexpr std::int64_t blk = spectral_block<T>, e = 2 * blk;
-  T re[IB][JB][blk], im[IB][JB][blk];
+  static_assert(sizeof(V) == blk * sizeof(T));
+  V re[IB][JB], im[IB][JB];
   for (int i = 0; i < IB; ++i)
-    for (int j = 0; j < JB; ++j)
-      for (std::int64_t l = 0; l < blk; ++l) re[i][j][l] = im[i][j][l] = T(0);
+    for (int j = 0; j < JB; ++j) re[i][j] = im[i][j] = V{} ;
   for (std::int64_t k = 0; k < K; ++k) {
+    V ar[IB], ai[IB];
     for (int i = 0; i < IB; ++i) {
-      const T* ar = a + (i * a_i + k * a_k) * e;
-      for (int j = 0; j < JB; ++j) {
-        const T* br = b + (k * b_k + j * b_j) * e;
-#pragma omp simd
-        for (std::int64_t l = 0; l < blk; ++l) {
-          const T xr = ar[l], xi = conj_a ? -ar[blk + l] : ar[blk + l];
-          const T yr = br[l], yi = conj_b ? -br[blk + l] : br[blk + l];
-          re[i][j][l] += xr * yr - xi * yi;
-          im[i][j][l] += xr * yi + xi * yr;
-        }
+      const T* p = a + (i * a_i + k * a_k) * e;
+      ar[i] = load_vector<V>(p);
+      ai[i] = load_vector<V>(p + blk);
+    }
+    for (int j = 0; j < JB; ++j) {
+      const T* p = b + (k * b_k + j * b_j) * e;
+      const V br = load_vector<V>(p), bi = load_vector<V>(p + blk);
+      for (int i = 0; i < IB; ++i) {
+        // (ar + i·ai)(br + i·bi) with ai, bi negated for a conjugated operand
+        re[i][j] += ar[i] * br;
+        if constexpr (conj_a == conj_b) re[i][j] -= ai[i] * bi;
+        else re[i][j] += ai[i] * bi;
+        if constexpr (conj_b) im[i][j] -= ar[i] * bi;
+        else im[i][j] += ar[i] * bi;
+        if constexpr (conj_a) im[i][j] -= ai[i] * br;
+        else im[i][j] += ai[i] * br;
       }
     }
   }
   for (int i = 0; i < IB; ++i)
     for (int j = 0; j < JB; ++j) {
-      T* cr = c + (i * c_i + j * c_j) * e;
+      T* p = c + (i * c_i + j * c_j) * e;
       if (accumulate) {
-#pragma omp simd
-        for (std::int64_t l = 0; l < blk; ++l) {
-          cr[l] += re[i][j][l];
-          cr[blk + l] += im[i][j][l];
-        }
+        store_vector(p, load_vector<V>(p) + re[i][j]);
+        store_vector(p + blk, load_vector<V>(p + blk) + im[i][j]);
       } else {
-#pragma omp simd
-        for (std::int64_t l = 0; l < blk; ++l) {
-          cr[l] = re[i][j][l];
-          cr[blk + l] = im[i][j][l];
-        }
+        store_vector(p, re[i][j]);
+        store_vector(p + blk, im[i][j]);
       }
     }
 }
