@@ -8,7 +8,9 @@
 // and emits plain FMAs (no shuffles, as an interleaved complex layout would need).
 //
 // Strides are in elements (one element = 2·block reals).
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "nodal/backends/cpu/conv_spectral.hpp"
 
@@ -79,9 +81,9 @@ inline void block_gemm_tile(std::int64_t K, const T* a, std::int64_t a_i, std::i
 
 // C (I×J) (+)= opA(A) (I×K) · opB(B) (K×J) on one frequency block; tiles of 2×4 with edge tiles.
 template <class T, bool conj_a, bool conj_b>
-void block_gemm(std::int64_t I, std::int64_t J, std::int64_t K, const T* a, std::int64_t a_i, std::int64_t a_k,
-                const T* b, std::int64_t b_k, std::int64_t b_j, T* c, std::int64_t c_i, std::int64_t c_j,
-                bool accumulate) {
+void block_gemm_direct(std::int64_t I, std::int64_t J, std::int64_t K, const T* a, std::int64_t a_i,
+                       std::int64_t a_k, const T* b, std::int64_t b_k, std::int64_t b_j, T* c, std::int64_t c_i,
+                       std::int64_t c_j, bool accumulate) {
   constexpr std::int64_t e = 2 * spectral_block<T>;
   auto rows = [&]<int IB>(std::int64_t i) {
     const T* ai = a + i * a_i * e;
@@ -109,6 +111,36 @@ void block_gemm(std::int64_t I, std::int64_t J, std::int64_t K, const T* a, std:
   std::int64_t i = 0;
   for (; i + 2 <= I; i += 2) rows.template operator()<2>(i);
   if (i < I) rows.template operator()<1>(i);
+}
+
+// The same, packing both operands first (as BLAS does) when the product is large enough to pay for
+// it: the stored spectra put consecutive k of one block 2 KiB or more apart, a stride that maps every
+// load of the k loop onto the same few L1 sets; packed, the micro-kernel streams contiguous memory.
+template <class T, bool conj_a, bool conj_b>
+void block_gemm(std::int64_t I, std::int64_t J, std::int64_t K, const T* a, std::int64_t a_i, std::int64_t a_k,
+                const T* b, std::int64_t b_k, std::int64_t b_j, T* c, std::int64_t c_i, std::int64_t c_j,
+                bool accumulate) {
+  constexpr std::int64_t e = 2 * spectral_block<T>;
+  if (K < 4 || I * J < 8) {
+    block_gemm_direct<T, conj_a, conj_b>(I, J, K, a, a_i, a_k, b, b_k, b_j, c, c_i, c_j, accumulate);
+    return;
+  }
+  thread_local std::vector<T> packed;
+  const std::size_t need = std::size_t((I + J) * K * e);
+  if (packed.size() < need) packed.resize(need);
+  T* pa = packed.data();       // [k][i]
+  T* pb = pa + I * K * e;      // [k][j]
+  using V = typename Vector64<T>::type;
+  constexpr std::int64_t blk = spectral_block<T>;
+  auto copy = [](const T* from, T* to) {  // one element: two vectors, inline (not a memmove call)
+    store_vector(to, load_vector<V>(from));
+    store_vector(to + blk, load_vector<V>(from + blk));
+  };
+  for (std::int64_t k = 0; k < K; ++k) {
+    for (std::int64_t i = 0; i < I; ++i) copy(a + (i * a_i + k * a_k) * e, pa + (k * I + i) * e);
+    for (std::int64_t j = 0; j < J; ++j) copy(b + (k * b_k + j * b_j) * e, pb + (k * J + j) * e);
+  }
+  block_gemm_direct<T, conj_a, conj_b>(I, J, K, pa, 1, I, pb, J, 1, c, c_i, c_j, accumulate);
 }
 
 }  // namespace nodal::cpu::spectral
