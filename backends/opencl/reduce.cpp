@@ -3,6 +3,7 @@
 //   vjp:              x̄ = scale · broadcast(ȳ)       (one scaled_copy launch)
 //   jvp:              ẏ = scale · Σ_axes ẋ            (one reduction launch)
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -23,13 +24,20 @@ constexpr std::int64_t serial_row_limit = 32;
 
 template <class T> void set_scale(Launch& launch, double scale) { launch.arg(T(scale)); }
 
+std::atomic<ReduceStrategy> strategy{ReduceStrategy::automatic};
+
 // CPU devices (PoCL) take the serial kernel for every row: see kernels/reduce.cl.
-bool prefers_serial(const Context& context) { return context.device().type.find("cpu") != std::string::npos; }
+bool prefers_serial(const Context& context) {
+  const ReduceStrategy s = strategy.load(std::memory_order_relaxed);
+  if (s != ReduceStrategy::automatic) return s == ReduceStrategy::serial;
+  return context.device().type.find("cpu") != std::string::npos;
+}
 
 // One reduction launch: out[u] = scale · Σ over piece u of the rows (see kernels/reduce.cl).
 void launch_sum(Context& context, const StridedLayout& layout, DType dtype, std::int64_t outputs, std::int64_t row,
                 std::int64_t chunk, std::int64_t chunks, double scale, const Tensor& out) {
-  const bool serial = (row <= serial_row_limit && chunks == 1) || prefers_serial(context);
+  const bool forced_tree = strategy.load(std::memory_order_relaxed) == ReduceStrategy::tree;
+  const bool serial = (row <= serial_row_limit && chunks == 1 && !forced_tree) || prefers_serial(context);
   const std::string_view name = serial ? "reduce_sum_serial" : "reduce_sum_tree";
   Launch launch(context, typed_kernel(context, "reduce", dtype, name), name);
   launch.arg(cl_long(outputs)).arg(cl_long(row)).arg(layout.rank).arg(layout.shape);
@@ -47,6 +55,9 @@ void launch_sum(Context& context, const StridedLayout& layout, DType dtype, std:
 }
 
 }  // namespace
+
+void set_reduce_strategy(ReduceStrategy s) { strategy.store(s, std::memory_order_relaxed); }
+ReduceStrategy reduce_strategy() { return strategy.load(std::memory_order_relaxed); }
 
 std::size_t tree_group_size(const Context& context, std::int64_t row) {
   // a power of two ≤ 256, ≤ the device's work-group limit, no larger than the row needs
