@@ -1,5 +1,8 @@
 #include "conv_torch.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 #ifdef NODAL_HAVE_TORCH
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -22,30 +25,45 @@ void torch_set_threads(int threads) {
   at::set_num_threads(threads);
 }
 
-TorchResult time_torch_conv2d(const ConvShape& s, const float* x, const float* w, const float* b, const float* dy,
-                              const float* y, const TimingPolicy& policy) {
-  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
-  // from_blob does not copy: clone so that torch owns (and may grad) its own tensors.
-  const torch::Tensor tx = torch::from_blob(const_cast<float*>(x), {s.n, s.cin, s.h, s.w}, f32).clone().requires_grad_(true);
-  const torch::Tensor tw = torch::from_blob(const_cast<float*>(w), {s.cout, s.cin, s.k, s.k}, f32).clone().requires_grad_(true);
-  const torch::Tensor tb = torch::from_blob(const_cast<float*>(b), {s.cout}, f32).clone().requires_grad_(true);
-  const torch::Tensor tdy = torch::from_blob(const_cast<float*>(dy), {s.n, s.cout, s.out_h(), s.out_w()}, f32).clone();
-  const torch::Tensor ty_nodal = torch::from_blob(const_cast<float*>(y), {s.n, s.cout, s.out_h(), s.out_w()}, f32);
+namespace {
 
-  TorchResult r;
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor ty = torch::conv2d(tx, tw, tb, 1, s.pad);
-    r.max_error = (ty - ty_nodal).abs().max().item<double>() / std::max(ty.abs().max().item<double>(), 1e-30);
-    r.forward_s = min_seconds([&] { (void)torch::conv2d(tx, tw, tb, 1, s.pad); }, policy);
+class TorchConvImpl final : public TorchConv {
+ public:
+  TorchConvImpl(const ConvShape& s, const float* x, const float* w, const float* b, const float* dy) : s_(s) {
+    // from_blob does not copy: clone so that torch owns (and may differentiate) its own tensors.
+    auto own = [](const float* p, at::IntArrayRef shape) {
+      return torch::from_blob(const_cast<float*>(p), shape, torch::TensorOptions().dtype(torch::kFloat32)).clone();
+    };
+    x_ = own(x, {s.n, s.cin, s.h, s.w}).requires_grad_(true);
+    w_ = own(w, {s.cout, s.cin_per_group(), s.k, s.k}).requires_grad_(true);
+    b_ = own(b, {s.cout}).requires_grad_(true);
+    dy_ = own(dy, {s.n, s.cout, s.out_h(), s.out_w()});
   }
-  r.train_s = min_seconds(
-      [&] {
-        for (const torch::Tensor& t : {tx, tw, tb}) t.mutable_grad().reset();  // fresh gradients, as zero_grad(set_to_none)
-        torch::conv2d(tx, tw, tb, 1, s.pad).backward(tdy);
-      },
-      policy);
-  return r;
+  void forward() override {
+    torch::NoGradGuard no_grad;
+    (void)torch::conv2d(x_, w_, b_, s_.stride, s_.pad, 1, s_.groups);
+  }
+  void train() override {
+    for (torch::Tensor* t : {&x_, &w_, &b_}) t->mutable_grad().reset();  // as optimizer.zero_grad(set_to_none=true)
+    torch::conv2d(x_, w_, b_, s_.stride, s_.pad, 1, s_.groups).backward(dy_);
+  }
+  double max_error(const float* y) override {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ty = torch::conv2d(x_, w_, b_, s_.stride, s_.pad, 1, s_.groups);
+    const torch::Tensor other = torch::from_blob(const_cast<float*>(y), ty.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
+    return (ty - other).abs().max().item<double>() / std::max(ty.abs().max().item<double>(), 1e-30);
+  }
+
+ private:
+  ConvShape s_;
+  torch::Tensor x_, w_, b_, dy_;
+};
+
+}  // namespace
+
+std::unique_ptr<TorchConv> make_torch_conv(const ConvShape& s, const float* x, const float* w, const float* b,
+                                           const float* dy) {
+  return std::make_unique<TorchConvImpl>(s, x, w, b, dy);
 }
 
 #else
@@ -53,9 +71,8 @@ TorchResult time_torch_conv2d(const ConvShape& s, const float* x, const float* w
 bool torch_available() { return false; }
 std::string torch_description() { return "libtorch not found at configure time: no peer column"; }
 void torch_set_threads(int) {}
-TorchResult time_torch_conv2d(const ConvShape&, const float*, const float*, const float*, const float*, const float*,
-                              const TimingPolicy&) {
-  return {};
+std::unique_ptr<TorchConv> make_torch_conv(const ConvShape&, const float*, const float*, const float*, const float*) {
+  throw std::logic_error("bench/conv was built without libtorch");
 }
 
 #endif

@@ -33,7 +33,8 @@ SignalBoundary parse_signal_boundary(std::string_view text) {
   throw ValueError(fmt::format("convolve: boundary '{}' is not one of zero, replicate, circular", text));
 }
 
-SignalGeometry SignalGeometry::resolve(std::string_view node, const Shape& x, const Shape& h, SignalMode mode) {
+SignalGeometry SignalGeometry::resolve(std::string_view node, const Shape& x, const Shape& h, SignalMode mode,
+                                       bool correlate) {
   if (x.rank() < 1) throw ShapeError(fmt::format("{}: x must be [..., n] with at least one axis, got {}", node, to_string(x)));
   if (h.rank() != 1) throw ShapeError(fmt::format("{}: the filter h must be [m], got {}", node, to_string(h)));
   SignalGeometry g;
@@ -47,7 +48,11 @@ SignalGeometry SignalGeometry::resolve(std::string_view node, const Shape& x, co
   std::int64_t k0 = 0;
   switch (mode) {
     case SignalMode::full: g.out = g.n + g.m - 1; k0 = 0; break;
-    case SignalMode::same: g.out = l; k0 = (s - 1) / 2; break;
+    case SignalMode::same:
+      g.out = l;
+      // NumPy's correlate with m > n correlates h with x and reverses: its centre is ⌊n/2⌋.
+      k0 = correlate && g.m > g.n ? g.n / 2 : (s - 1) / 2;
+      break;
     case SignalMode::valid: g.out = l - s + 1; k0 = s - 1; break;
   }
   // y[k] = Σ_i x̃[k + start + i] · g[i] with g the filter as it is read left to right.

@@ -7,11 +7,12 @@
 //
 // mode (output length L and first index k0 of the full result, s = min(n, m), l = max(n, m)):
 //   full   L = n + m − 1   k0 = 0
-//   same   L = l           k0 = ⌊(s − 1)/2⌋    (NumPy's centring)
+//   same   L = l           k0 = ⌊(s − 1)/2⌋    (NumPy's centring; for correlate with m > n: ⌊n/2⌋)
 //   valid  L = l − s + 1   k0 = s − 1
-// With zero boundary these are exactly np.convolve(x, h, mode) for any lengths, and
-// np.correlate(x, h, mode) except for 'same' with a filter longer than an even-length signal,
-// where NumPy shifts by one (it swaps and reverses internally).
+// With zero boundary these are exactly np.convolve(x, h, mode) and np.correlate(x, h, mode) for
+// any lengths. (np.correlate with a filter longer than the signal swaps the two, correlates and
+// reverses the result, which for 'same' and an even n centres one sample later than convolving
+// with the reversed filter would: hence its own k0.)
 //
 // boundary: how x̃ extends x beyond [0, n): zero (x̃ = 0), replicate (x̃[i] = x[clamp(i, 0, n−1)]),
 // circular (x̃[i] = x[i mod n], the periodic extension; 'same' then gives circular convolution).
@@ -42,7 +43,7 @@ SignalBoundary parse_signal_boundary(std::string_view text);  // ValueError on a
 struct SignalGeometry {
   std::int64_t rows = 1, n = 0, m = 0, out = 0, start = 0, padded = 0;
   Shape output_shape;
-  static SignalGeometry resolve(std::string_view node, const Shape& x, const Shape& h, SignalMode mode);
+  static SignalGeometry resolve(std::string_view node, const Shape& x, const Shape& h, SignalMode mode, bool correlate);
 };
 
 class Convolve1d final : public Node {
@@ -56,7 +57,9 @@ class Convolve1d final : public Node {
   bool correlate() const { return correlate_; }
   SignalMode mode() const { return mode_; }
   SignalBoundary boundary() const { return boundary_; }
-  SignalGeometry geometry(const Shape& x, const Shape& h) const { return SignalGeometry::resolve(type(), x, h, mode_); }
+  SignalGeometry geometry(const Shape& x, const Shape& h) const {
+    return SignalGeometry::resolve(type(), x, h, mode_, correlate_);
+  }
 
  private:
   bool correlate_;

@@ -85,12 +85,11 @@ PoolGeometry PoolGeometry::resolve(std::string_view node, const Shape& x, const 
   for (int a = 0; a < x.rank() - 2; ++a) g.planes *= x[a];
   for (int a = 0; a < 2; ++a) {
     const std::size_t i = std::size_t(a);
-    // PyTorch's bound: more padding than half the (dilated) window would let a window see padding only.
-    const std::int64_t half = is_max ? (g.dilation[i] * (g.kernel[i] - 1) + 1) / 2 : g.kernel[i] / 2;
+    // PyTorch's bound (for max pooling too it uses the undilated kernel).
+    const std::int64_t half = g.kernel[i] / 2;
     if (g.padding[i] > half)
-      throw ValueError(fmt::format("{}: padding {} on axis {} exceeds half the window ({}), kernel [{}], dilation [{}]",
-                                   node, g.padding[i], a == 0 ? "H" : "W", half, fmt::join(o.kernel, ", "),
-                                   fmt::join(o.dilation, ", ")));
+      throw ValueError(fmt::format("{}: padding {} on axis {} exceeds half the kernel ({}), kernel [{}]", node,
+                                   g.padding[i], a == 0 ? "H" : "W", half, fmt::join(o.kernel, ", ")));
   }
   g.out_h = pooled_extent(g.in_h, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0], o.ceil_mode);
   g.out_w = pooled_extent(g.in_w, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1], o.ceil_mode);
@@ -99,6 +98,24 @@ PoolGeometry PoolGeometry::resolve(std::string_view node, const Shape& x, const 
                                  "the output would be {}×{}",
                                  node, to_string(x), fmt::join(o.kernel, ", "), fmt::join(o.padding, ", "),
                                  fmt::join(o.dilation, ", "), g.out_h, g.out_w));
+  // With dilation a window can step over a small input entirely (e.g. S = 2, k = 2, d = 3, p = 1:
+  // taps at −1 and 2). PyTorch then returns an index outside the plane; we refuse the geometry.
+  for (int a = 0; a < 2; ++a) {
+    const std::size_t i = std::size_t(a);
+    const std::int64_t in = a == 0 ? g.in_h : g.in_w, out = a == 0 ? g.out_h : g.out_w;
+    for (std::int64_t w = 0; w < out && g.dilation[i] > 1; ++w) {
+      bool covers = false;
+      for (std::int64_t t = 0; t < g.kernel[i] && !covers; ++t) {
+        const std::int64_t at = w * g.stride[i] - g.padding[i] + t * g.dilation[i];
+        covers = at >= 0 && at < in;
+      }
+      if (!covers)
+        throw ShapeError(fmt::format("{}: window {} on axis {} covers padding only (input {}, kernel [{}], padding [{}], "
+                                     "dilation [{}])",
+                                     node, w, a == 0 ? "H" : "W", to_string(x), fmt::join(o.kernel, ", "),
+                                     fmt::join(o.padding, ", "), fmt::join(o.dilation, ", ")));
+    }
+  }
   g.output_shape = x;
   g.output_shape[x.rank() - 2] = g.out_h;
   g.output_shape[x.rank() - 1] = g.out_w;

@@ -9,8 +9,8 @@
 // Output extent (PyTorch's rule, per axis):
 //   O = ⌊(S + 2p − d(k−1) − 1) / s⌋ + 1          (ceil_mode: ⌈·⌉, but the last window must start
 //                                                  inside the input or its left padding)
-// Requires p ≤ (d(k−1)+1)/2 for max pooling and p ≤ k/2 for average pooling, as PyTorch does,
-// so every window holds at least one input element.
+// Requires p ≤ k/2 as PyTorch does, and (with dilation) that every window holds at least one
+// input element (PyTorch would return an index outside the plane there; we throw ShapeError).
 //
 // max_pool2d has TWO outputs: the values and the argmax indices. The dtypes have no integer type,
 // so the indices are stored as float64 (exact up to 2^53): the flat position h·W + w of the

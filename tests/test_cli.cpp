@@ -129,3 +129,28 @@ TEST_CASE("nodal: clear errors with exit status 2") {
   expect_error(fmt::format("op add --input {} --out {}", s.at("x.npy"), s.at("o")), "takes 2 input(s)");
   expect_error("gradcheck relu --shape 2,x", "not a valid number");
 }
+
+TEST_CASE("nodal op --explain: a convolution's geometry and algorithm choice then the run") {
+  Scratch s("explain");
+  save_npy(s.at("x.npy"), Tensor::randn(Shape{1, 2, 6, 6}, 1, DType::float64));
+  save_npy(s.at("w.npy"), Tensor::randn(Shape{3, 2, 3, 3}, 2, DType::float64));
+  const std::string inputs = fmt::format("--input {} --input {}", s.at("x.npy"), s.at("w.npy"));
+
+  const Run named = run_tool(s, fmt::format("op conv2d --set padding=1 --set algorithm=gemm --explain {} --out {}", inputs, s.at("g")));
+  CHECK_MESSAGE(named.status == 0, named.err);
+  CHECK(contains(named.out, "conv2d n1 c2->3 g1 in6x6 k3x3"));
+  CHECK(contains(named.out, "algorithm = gemm"));
+  CHECK(contains(named.out, "choice: gemm: requested"));
+  CHECK(load_npy(s.at("g/output0.npy")).shape() == Shape{1, 3, 6, 6});
+
+  // measure times the candidates before the run: the table shows timings and the cached choice.
+  const Run measured = run_tool(s, fmt::format("op conv2d --set padding=1 --set algorithm=measure --explain {} --out {}", inputs, s.at("m")));
+  CHECK_MESSAGE(measured.status == 0, measured.err);
+  CHECK(contains(measured.out, "choice: measure: "));
+  CHECK(contains(measured.out, "(cached)"));
+  CHECK(contains(measured.out, "<- chosen"));
+
+  const Run other = run_tool(s, fmt::format("op relu --explain --input {} --out {}", s.at("x.npy"), s.at("r")));
+  CHECK_MESSAGE(other.status == 0, other.err);
+  CHECK(contains(other.out, "has no algorithm choice"));
+}

@@ -37,7 +37,9 @@ std::vector<double> naive(const std::vector<double>& x, std::int64_t n, const st
   const std::int64_t m = std::int64_t(h.size()), rows = std::int64_t(x.size()) / n;
   const std::int64_t lo = std::min(n, m), hi = std::max(n, m);
   const std::int64_t len = mode == SignalMode::full ? n + m - 1 : mode == SignalMode::same ? hi : hi - lo + 1;
-  const std::int64_t first = mode == SignalMode::full ? 0 : mode == SignalMode::same ? (lo - 1) / 2 : lo - 1;
+  // np.correlate with m > n correlates h with x (left pad ⌊n/2⌋) and reverses the result.
+  const std::int64_t same_first = correlate && m > n ? n / 2 : (lo - 1) / 2;
+  const std::int64_t first = mode == SignalMode::full ? 0 : mode == SignalMode::same ? same_first : lo - 1;
   std::vector<double> y;
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t k = 0; k < len; ++k) {
@@ -101,6 +103,13 @@ TEST_CASE("convolve: even filter and filter longer than the signal follow NumPy"
   CHECK(convolve(x, h).to_vector<double>() == std::vector<double>{1, 4, 7, 10, 8});
   CHECK(convolve(x, h, SignalMode::valid).to_vector<double>() == std::vector<double>{4, 7, 10});
   CHECK(convolve(x, h, SignalMode::same).to_vector<double>() == std::vector<double>{1, 4, 7, 10});
+  // np.correlate([1,2], [1,2,3,4], 'same'): NumPy correlates [0,1,2,3,4] (left pad ⌊2/2⌋ = 1) with
+  // [1,2] giving [2, 5, 8, 11], then reverses: [11, 8, 5, 2].
+  CHECK(correlate(x, h, SignalMode::same).to_vector<double>() == std::vector<double>{11, 8, 5, 2});
+  // Odd n: np.correlate([1,2,3], [1,2,3,4,5], 'same'): pad 1, correlate [0,1,2,3,4,5] with [1,2,3]:
+  // [8, 14, 20, 26, 14], reversed [14, 26, 20, 14, 8].
+  CHECK(correlate(vec({1, 2, 3}), vec({1, 2, 3, 4, 5}), SignalMode::same).to_vector<double>() ==
+        std::vector<double>{14, 26, 20, 14, 8});
 }
 
 TEST_CASE("convolve and correlate match the naive loop for every mode and boundary") {

@@ -168,7 +168,7 @@ TEST_CASE("max_pool2d and avg_pool2d match naive loops for many attribute sets")
 
 TEST_CASE("max_pool2d with dilation matches naive loops") {
   const Tensor x = Tensor::randn(Shape{1, 2, 9, 8}, 5, DType::float64);
-  for (const Cfg& c : {Cfg{3, 3, 1, 1, 2, 2, 2, 2}, Cfg{2, 3, 2, 1, 1, 1, 3, 2, true}}) {
+  for (const Cfg& c : {Cfg{3, 3, 1, 1, 1, 1, 2, 2}, Cfg{2, 3, 2, 1, 1, 1, 3, 2, true}}) {
     const Naive m = naive_max(x.to_vector<double>(), 2, 9, 8, c);
     const MaxPoolTensors r = max_pool2d(x, c.options());
     CHECK(r.values.shape() == Shape{1, 2, m.oh, m.ow});
@@ -240,6 +240,10 @@ TEST_CASE("pooling rejects bad shapes dtypes and attributes") {
   CHECK_THROWS_AS(avg_pool2d(x, {.kernel = {3}, .padding = {2}}), ValueError);
   CHECK_THROWS_AS(avg_pool2d(x, {.kernel = {2}, .dilation = {2}}), ValueError);
   CHECK_THROWS_AS(max_pool2d(x, {.kernel = {5}}), ShapeError);  // window larger than the plane
+  // Dilated taps at −1 and 2 both miss a 2-wide plane: a window of padding only.
+  CHECK_THROWS_AS(max_pool2d(Tensor::zeros(Shape{1, 1, 2, 2}), {.kernel = {2}, .padding = {1}, .dilation = {3}}),
+                  ShapeError);
+  CHECK_THROWS_AS(max_pool2d(x, {.kernel = {3}, .padding = {2}, .dilation = {2}}), ValueError);  // p > k/2
   CHECK_THROWS_AS(avg_pool2d(Tensor::zeros(Shape{1, 1, 4, 4}, DType::complex64), {.kernel = {2}}), DTypeError);
   CHECK_THROWS_AS(global_avg_pool2d(Tensor::zeros(Shape{1, 1, 0, 4})), ShapeError);
   try {

@@ -130,7 +130,7 @@ TEST_CASE("gradcheck of spectral_filter with complex128 spectra") {
   }
 }
 
-TEST_CASE("spectral_conv2d equals conv2d with the spatial filter, and gradchecks") {
+TEST_CASE("spectral_conv2d equals conv2d with the spatial filter and gradchecks") {
   const SpectralConvOptions o{.kernel_size = {3}, .transform_size = {4, 5}, .conv = {.padding = ConvPadding::all(1)}};
   const Tensor x = Tensor::randn(Shape{2, 2, 6, 5}, 8, DType::float64);
   const Tensor spectrum = Tensor::randn(Shape{3, 2, 4, 3}, 9, DType::complex128);
