@@ -157,8 +157,10 @@ TEST_CASE("idx corrupt gzip files are rejected") {
   CHECK(error_of([&] { nn::read_idx(dir.write("crc.gz", bad_crc)); }).find("corrupt gzip stream") != std::string::npos);
 
   const std::string full = gzip_stored(raw);
-  const std::string cut = full.substr(0, full.size() - 10);  // stream ends inside the data
-  CHECK(error_of([&] { nn::read_idx(dir.write("cut.gz", cut)); }) != "(no IoError)");
+  // Cut inside the data, and cut inside the 8-byte trailer (all data present, CRC incomplete).
+  for (std::size_t cut : {std::size_t(10), std::size_t(3)})
+    CHECK(error_of([&] { nn::read_idx(dir.write("cut.gz", full.substr(0, full.size() - cut))); })
+              .find("corrupt gzip stream") != std::string::npos);
 
   // A correct gzip stream of a lying idx file: 9 labels declared, 4 present.
   CHECK(error_of([&] { nn::read_idx(dir.write("lie.gz", gzip_stored(idx({9}, "abcd")))); })
