@@ -233,17 +233,17 @@ TEST_CASE("fft_tiled training step transforms each x block and each dy block onc
   const auto after = cpu::spectral::transform_counts();
   CHECK(after.x - before.x == tiles * pairs * 2);   // every x block once (pairs × input channels)
   CHECK(after.dy - before.dy == tiles * pairs * 4);  // every dy block once, shared by dx and dw
-  CHECK(after.w - before.w == 4 * 2);                // the filters once, in the forward
+  CHECK(after.w - before.w == 4);  // the 8 filters once, in the forward, two per transform
   CHECK(after.inverse_y - before.inverse_y == tiles * pairs * 4);
   CHECK(after.inverse_dx - before.inverse_dx == tiles * pairs * 2);
-  CHECK(after.inverse_dw - before.inverse_dw == 4 * 2);
+  CHECK(after.inverse_dw - before.inverse_dw == 4);  // two filter gradients per inverse
 
   // With the saved spectra the backward transforms only dy; without them x and w again.
   CHECK(after.forward() - middle.forward() == tiles * pairs * 4);
   const auto again = cpu::spectral::transform_counts();
   cpu::spectral::conv_backward(g, cfg, x, w, dy, &dx, &dw, nullptr);
   const auto unsaved = cpu::spectral::transform_counts();
-  CHECK(unsaved.forward() - again.forward() == tiles * pairs * (4 + 2) + 4 * 2);
+  CHECK(unsaved.forward() - again.forward() == tiles * pairs * (4 + 2) + 4);
 }
 
 TEST_CASE("saved spectra of another problem are not used") {

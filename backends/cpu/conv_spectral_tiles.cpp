@@ -116,8 +116,9 @@ double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& c
   const double scale = rate_scale(dtype);
   // One complex transform of n points: 5·n·log2 n flops (the usual convention).
   const double transform = 5.0 * points * std::log2(std::max(points, 2.0)) / (fft_flops_per_s * scale);
-  // x and dy forward, y and dx inverse per tile and pair; w forward and dw inverse once.
-  const double transforms = tiles * pairs * 2.0 * (c + o) + 2.0 * o * cg;
+  // x and dy forward, y and dx inverse per tile and pair; w forward and dw inverse once, two
+  // filters per transform.
+  const double transforms = tiles * pairs * 2.0 * (c + o) + o * cg;
   // Three complex GEMMs per frequency (forward, dx, dw): 8 flops per complex multiply-add.
   const double mac = 3.0 * 8.0 * points * tiles * pairs * o * cg / (spectral_mac_flops_per_s * scale);
   // Spectra written and read (≈ 3 passes over x, y and w spectra) plus the tensors themselves.

@@ -1,0 +1,139 @@
+// Device sums (kernels/reduce.cl) and the OpenCL forward, vjp and jvp of the sum and mean nodes.
+//   sum/mean forward: y = scale · Σ_axes x           (scale 1, or 1/n for mean)
+//   vjp:              x̄ = scale · broadcast(ȳ)       (one scaled_copy launch)
+//   jvp:              ẏ = scale · Σ_axes ẋ            (one reduction launch)
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/launch.hpp"
+#include "nodal/backends/opencl/reduce_ops.hpp"
+#include "nodal/core/registry.hpp"
+#include "nodal/nodes/reduce.hpp"
+
+namespace nodal::opencl {
+namespace {
+
+// Rows at most this long are summed by one work-item each: a work-group per output would leave
+// most of its items idle, and short rows are the case with many outputs.
+constexpr std::int64_t serial_row_limit = 32;
+
+template <class T> void set_scale(Launch& launch, double scale) { launch.arg(T(scale)); }
+
+}  // namespace
+
+Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t> reduced, double scale) {
+  check_kernel_dtype(context, x.dtype(), "sum");
+  std::vector<int> axes;
+  std::vector<std::int64_t> kept_extents;
+  std::int64_t outputs = 1, row = 1;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int a = 0; a < x.rank(); ++a)
+      if (bool(reduced[a]) == bool(pass)) {
+        axes.push_back(a);
+        if (pass) row *= x.shape()[a];
+        else kept_extents.push_back(x.shape()[a]), outputs *= x.shape()[a];
+      }
+  const Shape out_shape(kept_extents);
+  Tensor out = device_empty(context, out_shape, x.dtype());
+  if (outputs == 0) return out;
+  const StridedLayout layout = permuted_layout(x, axes);
+  const bool serial = row <= serial_row_limit;
+  const std::string_view name = serial ? "reduce_sum_serial" : "reduce_sum_tree";
+  Launch launch(context, typed_kernel(context, "reduce", x.dtype(), name), name);
+  launch.arg(cl_long(outputs)).arg(cl_long(row)).arg(layout.rank).arg(layout.shape);
+  launch.mem(layout.operands[0].mem).arg(layout.operands[0].offset).arg(layout.operands[0].strides);
+  if (x.dtype() == DType::float64) set_scale<double>(launch, scale);
+  else set_scale<float>(launch, scale);
+  launch.mem(device_buffer(*out.buffer(), "sum").mem());
+  if (serial) {
+    launch.run_elements(outputs);
+  } else {
+    // L: a power of two ≤ 256, ≤ the device's work-group limit, no larger than the row needs
+    std::size_t local = 1;
+    const std::size_t limit = std::min<std::size_t>(256, context.device().max_work_group_size);
+    while (local * 2 <= limit && std::int64_t(local) < row) local *= 2;
+    launch.local_bytes(local * dtype_size(x.dtype()));
+    launch.run(std::size_t(std::min<std::int64_t>(outputs, 4096)), local);
+  }
+  return out;
+}
+
+Tensor sum_to(Context& context, const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const int lead = g.rank() - shape.rank();
+  std::vector<std::uint8_t> reduced(std::size_t(g.rank()), 0);
+  for (int a = 0; a < g.rank(); ++a)
+    reduced[a] = a < lead || (shape[a - lead] == 1 && g.shape()[a] != 1);
+  return sum_axes(context, g, reduced, 1.0).reshape(shape);
+}
+
+Tensor scaled_copy(Context& context, const Tensor& x, const Shape& shape, double scale) {
+  check_kernel_dtype(context, x.dtype(), "copy");
+  Tensor out = device_empty(context, shape, x.dtype());
+  if (shape.numel() == 0) return out;
+  const StridedLayout layout = strided_layout(shape, std::span<const Tensor>(&x, 1));
+  Launch launch(context, typed_kernel(context, "elementwise", x.dtype(), "scaled_copy"), "scaled_copy");
+  launch.shape(layout).operand(layout.operands[0]);
+  if (x.dtype() == DType::float64) set_scale<double>(launch, scale);
+  else set_scale<float>(launch, scale);
+  launch.mem(device_buffer(*out.buffer(), "copy").mem()).run_elements(layout.numel);
+  return out;
+}
+
+namespace {
+
+struct ReduceShape {
+  std::vector<std::uint8_t> reduced;
+  Shape keep_shape, out_shape;
+  double scale = 1.0;
+};
+
+ReduceShape reduce_shape(const Reduce& n, const Shape& x) {
+  ReduceShape r;
+  r.reduced = reduced_axes(n.axes, x.rank(), n.type());
+  r.keep_shape = reduced_shape(x, r.reduced, true);
+  r.out_shape = reduced_shape(x, r.reduced, n.keepdims);
+  if (n.op == ReduceOp::mean) {
+    std::int64_t count = 1;
+    for (int a = 0; a < x.rank(); ++a)
+      if (r.reduced[a]) count *= x[a];
+    r.scale = count == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / double(count);
+  }
+  return r;
+}
+
+struct SumMeanOpenCl final : NodeImpl {
+  void forward(const ForwardCall& c) const override {
+    const Reduce& n = c.as<Reduce>();
+    const Tensor& x = c.inputs[0];
+    Context& context = context_of({&x}, n.type());
+    const ReduceShape r = reduce_shape(n, x.shape());
+    c.outputs[0] = sum_axes(context, x, r.reduced, r.scale).reshape(r.out_shape);
+  }
+  void vjp(const VjpCall& c) const override {
+    if (!c.wanted[0] || !c.output_cotangents[0].defined()) return;
+    const Reduce& n = c.as<Reduce>();
+    const Tensor& g = c.output_cotangents[0];
+    Context& context = context_of({&g}, n.type());
+    const ReduceShape r = reduce_shape(n, c.inputs[0].shape());
+    c.input_cotangents[0] = scaled_copy(context, g.reshape(r.keep_shape), c.inputs[0].shape(), r.scale);
+  }
+  void jvp(const JvpCall& c) const override {
+    const Tensor& t = c.input_tangents[0];
+    if (!t.defined()) return;
+    const Reduce& n = c.as<Reduce>();
+    Context& context = context_of({&t}, n.type());
+    const ReduceShape r = reduce_shape(n, t.shape());
+    c.output_tangents[0] = sum_axes(context, t, r.reduced, r.scale).reshape(r.out_shape);
+  }
+};
+
+NODAL_REGISTER_IMPL("sum", Backend::opencl, SumMeanOpenCl);
+NODAL_REGISTER_IMPL("mean", Backend::opencl, SumMeanOpenCl);
+
+}  // namespace
+}  // namespace nodal::opencl

@@ -1,0 +1,23 @@
+#pragma once
+// Sum reductions on the device (kernels/reduce.cl), shared by the reduce nodes and by the vjp of
+// broadcasting elementwise nodes.
+#include <span>
+
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/core/tensor.hpp"
+
+namespace nodal::opencl {
+
+// scale · Σ of `x` over the axes flagged in `reduced` (one flag per axis of x), as a contiguous
+// tensor of x's kept extents (reduced axes dropped). Picks the work-group tree kernel for long
+// rows and the one-item-per-output kernel for short ones.
+Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t> reduced, double scale);
+
+// Undoes broadcasting: sums g (a broadcast result's shape) down to `shape`. g itself when the
+// shapes are equal.
+Tensor sum_to(Context& context, const Tensor& g, const Shape& shape);
+
+// scale · x as a new contiguous tensor of `shape` (x broadcast to it).
+Tensor scaled_copy(Context& context, const Tensor& x, const Shape& shape, double scale);
+
+}  // namespace nodal::opencl

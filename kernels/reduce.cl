@@ -1,0 +1,66 @@
+// Sum reductions: out[o] = scale · Σ_r x[o, r], where the input view has been arranged by the host
+// as [kept axes..., reduced axes...] (a permutation of its strides, no copy), so that output o and
+// reduced position r meet at row-major index o·R + r of that arrangement. Serves sum and mean
+// (scale 1/R) and the vjp of broadcasting binary nodes (summing a cotangent to an input's shape).
+// Compiled per element type like elementwise.cl (-DT=float | -DT=double -DNODAL_FP64); partial
+// sums are kept in T.
+#ifdef NODAL_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#define MAX_RANK 8
+
+inline long strided_offset(long i, int rank, const long* shape, const long* strides) {
+  long offset = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    const long extent = shape[d];
+    offset += (i % extent) * strides[d];
+    i /= extent;
+  }
+  return offset;
+}
+
+// Work-group tree reduction, for long rows (R large).
+// Layout: one work-group per output element (group g takes outputs g, g + groups, ...). Its L
+// work-items (L a power of two, chosen by the host ≤ the kernel's maximum work-group size) stride
+// over the row: item l adds r = l, l + L, l + 2L, ... into a private sum, so consecutive items read
+// consecutive elements when the reduced axes are innermost. Then the L partial sums meet in
+// __local memory (L · sizeof(T) bytes, the `scratch` argument) and are halved log2(L) times with a
+// barrier per step; item 0 writes the result. Every item of the group reaches every barrier (the
+// loop bounds depend only on the group's output index), as OpenCL requires.
+kernel void reduce_sum_tree(const long M, const long R, const int rank, const long8 shape8, global const T* x,
+                            const long x_offset, const long8 strides8, const T scale, global T* out,
+                            local T* scratch) {
+  long shape[MAX_RANK], strides[MAX_RANK];
+  vstore8(shape8, 0, shape);
+  vstore8(strides8, 0, strides);
+  const int l = get_local_id(0), L = get_local_size(0);
+  for (long o = get_group_id(0); o < M; o += get_num_groups(0)) {
+    T sum = (T)0;
+    for (long r = l; r < R; r += L) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
+    scratch[l] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = L / 2; step > 0; step /= 2) {
+      if (l < step) scratch[l] += scratch[l + step];
+      barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) out[o] = scale * scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);  // scratch[0] is read before the next output overwrites it
+  }
+}
+
+// Serial rows, for short rows (R small, M large: e.g. a bias gradient summed over a small batch,
+// or a cotangent summed over one broadcast axis of extent 3).
+// Layout: 1-D, one work-item per output element (grid-stride like the elementwise kernels); each
+// item sums its R elements in order. No local memory.
+kernel void reduce_sum_serial(const long M, const long R, const int rank, const long8 shape8, global const T* x,
+                              const long x_offset, const long8 strides8, const T scale, global T* out) {
+  long shape[MAX_RANK], strides[MAX_RANK];
+  vstore8(shape8, 0, shape);
+  vstore8(strides8, 0, strides);
+  for (long o = get_global_id(0); o < M; o += get_global_size(0)) {
+    T sum = (T)0;
+    for (long r = 0; r < R; ++r) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
+    out[o] = scale * sum;
+  }
+}
