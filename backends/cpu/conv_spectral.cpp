@@ -47,6 +47,11 @@ std::complex<T>* box_scratch(std::int64_t points) {
   return buffer.data();
 }
 
+// Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
+// the region would leave threads idle; outside one, the 1-D plans of a large box split their own
+// rows over the threads instead.
+bool spread(std::int64_t jobs) { return jobs >= omp_get_max_threads(); }
+
 // Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
 struct AxisMap {
   std::vector<std::int64_t> src, dst;
@@ -121,7 +126,7 @@ class Engine {
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
       for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
       // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -158,7 +163,7 @@ class Engine {
         std::vector<Spectra<T>> DX(chunk.size());
         for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
         // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -176,7 +181,7 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
         }
         // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -312,7 +317,7 @@ class Engine {
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -342,7 +347,7 @@ class Engine {
     std::vector<Spectra<T>> out(chunk.size());
     for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -368,7 +373,7 @@ class Engine {
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -392,7 +397,7 @@ class Engine {
     Extent lo, hi;
     region(k_map_, lo, hi);
     std::fill(dw, dw + rows * K, T(0));
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -467,6 +472,11 @@ void check_tensors(std::string_view what, const ConvGeometry& g, const Tensor& x
                                  to_string(w.shape())));
 }
 
+void fill_zero(Tensor& t) {
+  if (t.dtype() == DType::float64) std::fill(t.data<double>(), t.data<double>() + t.numel(), 0.0);
+  else std::fill(t.data<float>(), t.data<float>() + t.numel(), 0.0f);
+}
+
 template <class T>
 const T* cdata(const Tensor& t) {
   return t.data<T>();
@@ -481,6 +491,10 @@ std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig&
     throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
                                  to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
                                  dtype_name(y.dtype())));
+  if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {  // empty batch or channels: sums of nothing
+    fill_zero(y);
+    return nullptr;
+  }
   if (x.dtype() == DType::float64)
     return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
   return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
@@ -501,6 +515,11 @@ void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor
   check_out(dx, g.input_shape(), "dx");
   check_out(dw, g.weight_shape(), "dw");
   if (!dx && !dw) return;
+  if (x.numel() == 0 || w.numel() == 0 || dy.numel() == 0) {
+    if (dx) fill_zero(*dx);
+    if (dw) fill_zero(*dw);
+    return;
+  }
   if (x.dtype() == DType::float64)
     Engine<double>(g, config).backward(cdata<double>(x), cdata<double>(w), cdata<double>(dy),
                                        dx ? dx->data<double>() : nullptr, dw ? dw->data<double>() : nullptr, saved,
