@@ -55,6 +55,12 @@ bool spread(std::int64_t jobs) { return jobs >= omp_get_max_threads(); }
 // Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
 struct AxisMap {
   std::vector<std::int64_t> src, dst;
+  bool unit = false;  // src and dst both consecutive runs (set by finish())
+  void finish() {
+    unit = true;
+    for (std::size_t j = 1; j < src.size(); ++j)
+      if (src[j] != src[0] + std::int64_t(j) || dst[j] != dst[0] + std::int64_t(j)) unit = false;
+  }
 };
 using Maps = std::array<AxisMap, 3>;
 
@@ -87,6 +93,10 @@ class Engine {
           zm[i].dst.push_back(((z - t.origin[i]) % L + L) % L);
         }
       }
+      for (std::size_t i = 0; i < 3; ++i) {
+        xm[i].finish();
+        zm[i].finish();
+      }
       x_maps_.push_back(std::move(xm));
       z_maps_.push_back(std::move(zm));
     }
@@ -95,6 +105,7 @@ class Engine {
         k_map_[i].src.push_back(k);
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
+    for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
     // Row plans for every region size that a transform will see.
     auto prepare = [&](const Maps& m) {
       Extent lo, hi;
@@ -428,10 +439,21 @@ class Engine {
         const std::int64_t* src = m[2].src.data();
         const std::int64_t* dst = m[2].dst.data();
         const std::size_t n = m[2].src.size();
-        if (b)
+        if (n == 0) continue;
+        if (m[2].unit) {  // both runs contiguous: a loop the compiler vectorizes
+          const T* pa = a + s + src[0];
+          Complex* pd = d + dst[0];
+          if (b) {
+            const T* pb = b + s + src[0];
+            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], pb[j]);
+          } else {
+            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], T(0));
+          }
+        } else if (b) {
           for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
-        else
+        } else {
           for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
+        }
       }
   }
 
@@ -445,6 +467,17 @@ class Engine {
         const std::int64_t* src = m[2].src.data();
         const std::int64_t* dst = m[2].dst.data();
         const std::size_t n = m[2].src.size();
+        if (n == 0) continue;
+        if (m[2].unit) {
+          T* pa = a + s + src[0];
+          const Complex* pd = d + dst[0];
+          for (std::size_t j = 0; j < n; ++j) pa[j] += scale_ * pd[j].real();
+          if (b) {
+            T* pb = b + s + src[0];
+            for (std::size_t j = 0; j < n; ++j) pb[j] += scale_ * pd[j].imag();
+          }
+          continue;
+        }
         for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
         if (b)
           for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
