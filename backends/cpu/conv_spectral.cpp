@@ -254,11 +254,13 @@ class Engine {
     for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
       const T* e = s.at(b0, row);
       const std::int64_t end = std::min(points_, (b0 + G) * blk);
-      for (std::int64_t f = b0 * blk; f < end; f += blk, e += 2 * blk) {
-        const std::int64_t n = std::min(blk, end - f);
+      std::int64_t f = b0 * blk;
+      for (; f + blk <= end; f += blk, e += 2 * blk) {
         Complex* dst = box + f;
-        for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
+#pragma omp simd
+        for (std::int64_t l = 0; l < blk; ++l) dst[l] = Complex(e[l], e[blk + l]);
       }
+      for (std::int64_t l = 0; f + l < end; ++l) box[f + l] = Complex(e[l], e[blk + l]);
     }
   }
 
