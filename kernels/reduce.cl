@@ -21,31 +21,35 @@ inline long strided_offset(long i, int rank, const long* shape, const long* stri
 }
 
 // Work-group tree reduction, for long rows (R large).
-// Layout: one work-group per output element (group g takes outputs g, g + groups, ...). Its L
+// Layout: one work-group per (output, chunk) unit: each row is cut into `chunks` pieces of
+// `chunk` elements (chunks = 1 normally; more when there are too few outputs to occupy the
+// device, e.g. a full sum, and the host adds the partial sums in a second launch). Group g takes
+// units g, g + groups, ...; unit u is output u / chunks, piece u % chunks, written to out[u]. Its L
 // work-items (L a power of two, chosen by the host ≤ the kernel's maximum work-group size) stride
-// over the row: item l adds r = l, l + L, l + 2L, ... into a private sum, so consecutive items read
-// consecutive elements when the reduced axes are innermost. Then the L partial sums meet in
-// __local memory (L · sizeof(T) bytes, the `scratch` argument) and are halved log2(L) times with a
-// barrier per step; item 0 writes the result. Every item of the group reaches every barrier (the
-// loop bounds depend only on the group's output index), as OpenCL requires.
+// over the piece: item l adds r = start + l, start + l + L, ... into a private sum, so consecutive
+// items read consecutive elements when the reduced axes are innermost. Then the L partial sums
+// meet in __local memory (L · sizeof(T) bytes, the `scratch` argument) and are halved log2(L)
+// times with a barrier per step; item 0 writes the result. Every item of the group reaches every
+// barrier (the loop bounds depend only on the group's unit), as OpenCL requires.
 kernel void reduce_sum_tree(const long M, const long R, const int rank, const long8 shape8, global const T* x,
                             const long x_offset, const long8 strides8, const T scale, global T* out,
-                            local T* scratch) {
+                            local T* scratch, const long chunk, const long chunks) {
   long shape[MAX_RANK], strides[MAX_RANK];
   vstore8(shape8, 0, shape);
   vstore8(strides8, 0, strides);
   const int l = get_local_id(0), L = get_local_size(0);
-  for (long o = get_group_id(0); o < M; o += get_num_groups(0)) {
+  for (long u = get_group_id(0); u < M * chunks; u += get_num_groups(0)) {
+    const long o = u / chunks, start = (u % chunks) * chunk, stop = min(R, start + chunk);
     T sum = (T)0;
-    for (long r = l; r < R; r += L) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
+    for (long r = start + l; r < stop; r += L) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
     scratch[l] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int step = L / 2; step > 0; step /= 2) {
       if (l < step) scratch[l] += scratch[l + step];
       barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (l == 0) out[o] = scale * scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);  // scratch[0] is read before the next output overwrites it
+    if (l == 0) out[u] = scale * scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);  // scratch[0] is read before the next unit overwrites it
   }
 }
 

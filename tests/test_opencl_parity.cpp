@@ -23,6 +23,7 @@
 #include "elementwise_test_util.hpp"
 #include "nodal/backends/cpu/elementwise.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/context.hpp"
 #include "nodal/core/registry.hpp"
 #include "opencl_test_util.hpp"
 
@@ -33,6 +34,9 @@ using nodal::test::sample;
 namespace {
 
 constexpr double elementwise_bound = 8.0;  // ε units, see the header
+// pow: OpenCL allows it 16 ulp (float32), and NVIDIA's driver uses that: 16ε measured on an H100
+// in both dtypes, against ≤ 6ε on PoCL.
+constexpr double pow_bound = 32.0;
 constexpr double sum_bound = 16.0;         // ε · Σ|x| units
 
 double epsilon(DType d) {
@@ -115,7 +119,8 @@ double compare(const Node& node, const std::vector<Tensor>& inputs, const Tensor
                bool strided, const char* what) {
   const Outcome cpu = run(node, inputs, g, tangents, Backend::cpu, false);
   const Outcome cl = run(node, inputs, g, tangents, Backend::opencl, strided);
-  INFO(node.type(), " ", what, " ", dtype_name(inputs[0].dtype()), strided ? " strided views" : "");
+  INFO(std::string(node.type()), " ", std::string(what), " ", std::string(dtype_name(inputs[0].dtype())),
+       std::string(strided ? " strided views" : ""), " on ", opencl::current_context().device().name);
   CHECK(cl.y.backend() == Backend::opencl);
   double worst = max_error(cl.y, cpu.y);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -138,7 +143,7 @@ double compare(const Node& node, const std::vector<Tensor>& inputs, const Tensor
   worst = std::max(worst, max_error(cl.tangent, cpu.tangent));
   for (std::size_t i = 0; i < cpu.partial_tangents.size(); ++i)
     worst = std::max(worst, max_error(cl.partial_tangents[i], cpu.partial_tangents[i]));
-  CHECK(worst <= elementwise_bound);  // NaN (a NaN or inf mismatch) fails too
+  CHECK(worst <= (node.type() == "pow" ? pow_bound : elementwise_bound));  // NaN (a NaN or inf mismatch) fails too
   return worst;
 }
 
@@ -189,7 +194,7 @@ TEST_CASE("unary nodes on OpenCL give the CPU backend's special values") {
         v[2] = inf;
         cpu = Tensor::from_vector(v, Shape{13}).astype(dtype);
       }
-      INFO(type, " ", dtype_name(dtype), ": opencl ", fmt::format("{}", cl.to(Backend::cpu).to_vector<double>()), " cpu ", fmt::format("{}", cpu.to_vector<double>()));
+      INFO(type, " ", dtype_name(dtype), " on ", opencl::current_context().device().name, ": opencl ", fmt::format("{}", cl.to(Backend::cpu).to_vector<double>()), " cpu ", fmt::format("{}", cpu.to_vector<double>()));
       CHECK(max_error(cl, cpu) <= elementwise_bound);
     }
 }
@@ -255,8 +260,8 @@ TEST_CASE("sum and mean on OpenCL match the CPU backend over any axes") {
         const Tensor y = apply1(*node, {x});
         const Tensor g = sample(y.shape(), -2, 2, seed++).astype(dtype);
         for (bool strided : {false, true}) {
-          INFO(type, " of ", to_string(c.shape), " axes ", c.axes.size(), " keepdims ", c.keepdims, " ", dtype_name(dtype),
-               strided ? " strided" : "");
+          INFO(type, " of ", to_string(c.shape), " axes ", c.axes.size(), " keepdims ", c.keepdims, " ",
+               std::string(dtype_name(dtype)), std::string(strided ? " strided" : ""));
           const Outcome cpu = run(*node, {x}, g, {t}, Backend::cpu, false);
           const Outcome cl = run(*node, {x}, g, {t}, Backend::opencl, strided);
           // scale of the sums' rounding: the same reduction of |x| (and of |ẋ| for the tangent)
@@ -271,6 +276,24 @@ TEST_CASE("sum and mean on OpenCL match the CPU backend over any axes") {
       }
       MESSAGE(fmt::format("{} {}: largest difference {:.2f} eps·Σ|x|", type, dtype_name(dtype), worst));
     }
+}
+
+TEST_CASE("a full sum of a million elements on OpenCL takes the two-launch path and is exact for integers") {
+  if (!opencl_present()) return;
+  // ones and small integers: every partial sum is an integer below 2^24, so float32 is exact
+  const std::int64_t n = 1000003;
+  const Tensor ones = Tensor::ones(Shape{n}, DType::float32, Backend::opencl);
+  CHECK(nodal::sum(ones).to(Backend::cpu).item<float>() == float(n));
+  CHECK(nodal::mean(ones).to(Backend::cpu).item<float>() == 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(int(i % 7) - 3);  // Σ over whole periods is 0
+  const Tensor x = Tensor::from_vector(v, Shape{n}).to(Backend::opencl);
+  double expected = 0;
+  for (float e : v) expected += e;
+  CHECK(nodal::sum(x).to(Backend::cpu).item<float>() == float(expected));
+  // a row per output, few outputs: [3, n/3] summed over its last axis
+  const Tensor rows = Tensor::ones(Shape{3, 333334}, DType::float64, Backend::opencl);
+  CHECK(nodal::sum(rows, {1}).to(Backend::cpu).to_vector<double>() == std::vector<double>(3, 333334.0));
 }
 
 TEST_CASE("OpenCL nodes run in a graph: forward and backward of a small expression on the device") {
@@ -288,7 +311,7 @@ TEST_CASE("OpenCL nodes run in a graph: forward and backward of a small expressi
     Execution cl_run = g.forward({y}, {{x, a.to(Backend::opencl)}, {w, b.to(Backend::opencl)}});
     CHECK(cl_run[y].backend() == Backend::opencl);
     const Gradients cl = cl_run.backward(y, {x, w});
-    INFO(dtype_name(dtype));
+    INFO(std::string(dtype_name(dtype)));
     CHECK(max_error(cl_run[y], cpu_run[y]) <= sum_bound);
     CHECK(cl[x].backend() == Backend::opencl);
     CHECK(max_error(cl[x], cpu[x]) <= elementwise_bound);

@@ -13,11 +13,17 @@
 
 #include "nodal/core/error.hpp"
 #include "nodal/core/tensor.hpp"
+#include "nodal/core/execution.hpp"
+#include "nodal/core/graph.hpp"
 #include "nodal/nn/adam.hpp"
+#include "nodal/nn/checkpoint.hpp"
 #include "nodal/nn/clip.hpp"
+#include "nodal/nn/layers.hpp"
+#include "nodal/nn/loader.hpp"
 #include "nodal/nn/lr_schedule.hpp"
 #include "nodal/nn/safetensors.hpp"
 #include "nodal/nn/sgd.hpp"
+#include "nodal/nodes/loss.hpp"
 
 using namespace nodal;
 namespace fs = std::filesystem;
@@ -175,6 +181,10 @@ TEST_CASE("parameter groups have their own lr and weight decay") {
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1})}), ValueError);
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1, 2}), vec<float>({1})}), ShapeError);
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<double>({1}), vec<float>({1})}), DTypeError);
+  // A bad second gradient: the first parameter is not updated either.
+  CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1}), vec<float>({1, 1})}), ShapeError);
+  check_values<float>(a, {0.9}, 1e-6);
+  CHECK(opt.steps(0) == 1);
 }
 
 TEST_CASE("sgd accepts a non-contiguous gradient") {
@@ -428,4 +438,64 @@ TEST_CASE("optimizers match PyTorch bit for bit in float32") {
   CHECK(nn::clip_grad_norm(grads, 6.5) == 13.0);
   CHECK(grads[0].to_vector<float>() == std::vector<float>{1.4999998807907104f, 1.9999998807907104f});
   CHECK(grads[1].item<double>() == doctest::Approx(5.999999538461575).epsilon(1e-15));
+}
+
+TEST_CASE("training checkpoint holds model optimizer and metadata") {
+  TempDir dir;
+  const fs::path path = dir.path / "last.safetensors";
+  Tensor w = vec<float>({1, 2}), b = vec<float>({0.5});
+  nn::Sgd opt({{"w", w}, {"b", b}}, {.lr = 0.1, .momentum = 0.9});
+  opt.step(std::vector<Tensor>{vec<float>({1, 1}), vec<float>({2})});
+  nn::save_checkpoint(path, {{"w", w}, {"b", b}}, &opt, {{"epoch", "3"}});
+  // w = [1, 2] − 0.1·[1, 1] = [0.9, 1.9]; b = 0.5 − 0.1·2 = 0.3; momentum buffers = the gradients
+
+  Tensor w2 = vec<float>({0, 0}), b2 = vec<float>({0});
+  nn::Sgd opt2({{"w", w2}, {"b", b2}}, {.lr = 0.1, .momentum = 0.9});
+  const nn::Checkpoint c = nn::load_checkpoint(path, {{"w", w2}, {"b", b2}}, &opt2);
+  check_values<float>(w2, {0.9, 1.9}, 1e-6);
+  check_values<float>(b2, {0.3}, 1e-6);
+  CHECK(c.metadata.at("epoch") == "3");
+  CHECK(opt2.steps(1) == 1);
+  check_values<float>(c.at("optimizer.state.1.momentum_buffer"), {2}, 1e-7);
+  // The model alone must match exactly (the optimizer's tensors are not "unexpected").
+  Tensor extra = vec<float>({0});
+  CHECK_THROWS_AS(nn::load_checkpoint(path, {{"w", w2}}), IoError);                           // b unexpected
+  CHECK_THROWS_AS(nn::load_checkpoint(path, {{"w", w2}, {"b", b2}, {"c", extra}}), IoError);  // c missing
+  CHECK_THROWS_AS(nn::save_checkpoint(path, {{"optimizer.x", w}}), ValueError);
+}
+
+TEST_CASE("adam trains a module on loader batches end to end") {
+  // 512 points in the square [−1, 1]², class 1 when x0 > x1: linearly separable.
+  const std::int64_t n = 512, batch = 32;
+  const Tensor points = Tensor::rand(Shape{n, 2}, 7, DType::float32, -1.0, 1.0);
+  const auto xy = points.to_vector<float>();
+  std::vector<float> classes(n);
+  for (std::int64_t i = 0; i < n; ++i) classes[std::size_t(i)] = xy[std::size_t(2 * i)] > xy[std::size_t(2 * i + 1)] ? 1.0f : 0.0f;
+  nn::Dataset data;
+  data.images = points;
+  data.labels = Tensor::from_vector(classes, Shape{n});
+  data.classes = 2;
+  nn::Loader loader(data, {.batch_size = batch, .drop_last = true, .seed = 3});
+
+  auto net = nn::linear(2, 2);
+  Graph g;
+  const Value x = g.input("x", Shape{batch, 2});
+  const Value labels = g.input("labels", Shape{batch});
+  const Value loss = cross_entropy((*net)(x), labels);
+  const std::vector<Value> params = net->parameter_values(g);
+  nn::Adam opt(net->named_parameters(), {.lr = 0.05});
+
+  double first_epoch = 0, last_epoch = 0;
+  for (int epoch = 0; epoch < 15; ++epoch) {
+    double sum = 0;
+    for (const nn::Batch& b : loader.epoch(std::uint64_t(epoch))) {
+      Execution run = g.forward({loss}, {{x, b.images}, {labels, b.labels}});
+      sum += run[loss].item<float>();
+      opt.step(run.backward(loss, params).tensors());
+    }
+    (epoch == 0 ? first_epoch : last_epoch) = sum / double(loader.batches_per_epoch());
+  }
+  // The loss starts near log 2 ≈ 0.69 and must fall well below it once the boundary is learned.
+  CHECK(last_epoch < 0.5 * first_epoch);
+  CHECK(last_epoch < 0.25);
 }

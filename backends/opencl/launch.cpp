@@ -44,8 +44,11 @@ void check_kernel_dtype(const Context& context, DType dtype, std::string_view op
 cl_kernel typed_kernel(Context& context, std::string_view program, DType dtype, std::string_view kernel) {
   // No -cl-fast-relaxed-math / -cl-mad-enable: results must stay within a few ulp of the CPU
   // backend, and these kernels are memory-bound, so fused or relaxed arithmetic buys nothing.
-  const std::string_view options = dtype == DType::float64 ? "-cl-std=CL1.2 -DT=double -DNODAL_FP64"
-                                                           : "-cl-std=CL1.2 -DT=float";
+  // -cl-fp32-correctly-rounded-divide-sqrt: float32 x / y and sqrt rounded as IEEE (and the CPU)
+  // round them; OpenCL allows 2.5 and 3 ulp otherwise, and NVIDIA's driver uses that freedom.
+  const std::string_view options = dtype == DType::float64
+                                       ? "-cl-std=CL1.2 -DT=double -DNODAL_FP64"
+                                       : "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -DT=float";
   return context.programs().kernel(fmt::format("{}.cl", program), kernel_source(program), options, kernel);
 }
 

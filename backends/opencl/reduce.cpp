@@ -23,7 +23,35 @@ constexpr std::int64_t serial_row_limit = 32;
 
 template <class T> void set_scale(Launch& launch, double scale) { launch.arg(T(scale)); }
 
+// One reduction launch: out[u] = scale · Σ over piece u of the rows (see kernels/reduce.cl).
+void launch_sum(Context& context, const StridedLayout& layout, DType dtype, std::int64_t outputs, std::int64_t row,
+                std::int64_t chunk, std::int64_t chunks, double scale, const Tensor& out) {
+  const bool serial = row <= serial_row_limit && chunks == 1;
+  const std::string_view name = serial ? "reduce_sum_serial" : "reduce_sum_tree";
+  Launch launch(context, typed_kernel(context, "reduce", dtype, name), name);
+  launch.arg(cl_long(outputs)).arg(cl_long(row)).arg(layout.rank).arg(layout.shape);
+  launch.mem(layout.operands[0].mem).arg(layout.operands[0].offset).arg(layout.operands[0].strides);
+  if (dtype == DType::float64) set_scale<double>(launch, scale);
+  else set_scale<float>(launch, scale);
+  launch.mem(device_buffer(*out.buffer(), "sum").mem());
+  if (serial) {
+    launch.run_elements(outputs);
+    return;
+  }
+  const std::size_t local = tree_group_size(context, std::min(row, chunk));
+  launch.local_bytes(local * dtype_size(dtype)).arg(cl_long(chunk)).arg(cl_long(chunks));
+  launch.run(std::size_t(std::min<std::int64_t>(outputs * chunks, 4096)), local);
+}
+
 }  // namespace
+
+std::size_t tree_group_size(const Context& context, std::int64_t row) {
+  // a power of two ≤ 256, ≤ the device's work-group limit, no larger than the row needs
+  std::size_t local = 1;
+  const std::size_t limit = std::min<std::size_t>(256, context.device().max_work_group_size);
+  while (local * 2 <= limit && std::int64_t(local) < row) local *= 2;
+  return local;
+}
 
 Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t> reduced, double scale) {
   check_kernel_dtype(context, x.dtype(), "sum");
@@ -41,24 +69,23 @@ Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t>
   Tensor out = device_empty(context, out_shape, x.dtype());
   if (outputs == 0) return out;
   const StridedLayout layout = permuted_layout(x, axes);
-  const bool serial = row <= serial_row_limit;
-  const std::string_view name = serial ? "reduce_sum_serial" : "reduce_sum_tree";
-  Launch launch(context, typed_kernel(context, "reduce", x.dtype(), name), name);
-  launch.arg(cl_long(outputs)).arg(cl_long(row)).arg(layout.rank).arg(layout.shape);
-  launch.mem(layout.operands[0].mem).arg(layout.operands[0].offset).arg(layout.operands[0].strides);
-  if (x.dtype() == DType::float64) set_scale<double>(launch, scale);
-  else set_scale<float>(launch, scale);
-  launch.mem(device_buffer(*out.buffer(), "sum").mem());
-  if (serial) {
-    launch.run_elements(outputs);
-  } else {
-    // L: a power of two ≤ 256, ≤ the device's work-group limit, no larger than the row needs
-    std::size_t local = 1;
-    const std::size_t limit = std::min<std::size_t>(256, context.device().max_work_group_size);
-    while (local * 2 <= limit && std::int64_t(local) < row) local *= 2;
-    launch.local_bytes(local * dtype_size(x.dtype()));
-    launch.run(std::size_t(std::min<std::int64_t>(outputs, 4096)), local);
+  // Too few outputs to occupy the device (a full sum, say): cut each row into pieces, sum the
+  // pieces in parallel, then sum the pieces' results in a second launch. Pieces stay at least
+  // 4·L elements long, so each work-item still adds several elements.
+  const std::int64_t target_groups = 4 * std::int64_t(context.device().compute_units);
+  const std::int64_t min_piece = 4 * std::int64_t(tree_group_size(context, row));
+  std::int64_t chunks = 1;
+  if (row > serial_row_limit && outputs < target_groups)
+    chunks = std::max<std::int64_t>(1, std::min((target_groups + outputs - 1) / outputs, row / min_piece));
+  if (chunks == 1) {
+    launch_sum(context, layout, x.dtype(), outputs, row, row, 1, scale, out);
+    return out;
   }
+  const std::int64_t chunk = (row + chunks - 1) / chunks;
+  const Tensor pieces = device_empty(context, Shape{outputs, chunks}, x.dtype());
+  launch_sum(context, layout, x.dtype(), outputs, row, chunk, chunks, 1.0, pieces);
+  const Tensor both[] = {pieces};
+  launch_sum(context, strided_layout(pieces.shape(), both), x.dtype(), outputs, chunks, chunks, 1, scale, out);
   return out;
 }
 

@@ -10,8 +10,14 @@ namespace nodal::opencl {
 
 // scale · Σ of `x` over the axes flagged in `reduced` (one flag per axis of x), as a contiguous
 // tensor of x's kept extents (reduced axes dropped). Picks the work-group tree kernel for long
-// rows and the one-item-per-output kernel for short ones.
+// rows and the one-item-per-output kernel for short ones; with too few outputs to occupy the
+// device (a full sum) the rows are summed in pieces by parallel groups, then the pieces' sums
+// in a second launch.
 Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t> reduced, double scale);
+
+// The work-group size of the tree reduction for rows of `row` elements: a power of two ≤ 256,
+// ≤ the device's limit, no larger than the row needs.
+std::size_t tree_group_size(const Context& context, std::int64_t row);
 
 // Undoes broadcasting: sums g (a broadcast result's shape) down to `shape`. g itself when the
 // shapes are equal.
