@@ -50,7 +50,11 @@ std::complex<T>* box_scratch(std::int64_t points) {
 // Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
 // the region would leave threads idle; outside one, the 1-D plans of a large box split their own
 // rows over the threads instead.
-bool spread(std::int64_t jobs) { return jobs >= omp_get_max_threads(); }
+// Small problems run on one thread: waking a team (and meeting at its barrier) costs more than the
+// work, and much more on an oversubscribed machine.
+bool spread(std::int64_t jobs, std::int64_t points_each) {
+  return jobs >= omp_get_max_threads() && jobs * points_each >= (std::int64_t(1) << 15);
+}
 
 // Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
 struct AxisMap {
@@ -136,8 +140,9 @@ class Engine {
       std::vector<Spectra<T>> Y(chunk.size());
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
       for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
+      const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
-#pragma omp parallel for schedule(static) if (blocks_ > 1)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -168,13 +173,14 @@ class Engine {
     Spectra<T> DW;
     if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
     for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/dx != nullptr)) {
+      const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // dy is transformed once per tile and serves both dx and dw.
       std::vector<Spectra<T>> DY = transform_data(dy, chunk, /*is_x=*/false);
       if (dx) {
         std::vector<Spectra<T>> DX(chunk.size());
         for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
         // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
-#pragma omp parallel for schedule(static) if (blocks_ > 1)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -192,7 +198,7 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
         }
         // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
-#pragma omp parallel for schedule(static) if (blocks_ > 1)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -330,7 +336,7 @@ class Engine {
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -360,7 +366,7 @@ class Engine {
     std::vector<Spectra<T>> out(chunk.size());
     for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -386,7 +392,7 @@ class Engine {
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -410,7 +416,7 @@ class Engine {
     Extent lo, hi;
     region(k_map_, lo, hi);
     std::fill(dw, dw + rows * K, T(0));
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
