@@ -6,10 +6,13 @@
 // answer fails the benchmark.
 //
 //   conv [--markdown] [--threads 2] [--budget S] [--layers 0,2] [--measure] [--calibrate]
-//        [--crossover] [--direct-calls] [--no-torch] [--no-reexec]
+//        [--crossover] [--direct-calls] [--cpu-time] [--extra] [--no-torch] [--no-reexec]
 //
 // --direct-calls times the algorithms through the ConvAlgorithm interface instead of the graph
 // (no bias, no node dispatch): what the cost model estimates, hence what --calibrate should use.
+// --extra times other layers instead (pointwise, strided, depthwise, ...) to check `auto` on them.
+// --cpu-time measures process CPU time instead of wall time (bench/conv_runner.hpp): with
+// --threads 1, the calibration that a busy machine cannot disturb.
 //
 // For a fair peer, the bench re-executes itself once with the glibc malloc settings the issue
 // prescribes (large mmap/trim thresholds, a top pad: libtorch's allocations stop going back to
@@ -45,10 +48,17 @@ namespace {
 
 struct Options {
   bool markdown = false, measure = false, calibrate = false, crossover = false, torch = true, reexec = true;
-  bool direct_calls = false;
+  bool direct_calls = false, extra = false;
   int threads = 2;
   double budget_s = 2.0;  // skip an algorithm whose calibrated forward+backward estimate exceeds this (or 20x the best)
   std::vector<std::size_t> layers;  // empty: all
+};
+
+// With --extra: layers beyond the issue's, to check `auto` on pointwise, strided, depthwise and
+// small-image convolutions.
+const std::vector<ConvShape> extra_layers = {
+    {32, 64, 64, 32, 32, 1, 0},           {32, 32, 64, 32, 32, 3, 1, 2},      {16, 64, 64, 32, 32, 3, 1, 1, 64},
+    {8, 3, 16, 128, 128, 7, 3},           {64, 64, 64, 8, 8, 3, 1},           {8, 16, 16, 64, 64, 7, 3},
 };
 
 const std::vector<ConvShape> issue_layers = {
@@ -70,6 +80,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--crossover") o.crossover = true;
     else if (a == "--no-torch") o.torch = false;
     else if (a == "--direct-calls") o.direct_calls = true;
+    else if (a == "--extra") o.extra = true;
+    else if (a == "--cpu-time") cpu_time() = true;
     else if (a == "--no-reexec") o.reexec = false;
     else if (a == "--threads") o.threads = std::stoi(value());
     else if (a == "--budget") o.budget_s = std::stod(value());
@@ -132,12 +144,18 @@ struct LayerData {
   Tensor x, w, b, dy;
   explicit LayerData(const ConvShape& shape) : s(shape) {
     x = Tensor::randn(Shape{s.n, s.cin, s.h, s.w}, 11, DType::float32);
-    w = Tensor::randn(Shape{s.cout, s.cin, s.k, s.k}, 12, DType::float32, 0.0, 1.0 / double(s.k * std::sqrt(double(s.cin))));
+    w = Tensor::randn(Shape{s.cout, s.cin_per_group(), s.k, s.k}, 12, DType::float32, 0.0,
+                      1.0 / double(s.k * std::sqrt(double(s.cin_per_group()))));
     b = Tensor::randn(Shape{s.cout}, 13, DType::float32);
     dy = Tensor::randn(Shape{s.n, s.cout, s.out_h(), s.out_w()}, 14, DType::float32);
+    g = ConvGeometry::resolve("conv2d", 2, x.shape(), w.shape(), options());
+  }
+  ConvOptions options() const {
     ConvOptions o;
     o.padding = ConvPadding::all(s.pad);
-    g = ConvGeometry::resolve("conv2d", 2, x.shape(), w.shape(), o);
+    o.stride = {s.stride};
+    o.groups = s.groups;
+    return o;
   }
 };
 
@@ -155,12 +173,14 @@ double sampled_error(const LayerData& d, const Tensor& y) {
     const std::int64_t n = std::int64_t(rng() % std::uint64_t(s.n)), o = std::int64_t(rng() % std::uint64_t(s.cout));
     const std::int64_t i = std::int64_t(rng() % std::uint64_t(s.out_h())), j = std::int64_t(rng() % std::uint64_t(s.out_w()));
     double sum = b[o], magnitude = std::abs(double(b[o]));
-    for (std::int64_t c = 0; c < s.cin; ++c)
+    const std::int64_t cg = s.cin_per_group(), c0 = o / (s.cout / s.groups) * cg;  // o's group's first input channel
+    for (std::int64_t c = 0; c < cg; ++c)
       for (std::int64_t p = 0; p < s.k; ++p)
         for (std::int64_t q = 0; q < s.k; ++q) {
-          const std::int64_t r = i + p - s.pad, t = j + q - s.pad;
+          const std::int64_t r = i * s.stride + p - s.pad, t = j * s.stride + q - s.pad;
           if (r < 0 || r >= s.h || t < 0 || t >= s.w) continue;
-          const double term = double(x[((n * s.cin + c) * s.h + r) * s.w + t]) * double(w[((o * s.cin + c) * s.k + p) * s.k + q]);
+          const double term =
+              double(x[((n * s.cin + c0 + c) * s.h + r) * s.w + t]) * double(w[((o * cg + c) * s.k + p) * s.k + q]);
           sum += term;
           magnitude += std::abs(term);
         }
@@ -183,8 +203,7 @@ Runner nodal_runner(const LayerData& d, const std::string& method, Tensor* out) 
   Runner r{method};
   auto state = std::make_shared<GraphState>();
   const Value px = state->graph.parameter("x", d.x), pw = state->graph.parameter("w", d.w), pb = state->graph.parameter("b", d.b);
-  ConvOptions o;
-  o.padding = ConvPadding::all(d.s.pad);
+  ConvOptions o = d.options();
   o.algorithm = method;
   state->y = conv2d(px, pw, pb, o);
   state->wrt = {px, pw, pb};
@@ -276,6 +295,7 @@ int main(int argc, char** argv) try {
              std::getenv("NODAL_BENCH_CONV_ENV") ? " (set by re-executing this bench, for libtorch's fairness)" : "");
   fmt::print("machine load before the run (/proc/loadavg): {}\n", load_average());
   fmt::print("peer: {}\n", !o.torch ? "libtorch disabled (--no-torch)" : torch_description());
+  if (cpu_time()) fmt::print("times are process CPU time (--cpu-time), not wall time\n");
   if (o.direct_calls) fmt::print("nodal timed through the ConvAlgorithm interface (--direct-calls): no graph, no bias in the timings\n");
   fmt::print("GFLOP/s = 2·N·Cout·Cin·Ho·Wo·k² / forward time; err = max |y − y64| / Σ|terms| at 64 sampled outputs\n\n");
 
@@ -295,9 +315,10 @@ int main(int argc, char** argv) try {
     return o.direct_calls ? direct_runner(d, method, out) : nodal_runner(d, method, out);
   };
 
-  for (std::size_t li = 0; li < issue_layers.size(); ++li) {
+  const std::vector<ConvShape>& layers = o.extra ? extra_layers : issue_layers;
+  for (std::size_t li = 0; li < layers.size(); ++li) {
     if (!o.layers.empty() && std::find(o.layers.begin(), o.layers.end(), li) == o.layers.end()) continue;
-    const LayerData d(issue_layers[li]);
+    const LayerData d(layers[li]);
     const std::string label = d.s.label();
     fmt::print(stderr, "  {} ...\n", label);
     const cpu::ConvExplanation e = cpu::explain_conv_choice(d.g, DType::float32, "auto");

@@ -2,6 +2,8 @@
 // Interleaved timing for bench/conv. On a machine other work shares, a slow spell hits whichever
 // method happens to run then; running every method once per round, round after round, and keeping
 // each one's minimum gives every method the same chances at a quiet moment.
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -27,10 +29,28 @@ struct RoundPolicy {
   double budget_s = 8.0;  // stop adding rounds (past min_rounds) once this much time went into them
 };
 
+// Wall time by default. With cpu_time (bench/conv --cpu-time), the process's CPU time instead:
+// with one thread it is the work itself, whatever else the machine runs (a preempted process
+// accrues none), which makes it the robust measure for calibrating the cost model on a busy
+// machine. With several threads it also counts time spent spinning at barriers.
+inline bool& cpu_time() {
+  static bool on = false;
+  return on;
+}
+
+inline double now_seconds() {
+  if (cpu_time()) {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 inline double seconds_of(const std::function<void()>& f) {
-  const auto start = std::chrono::steady_clock::now();
+  const double start = now_seconds();
   f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return now_seconds() - start;
 }
 
 // One warm-up of each (plans, caches, first-touch page faults), then rounds; the minimum of each.

@@ -35,21 +35,21 @@ class TorchConvImpl final : public TorchConv {
       return torch::from_blob(const_cast<float*>(p), shape, torch::TensorOptions().dtype(torch::kFloat32)).clone();
     };
     x_ = own(x, {s.n, s.cin, s.h, s.w}).requires_grad_(true);
-    w_ = own(w, {s.cout, s.cin, s.k, s.k}).requires_grad_(true);
+    w_ = own(w, {s.cout, s.cin_per_group(), s.k, s.k}).requires_grad_(true);
     b_ = own(b, {s.cout}).requires_grad_(true);
     dy_ = own(dy, {s.n, s.cout, s.out_h(), s.out_w()});
   }
   void forward() override {
     torch::NoGradGuard no_grad;
-    (void)torch::conv2d(x_, w_, b_, 1, s_.pad);
+    (void)torch::conv2d(x_, w_, b_, s_.stride, s_.pad, 1, s_.groups);
   }
   void train() override {
     for (torch::Tensor* t : {&x_, &w_, &b_}) t->mutable_grad().reset();  // as optimizer.zero_grad(set_to_none=true)
-    torch::conv2d(x_, w_, b_, 1, s_.pad).backward(dy_);
+    torch::conv2d(x_, w_, b_, s_.stride, s_.pad, 1, s_.groups).backward(dy_);
   }
   double max_error(const float* y) override {
     torch::NoGradGuard no_grad;
-    const torch::Tensor ty = torch::conv2d(x_, w_, b_, 1, s_.pad);
+    const torch::Tensor ty = torch::conv2d(x_, w_, b_, s_.stride, s_.pad, 1, s_.groups);
     const torch::Tensor other = torch::from_blob(const_cast<float*>(y), ty.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
     return (ty - other).abs().max().item<double>() / std::max(ty.abs().max().item<double>(), 1e-30);
   }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "nodal/core/device_memory.hpp"
 #include "nodal/core/error.hpp"
 #include "nodal/core/strided.hpp"
 
@@ -31,11 +32,13 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Backend backend) {
     throw ValueError(fmt::format("Tensor::empty: shape {} of {} needs {} elements, more than any machine holds",
                                  to_string(shape), dtype_name(dtype), n));
   if (backend != Backend::cpu)
-    throw BackendError(fmt::format("Tensor::empty: backend '{}' is not available in this build", backend_name(backend)));
+    return Tensor(device_memory(backend, "Tensor::empty").allocate(std::size_t(n) * elem), shape,
+                  contiguous_strides(shape), 0, dtype);
   return Tensor(allocate_cpu(std::size_t(n) * elem), shape, contiguous_strides(shape), 0, dtype);
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Backend backend) {
+  if (backend != Backend::cpu) return zeros(shape, dtype).to(backend);  // filled on the host, then sent
   Tensor t = empty(shape, dtype, backend);
   std::memset(t.buffer_->host_data(), 0, t.nbytes());
   return t;
@@ -44,6 +47,7 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Backend backend) {
 Tensor Tensor::ones(const Shape& shape, DType dtype, Backend backend) { return full(shape, 1.0, dtype, backend); }
 
 Tensor Tensor::full(const Shape& shape, std::complex<double> value, DType dtype, Backend backend) {
+  if (backend != Backend::cpu) return full(shape, value, dtype).to(backend);
   Tensor t = empty(shape, dtype, backend);
   if (!is_complex(dtype) && value.imag() != 0.0)
     throw DTypeError(fmt::format("Tensor::full: complex value {}+{}i for real dtype {}", value.real(), value.imag(),
@@ -170,6 +174,8 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
+  // Device tensors go through the host for now: correct, not fast (device kernels take views).
+  if (defined() && !buffer_->host_data()) return to(Backend::cpu).clone().to(backend());
   check_host("Tensor::clone");
   Tensor out = empty(shape_, dtype_, backend());
   out.copy_from(*this);
@@ -178,16 +184,47 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::astype(DType dtype) const {
   if (dtype == dtype_) return *this;
+  if (defined() && !buffer_->host_data()) return to(Backend::cpu).astype(dtype).to(backend());
   check_host("Tensor::astype");
   Tensor out = empty(shape_, dtype, backend());
   out.copy_from(*this);
   return out;
 }
 
+// Moves between the host and a device through the backend's DeviceMemory (core/device_memory.hpp).
+// To the device: made contiguous on the host, then one upload. To the host: a contiguous view is
+// one download of its bytes; any other view downloads the span of elements it touches, then is
+// made contiguous on the host. Device to another device goes through the host.
 Tensor Tensor::to(Backend backend) const {
   if (backend == this->backend()) return *this;
-  throw BackendError(fmt::format("Tensor::to: no transfer from '{}' to '{}' in this build", backend_name(this->backend()),
-                                 backend_name(backend)));
+  if (!defined()) throw ValueError("Tensor::to: the tensor is undefined");
+  if (backend == Backend::any) throw ValueError("Tensor::to: 'any' is not a place where memory lives");
+  const std::size_t elem = dtype_size(dtype_);
+  if (this->backend() == Backend::cpu) {
+    const Tensor source = contiguous();
+    Tensor out = empty(shape_, dtype_, backend);
+    if (numel() > 0)
+      device_memory(backend, "Tensor::to").upload(
+          static_cast<const char*>(source.buffer_->host_data()) + std::size_t(source.offset_) * elem, *out.buffer_, 0,
+          out.nbytes());
+    return out;
+  }
+  if (backend != Backend::cpu) return to(Backend::cpu).to(backend);
+  DeviceMemory& device = device_memory(this->backend(), "Tensor::to");
+  if (numel() == 0) return empty(shape_, dtype_);
+  if (is_contiguous()) {
+    Tensor out = empty(shape_, dtype_);
+    device.download(*buffer_, std::size_t(offset_) * elem, out.buffer_->host_data(), out.nbytes());
+    return out;
+  }
+  std::int64_t low = offset_, high = offset_;
+  for (int i = 0; i < rank(); ++i) {
+    const std::int64_t reach = strides_[i] * (shape_[i] - 1);
+    (reach < 0 ? low : high) += reach;
+  }
+  Tensor span = empty(Shape{high - low + 1}, dtype_);
+  device.download(*buffer_, std::size_t(low) * elem, span.buffer_->host_data(), span.nbytes());
+  return Tensor(span.buffer_, shape_, strides_, offset_ - low, dtype_).contiguous();
 }
 
 std::string describe(const Tensor& t) {

@@ -1,13 +1,12 @@
 #include "nodal/nn/atomic_file.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
 
@@ -32,8 +31,8 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::fail(const std::string& what) {
-  const std::string message = fmt::format("{}: writing '{}' failed: {}; the previous file is unchanged", op_,
-                                          target_.string(), what);
+  const std::string message =
+      fmt::format("{}: writing '{}' failed: {}; the previous file is unchanged", op_, target_.string(), what);
   ::close(fd_);
   fd_ = -1;
   std::error_code ignored;

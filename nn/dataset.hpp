@@ -24,8 +24,8 @@ inline constexpr const char* default_fashion_mnist_dir = "/usr/share/datasets/fa
 inline constexpr const char* default_mnist_dir = "/usr/share/datasets/mnist";
 
 struct Dataset {
-  Tensor images;                         // [N, ...] float32 (or float64), sample-major
-  Tensor labels;                         // [N] float32 class ids
+  Tensor images;                          // [N, ...] float32 (or float64), sample-major
+  Tensor labels;                          // [N] float32 class ids
   std::vector<std::uint8_t> label_bytes;  // [N] the same class ids
   std::int64_t classes = 0;
   std::int64_t size() const { return labels.defined() ? labels.dim(0) : 0; }
@@ -46,7 +46,8 @@ inline constexpr ImageNormalization mnist_normalization{0.1307, 0.3081};
 
 TrainTest load_fashion_mnist(const std::filesystem::path& dir = default_fashion_mnist_dir,
                              ImageNormalization norm = fashion_mnist_normalization);
-TrainTest load_mnist(const std::filesystem::path& dir = default_mnist_dir, ImageNormalization norm = mnist_normalization);
+TrainTest load_mnist(const std::filesystem::path& dir = default_mnist_dir,
+                     ImageNormalization norm = mnist_normalization);
 
 // One split from an images file (rank 3: N, rows, cols) and a labels file (rank 1: N):
 // images become [N, 1, rows, cols].

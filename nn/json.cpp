@@ -70,7 +70,9 @@ class Parser {
     while (more() && (s_[at_] == ' ' || s_[at_] == '\t' || s_[at_] == '\n' || s_[at_] == '\r')) ++at_;
   }
   void expect(char c) {
-    if (peek() != c || !more()) fail(more() ? fmt::format("expected '{}', found '{}'", c, peek()) : fmt::format("expected '{}', found the end", c));
+    if (peek() != c || !more())
+      fail(more() ? fmt::format("expected '{}', found '{}'", c, peek())
+                  : fmt::format("expected '{}', found the end", c));
     ++at_;
   }
 
@@ -157,7 +159,8 @@ class Parser {
       at_ = start;
       fail("leading zero in a number");
     }
-    if (peek() == '.' || peek() == 'e' || peek() == 'E') fail("fractions and exponents are not used in a safetensors header");
+    if (peek() == '.' || peek() == 'e' || peek() == 'E')
+      fail("fractions and exponents are not used in a safetensors header");
     return v;
   }
 
@@ -203,7 +206,8 @@ class Parser {
             std::uint32_t cp = hex4();
             if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in a \\u escape");
             if (cp >= 0xD800 && cp <= 0xDBFF) {
-              if (at_ + 2 > s_.size() || s_[at_] != '\\' || s_[at_ + 1] != 'u') fail("high surrogate without its low half");
+              if (at_ + 2 > s_.size() || s_[at_] != '\\' || s_[at_ + 1] != 'u')
+                fail("high surrogate without its low half");
               at_ += 2;
               const std::uint32_t low = hex4();
               if (low < 0xDC00 || low > 0xDFFF) fail("high surrogate without its low half");

@@ -1,9 +1,9 @@
 #include "nodal/nn/loader.hpp"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
 
@@ -32,7 +32,8 @@ struct SplitMix64 {
 }  // namespace
 
 Loader::Loader(Dataset data, LoaderOptions options) : data_(std::move(data)), options_(std::move(options)) {
-  if (options_.batch_size < 1) throw ValueError(fmt::format("Loader: batch_size must be >= 1, got {}", options_.batch_size));
+  if (options_.batch_size < 1)
+    throw ValueError(fmt::format("Loader: batch_size must be >= 1, got {}", options_.batch_size));
   if (!data_.images.defined() || !data_.labels.defined())
     throw ValueError("Loader: the dataset has no images or no labels");
   if (data_.images.rank() < 1 || data_.images.dim(0) != data_.size())

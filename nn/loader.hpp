@@ -2,10 +2,10 @@
 // Mini-batches of a Dataset, shuffled per epoch and prepared on a background thread.
 //
 //   nn::Loader loader(train, {.batch_size = 64, .seed = 1});
-//   for (int epoch = 0; epoch < epochs; ++epoch) {
-//     loader.start_epoch(epoch);
-//     while (auto batch = loader.next()) { ... batch->images, batch->labels ... }
-//   }
+//   for (int epoch = 0; epoch < epochs; ++epoch)
+//     for (const nn::Batch& batch : loader.epoch(epoch)) { ... batch.images, batch.labels ... }
+//
+// or, explicitly: loader.start_epoch(epoch); while (auto batch = loader.next()) { ... }
 //
 // Determinism: the order of epoch e is a Fisher–Yates shuffle driven by splitmix64 seeded with
 // (seed, e), with our own bounded-integer draw (not std::uniform_int_distribution, whose output
@@ -35,8 +35,8 @@
 namespace nodal::nn {
 
 struct Batch {
-  Tensor images;        // [B, ...] rows of Dataset::images
-  Tensor labels;        // [B]
+  Tensor images;           // [B, ...] rows of Dataset::images
+  Tensor labels;           // [B]
   std::int64_t index = 0;  // position of the batch in its epoch
 };
 
@@ -45,7 +45,7 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;  // drop a last batch smaller than batch_size
   std::uint64_t seed = 0;
-  bool prefetch = true;    // false: next() gathers on the caller's thread
+  bool prefetch = true;  // false: next() gathers on the caller's thread
   // Runs on the producer thread after a batch is gathered (augmentation); may throw.
   std::function<void(Batch&)> transform;
 };
@@ -64,6 +64,10 @@ class Loader {
   void start_epoch(std::uint64_t epoch);
   // The next batch of the current epoch; nullopt at its end (or before any start_epoch).
   std::optional<Batch> next();
+
+  // Range-for over one epoch: starts it, then yields next() until the end.
+  class EpochRange;
+  EpochRange epoch(std::uint64_t epoch);
 
  private:
   Batch gather(std::int64_t index) const;
@@ -85,5 +89,36 @@ class Loader {
   bool stop_requested_ = false;
   static constexpr std::size_t queue_capacity = 2;
 };
+
+class Loader::EpochRange {
+ public:
+  struct End {};
+  class Iterator {
+   public:
+    explicit Iterator(Loader* loader) : loader_(loader), current_(loader->next()) {}
+    const Batch& operator*() const { return *current_; }
+    const Batch* operator->() const { return &*current_; }
+    Iterator& operator++() {
+      current_ = loader_->next();
+      return *this;
+    }
+    bool operator==(End) const { return !current_.has_value(); }
+
+   private:
+    Loader* loader_;
+    std::optional<Batch> current_;
+  };
+  explicit EpochRange(Loader* loader) : loader_(loader) {}
+  Iterator begin() { return Iterator(loader_); }
+  End end() { return {}; }
+
+ private:
+  Loader* loader_;
+};
+
+inline Loader::EpochRange Loader::epoch(std::uint64_t e) {
+  start_epoch(e);
+  return EpochRange(this);
+}
 
 }  // namespace nodal::nn

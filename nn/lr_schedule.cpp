@@ -1,11 +1,11 @@
 #include "nodal/nn/lr_schedule.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
-
-#include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
 
@@ -58,13 +58,15 @@ double StepLr::lr_at(double base, std::int64_t t) const {
 MultiStepLr::MultiStepLr(Optimizer& optimizer, MultiStepLrOptions options)
     : LrSchedule(optimizer), options_(std::move(options)) {
   if (!std::is_sorted(options_.milestones.begin(), options_.milestones.end()))
-    throw ValueError(fmt::format("MultiStepLr: milestones must be increasing, got [{}]", fmt::join(options_.milestones, ", ")));
+    throw ValueError(
+        fmt::format("MultiStepLr: milestones must be increasing, got [{}]", fmt::join(options_.milestones, ", ")));
   apply();
 }
 
 double MultiStepLr::lr_at(double base, std::int64_t t) const {
   // PyTorch's bisect_right: milestones ≤ t have been passed.
-  const auto passed = std::upper_bound(options_.milestones.begin(), options_.milestones.end(), t) - options_.milestones.begin();
+  const auto passed =
+      std::upper_bound(options_.milestones.begin(), options_.milestones.end(), t) - options_.milestones.begin();
   return base * std::pow(options_.gamma, double(passed));
 }
 
@@ -94,8 +96,8 @@ ReduceLrOnPlateau::ReduceLrOnPlateau(Optimizer& optimizer, ReduceLrOnPlateauOpti
   if (!(options.factor < 1.0 && options.factor >= 0))
     throw ValueError(fmt::format("ReduceLrOnPlateau: factor must be in [0, 1), got {}", options.factor));
   if (options.patience < 0 || options.cooldown < 0)
-    throw ValueError(fmt::format("ReduceLrOnPlateau: patience {} and cooldown {} must be >= 0", options.patience,
-                                 options.cooldown));
+    throw ValueError(
+        fmt::format("ReduceLrOnPlateau: patience {} and cooldown {} must be >= 0", options.patience, options.cooldown));
   // The worst value of the mode: any first metric is an improvement.
   best_ = options.mode_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
 }

@@ -29,7 +29,7 @@ namespace nodal::nn {
 class LrSchedule {
  public:
   virtual ~LrSchedule() = default;
-  void step();                    // t ← t + 1, then set every group's lr
+  void step();  // t ← t + 1, then set every group's lr
   std::int64_t epoch() const { return epoch_; }
   const std::vector<double>& base_lrs() const { return base_; }
   // The lr of a group whose initial lr is `base`, at epoch t.

@@ -1,9 +1,9 @@
 #include "nodal/nn/optimizer.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
 
@@ -30,8 +30,8 @@ Optimizer::Optimizer(std::vector<ParameterGroup> groups, double lr, double weigh
   for (std::size_t g = 0; g < groups.size(); ++g) {
     Group group{groups[g].lr.value_or(lr), groups[g].weight_decay.value_or(weight_decay)};
     if (!(group.lr >= 0) || !(group.weight_decay >= 0))
-      throw ValueError(fmt::format("{}: group {}: lr {} and weight_decay {} must be >= 0", op, g, group.lr,
-                                   group.weight_decay));
+      throw ValueError(
+          fmt::format("{}: group {}: lr {} and weight_decay {} must be >= 0", op, g, group.lr, group.weight_decay));
     groups_.push_back(group);
     for (auto& [name, t] : groups[g].parameters) {
       if (!t.defined()) throw ValueError(fmt::format("{}: parameter '{}' is undefined", op, name));
@@ -60,8 +60,8 @@ void Optimizer::set_lr(std::size_t group, double lr) {
   groups_.at(group).lr = lr;
 }
 
-void Optimizer::step_one(std::size_t i, const Tensor& grad) {
-  auto& [name, param] = params_[i];
+void Optimizer::check_gradient(std::size_t i, const Tensor& grad) const {
+  const auto& [name, param] = params_[i];
   if (!grad.defined()) throw ValueError(fmt::format("{}.step: the gradient of '{}' is undefined", op_, name));
   if (!(grad.shape() == param.shape()))
     throw ShapeError(fmt::format("{}.step: the gradient of '{}' has shape {}, the parameter {}", op_, name,
@@ -71,6 +71,10 @@ void Optimizer::step_one(std::size_t i, const Tensor& grad) {
                                  dtype_name(grad.dtype()), dtype_name(param.dtype())));
   if (grad.backend() != Backend::cpu)
     throw BackendError(fmt::format("{}.step: the gradient of '{}' is not on the CPU", op_, name));
+}
+
+void Optimizer::apply(std::size_t i, const Tensor& grad) {
+  Tensor& param = params_[i].second;
   std::vector<Tensor>& slots = slots_[i];
   if (slots.size() != slot_names_.size()) {  // first step: allocate the state once
     slots.clear();
@@ -83,7 +87,9 @@ void Optimizer::step_one(std::size_t i, const Tensor& grad) {
 void Optimizer::step(std::span<const Tensor> grads) {
   if (grads.size() != params_.size())
     throw ValueError(fmt::format("{}.step: {} gradients for {} parameters", op_, grads.size(), params_.size()));
-  for (std::size_t i = 0; i < params_.size(); ++i) step_one(i, grads[i]);
+  // Every gradient is checked before any parameter changes: a bad one leaves the model as it was.
+  for (std::size_t i = 0; i < params_.size(); ++i) check_gradient(i, grads[i]);
+  for (std::size_t i = 0; i < params_.size(); ++i) apply(i, grads[i]);
 }
 
 void Optimizer::step(const NamedTensors& grads) {
@@ -91,11 +97,14 @@ void Optimizer::step(const NamedTensors& grads) {
   for (const auto& [name, g] : grads) {
     std::size_t i = 0;
     while (i < params_.size() && params_[i].first != name) ++i;
-    if (i == params_.size()) throw ValueError(fmt::format("{}.step: '{}' is not a parameter of this optimizer", op_, name));
+    if (i == params_.size())
+      throw ValueError(fmt::format("{}.step: '{}' is not a parameter of this optimizer", op_, name));
     by_index[i] = &g;
   }
   for (std::size_t i = 0; i < params_.size(); ++i)
-    if (by_index[i]) step_one(i, *by_index[i]);
+    if (by_index[i]) check_gradient(i, *by_index[i]);
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (by_index[i]) apply(i, *by_index[i]);
 }
 
 OptimizerState Optimizer::state_dict(std::string_view prefix) const {

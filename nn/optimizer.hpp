@@ -62,7 +62,8 @@ class Optimizer {
 
   virtual std::string_view type() const = 0;  // "sgd", "adam", "adamw"
 
-  // grads[i] is the gradient of parameters()[i].
+  // grads[i] is the gradient of parameters()[i]. All gradients are checked (count, shapes,
+  // dtypes: ValueError / ShapeError / DTypeError naming the parameter) before any update.
   void step(std::span<const Tensor> grads);
   // Gradients by parameter name, in any order. A parameter without a gradient is left as it is
   // (its state and step count too), as PyTorch skips parameters whose .grad is None; a name that
@@ -101,7 +102,8 @@ class Optimizer {
   virtual void load_hyper(const Metadata& in, std::string_view prefix, std::string_view source) = 0;
 
  private:
-  void step_one(std::size_t index, const Tensor& grad);
+  void check_gradient(std::size_t index, const Tensor& grad) const;  // shape, dtype, backend
+  void apply(std::size_t index, const Tensor& grad);
 
   NamedTensors params_;
   std::vector<Group> groups_;

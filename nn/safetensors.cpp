@@ -1,13 +1,13 @@
 #include "nodal/nn/safetensors.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
 #include "nodal/nn/json.hpp"
@@ -103,7 +103,8 @@ std::uint64_t header_length(const unsigned char* p) {
 
 void check_header_length(std::uint64_t n, std::uint64_t total, std::string_view name) {
   if (total < 8)
-    throw IoError(fmt::format("load_safetensors: '{}': {} bytes is too short for the 8-byte header length", name, total));
+    throw IoError(
+        fmt::format("load_safetensors: '{}': {} bytes is too short for the 8-byte header length", name, total));
   if (n > max_header_bytes)
     throw IoError(fmt::format("load_safetensors: '{}': header length {} exceeds the limit of {} bytes", name, n,
                               max_header_bytes));
@@ -119,8 +120,9 @@ DType parse_dtype(const std::string& code, std::string_view name, std::string_vi
   static const std::set<std::string> others{"BOOL", "U8",  "I8",  "I16", "U16",     "F16",     "BF16",
                                             "I32",  "U32", "I64", "U64", "F8_E4M3", "F8_E5M2", "C64"};
   if (others.count(code))
-    throw IoError(fmt::format("load_safetensors: '{}': tensor '{}' has dtype {}, which nodal does not support (F32, F64)",
-                              name, tensor, code));
+    throw IoError(
+        fmt::format("load_safetensors: '{}': tensor '{}' has dtype {}, which nodal does not support (F32, F64)", name,
+                    tensor, code));
   throw IoError(fmt::format("load_safetensors: '{}': tensor '{}' has unknown dtype \"{}\"", name, tensor, code));
 }
 
@@ -128,7 +130,8 @@ Entry parse_entry(const std::string& tensor, const json::Value& v, std::string_v
   const auto bad = [&](const std::string& what) {
     return IoError(fmt::format("load_safetensors: '{}': tensor '{}': {}", name, tensor, what));
   };
-  if (v.kind != json::Value::Kind::object) throw bad(fmt::format("entry is a {}, not an object", json::kind_name(v.kind)));
+  if (v.kind != json::Value::Kind::object)
+    throw bad(fmt::format("entry is a {}, not an object", json::kind_name(v.kind)));
   for (const auto& [key, member] : v.object)
     if (key != "dtype" && key != "shape" && key != "data_offsets") throw bad(fmt::format("unknown field \"{}\"", key));
   const json::Value* dtype = v.find("dtype");
@@ -183,19 +186,22 @@ Header parse_header(std::string_view text, std::uint64_t data_bytes, std::string
     }
     h.entries.push_back(parse_entry(key, value, name));  // names are unique: the parser rejects duplicate keys
   }
-  std::stable_sort(h.entries.begin(), h.entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  std::stable_sort(h.entries.begin(), h.entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   // Tiling: each tensor starts where the previous one ended, the last ends at the section's end.
   std::uint64_t at = 0;
   const Entry* previous = nullptr;
   for (const Entry& e : h.entries) {
     if (e.end > data_bytes)
-      throw IoError(fmt::format("load_safetensors: '{}': tensor '{}': data_offsets [{}, {}] reach past the data section "
-                                "of {} bytes (truncated file?)",
-                                name, e.name, e.begin, e.end, data_bytes));
+      throw IoError(
+          fmt::format("load_safetensors: '{}': tensor '{}': data_offsets [{}, {}] reach past the data section "
+                      "of {} bytes (truncated file?)",
+                      name, e.name, e.begin, e.end, data_bytes));
     if (e.begin < at)
-      throw IoError(fmt::format("load_safetensors: '{}': tensor '{}': data_offsets [{}, {}] overlap tensor '{}' (ends at {})",
-                                name, e.name, e.begin, e.end, previous->name, at));
+      throw IoError(
+          fmt::format("load_safetensors: '{}': tensor '{}': data_offsets [{}, {}] overlap tensor '{}' (ends at {})",
+                      name, e.name, e.begin, e.end, previous->name, at));
     if (e.begin > at)
       throw IoError(fmt::format("load_safetensors: '{}': tensor '{}': {} unused bytes before its data_offsets [{}, {}]",
                                 name, e.name, e.begin - at, e.begin, e.end));
@@ -249,9 +255,11 @@ void save_safetensors(const std::filesystem::path& path, const NamedTensors& ten
 
 Checkpoint safetensors_from_bytes(std::span<const std::byte> bytes, std::string_view name) {
   const std::uint64_t total = bytes.size();
-  check_header_length(total >= 8 ? header_length(reinterpret_cast<const unsigned char*>(bytes.data())) : 0, total, name);
+  check_header_length(total >= 8 ? header_length(reinterpret_cast<const unsigned char*>(bytes.data())) : 0, total,
+                      name);
   const std::uint64_t n = header_length(reinterpret_cast<const unsigned char*>(bytes.data()));
-  const Header h = parse_header(std::string_view(reinterpret_cast<const char*>(bytes.data()) + 8, std::size_t(n)), total - 8 - n, name);
+  const Header h = parse_header(std::string_view(reinterpret_cast<const char*>(bytes.data()) + 8, std::size_t(n)),
+                                total - 8 - n, name);
   Checkpoint c;
   c.metadata = h.metadata;
   const std::byte* data = bytes.data() + 8 + n;
@@ -285,15 +293,17 @@ Checkpoint load_safetensors(const std::filesystem::path& path) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     if (e.end > e.begin) {
       in.read(static_cast<char*>(t.buffer()->host_data()), std::streamsize(e.end - e.begin));
-      if (!in) throw IoError(fmt::format("load_safetensors: '{}': tensor '{}': read error (file changed while reading?)",
-                                         name, e.name));
+      if (!in)
+        throw IoError(
+            fmt::format("load_safetensors: '{}': tensor '{}': read error (file changed while reading?)", name, e.name));
     }
     c.tensors.emplace_back(e.name, std::move(t));
   }
   return c;
 }
 
-void load_into(const Checkpoint& checkpoint, const NamedTensors& targets, std::string_view source, bool allow_unexpected) {
+void load_into(const Checkpoint& checkpoint, const NamedTensors& targets, std::string_view source,
+               bool allow_unexpected) {
   std::vector<std::string> missing, unexpected;
   std::set<std::string_view> wanted;
   for (const auto& [name, t] : targets) {

@@ -70,9 +70,10 @@ void Sgd::load_hyper(const Metadata& in, std::string_view prefix, std::string_vi
   o.nesterov = metadata_number(in, fmt::format("{}nesterov", prefix), source) != 0;
   // The state tensors exist only for momentum ≠ 0: switching it on or off would need other slots.
   if ((o.momentum != 0) != (options_.momentum != 0))
-    throw IoError(fmt::format("load_state_dict: the checkpoint's momentum {} and this optimizer's {} disagree on "
-                              "keeping a momentum buffer",
-                              o.momentum, options_.momentum));
+    throw IoError(
+        fmt::format("load_state_dict: the checkpoint's momentum {} and this optimizer's {} disagree on "
+                    "keeping a momentum buffer",
+                    o.momentum, options_.momentum));
   options_ = checked(o);
 }
 

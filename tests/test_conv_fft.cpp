@@ -233,17 +233,17 @@ TEST_CASE("fft_tiled training step transforms each x block and each dy block onc
   const auto after = cpu::spectral::transform_counts();
   CHECK(after.x - before.x == tiles * pairs * 2);   // every x block once (pairs × input channels)
   CHECK(after.dy - before.dy == tiles * pairs * 4);  // every dy block once, shared by dx and dw
-  CHECK(after.w - before.w == 4 * 2);                // the filters once, in the forward
+  CHECK(after.w - before.w == 4);  // the 8 filters once, in the forward, two per transform
   CHECK(after.inverse_y - before.inverse_y == tiles * pairs * 4);
   CHECK(after.inverse_dx - before.inverse_dx == tiles * pairs * 2);
-  CHECK(after.inverse_dw - before.inverse_dw == 4 * 2);
+  CHECK(after.inverse_dw - before.inverse_dw == 4);  // two filter gradients per inverse
 
   // With the saved spectra the backward transforms only dy; without them x and w again.
   CHECK(after.forward() - middle.forward() == tiles * pairs * 4);
   const auto again = cpu::spectral::transform_counts();
   cpu::spectral::conv_backward(g, cfg, x, w, dy, &dx, &dw, nullptr);
   const auto unsaved = cpu::spectral::transform_counts();
-  CHECK(unsaved.forward() - again.forward() == tiles * pairs * (4 + 2) + 4 * 2);
+  CHECK(unsaved.forward() - again.forward() == tiles * pairs * (4 + 2) + 4);
 }
 
 TEST_CASE("saved spectra of another problem are not used") {
@@ -275,4 +275,18 @@ TEST_CASE("spectral algorithms reject bad tensors with nodal errors") {
     CHECK_THROWS_AS(a->forward(g, x, w_bad, y, false), ShapeError);
   }
   CHECK_THROWS_AS(cpu::spectral::make_tile_plan(g, TileConfig{TileMethod::overlap_add, {1, 0, 4}}), ValueError);
+}
+
+TEST_CASE("spectral algorithms on an empty batch: empty y and a zero dw") {
+  const ConvGeometry g = ConvGeometry::resolve("conv2d", 2, Shape{0, 2, 6, 6}, Shape{3, 2, 3, 3}, ConvOptions{});
+  const Tensor x = Tensor::zeros(Shape{0, 2, 6, 6}), w = Tensor::randn(Shape{3, 2, 3, 3}, 3);
+  for (const char* name : {"fft", "fft_tiled", "fft_overlap_save", "helix"}) {
+    const cpu::ConvAlgorithm* a = cpu::find_conv_algorithm(name);
+    Tensor y = Tensor::empty(g.output_shape());
+    const auto saved = a->forward(g, x, w, y, true);
+    CHECK(y.numel() == 0);
+    Tensor dx = Tensor::empty(g.input_shape()), dw = Tensor::full(g.weight_shape(), 7.0);
+    a->backward(g, x, w, Tensor::empty(g.output_shape()), &dx, &dw, saved.get());
+    for (float v : dw.to_vector<float>()) CHECK(v == 0.0f);
+  }
 }

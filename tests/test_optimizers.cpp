@@ -13,11 +13,17 @@
 
 #include "nodal/core/error.hpp"
 #include "nodal/core/tensor.hpp"
+#include "nodal/core/execution.hpp"
+#include "nodal/core/graph.hpp"
 #include "nodal/nn/adam.hpp"
+#include "nodal/nn/checkpoint.hpp"
 #include "nodal/nn/clip.hpp"
+#include "nodal/nn/layers.hpp"
+#include "nodal/nn/loader.hpp"
 #include "nodal/nn/lr_schedule.hpp"
 #include "nodal/nn/safetensors.hpp"
 #include "nodal/nn/sgd.hpp"
+#include "nodal/nodes/loss.hpp"
 
 using namespace nodal;
 namespace fs = std::filesystem;
@@ -175,6 +181,10 @@ TEST_CASE("parameter groups have their own lr and weight decay") {
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1})}), ValueError);
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1, 2}), vec<float>({1})}), ShapeError);
   CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<double>({1}), vec<float>({1})}), DTypeError);
+  // A bad second gradient: the first parameter is not updated either.
+  CHECK_THROWS_AS(opt.step(std::vector<Tensor>{vec<float>({1}), vec<float>({1, 1})}), ShapeError);
+  check_values<float>(a, {0.9}, 1e-6);
+  CHECK(opt.steps(0) == 1);
 }
 
 TEST_CASE("sgd accepts a non-contiguous gradient") {
@@ -376,4 +386,116 @@ TEST_CASE("large parameters take the threaded path and update every element") {
   std::int64_t wrong = 0;
   for (std::int64_t i = 0; i < n; ++i) wrong += std::abs(pv[i] + 0.1f) > 1e-7f || std::abs(qv[i] + 0.1f) > 1e-7f;
   CHECK(wrong == 0);
+}
+
+namespace {
+
+// Runs `opt` on p = [1, 2] (float32) with the given gradients; returns p after each step.
+std::vector<std::vector<float>> trajectory(nn::Optimizer& opt, Tensor& p, const std::vector<std::vector<float>>& grads) {
+  std::vector<std::vector<float>> out;
+  for (const auto& g : grads) {
+    opt.step(std::vector<Tensor>{vec<float>(g)});
+    out.push_back(p.to_vector<float>());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("optimizers match PyTorch bit for bit in float32") {
+  // Expected values printed by PyTorch 2.11 (torch.optim.*, foreach=False) for the same float32
+  // parameter [1, 2] and gradients: an independent implementation of the same formulas, whose
+  // float32 rounding nodal reproduces exactly (scalars in double, rounded once, same operation
+  // order).
+  const std::vector<std::vector<float>> g3{{1, -2}, {0.5f, 0.5f}, {-1, 0.25f}};
+  const auto run = [&](auto make, const std::vector<std::vector<float>>& grads) {
+    Tensor p = vec<float>({1, 2});
+    auto opt = make(nn::NamedTensors{{"p", p}});
+    return trajectory(opt, p, grads);
+  };
+  using V = std::vector<std::vector<float>>;
+  CHECK(run([](nn::NamedTensors p) { return nn::Adam(p, {.lr = 0.1}); }, g3) ==
+        V{{0.9000000357627869f, 2.0999999046325684f}, {0.806782066822052f, 2.146946668624878f},
+          {0.7957037687301636f, 2.17527437210083f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Adam(p, {.lr = 0.1, .weight_decay = 0.1}); }, g3) ==
+        V{{0.8999999761581421f, 2.0999999046325684f}, {0.8057717680931091f, 2.1350111961364746f},
+          {0.7850507497787476f, 2.146434783935547f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::AdamW(p, {.lr = 0.1, .weight_decay = 0.1}); }, g3) ==
+        V{{0.89000004529953f, 2.0799999237060547f}, {0.7878820896148682f, 2.106146812438965f},
+          {0.7689249515533447f, 2.113413095474243f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .momentum = 0.9}); }, {{1, -1}, {0.5f, 0.5f}, {0, 1}}) ==
+        V{{0.8999999761581421f, 2.0999999046325684f}, {0.7599999904632568f, 2.1399998664855957f},
+          {0.6340000033378601f, 2.0759999752044678f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .momentum = 0.9, .nesterov = true}); },
+            {{1, -1}, {0.5f, 0.5f}}) == V{{0.8100000023841858f, 2.190000057220459f}, {0.6340000033378601f, 2.1760001182556152f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .momentum = 0.9, .dampening = 0.5}); },
+            {{1, -1}, {0.5f, 0.5f}}) == V{{0.8999999761581421f, 2.0999999046325684f}, {0.7849999666213989f, 2.1649999618530273f}});
+  CHECK(run([](nn::NamedTensors p) { return nn::Sgd(p, {.lr = 0.1, .weight_decay = 0.1}); }, {{1, -1}, {1, -1}}) ==
+        V{{0.8899999856948853f, 2.0799999237060547f}, {0.7810999751091003f, 2.1591999530792236f}});
+  // torch.nn.utils.clip_grad_norm_([3, 4] float32, [12] float64; 6.5): 13, [1.4999998807907104,
+  // 1.9999998807907104], [5.999999538461575]
+  std::vector<Tensor> grads{vec<float>({3, 4}), vec<double>({12})};
+  CHECK(nn::clip_grad_norm(grads, 6.5) == 13.0);
+  CHECK(grads[0].to_vector<float>() == std::vector<float>{1.4999998807907104f, 1.9999998807907104f});
+  CHECK(grads[1].item<double>() == doctest::Approx(5.999999538461575).epsilon(1e-15));
+}
+
+TEST_CASE("training checkpoint holds model optimizer and metadata") {
+  TempDir dir;
+  const fs::path path = dir.path / "last.safetensors";
+  Tensor w = vec<float>({1, 2}), b = vec<float>({0.5});
+  nn::Sgd opt({{"w", w}, {"b", b}}, {.lr = 0.1, .momentum = 0.9});
+  opt.step(std::vector<Tensor>{vec<float>({1, 1}), vec<float>({2})});
+  nn::save_checkpoint(path, {{"w", w}, {"b", b}}, &opt, {{"epoch", "3"}});
+  // w = [1, 2] − 0.1·[1, 1] = [0.9, 1.9]; b = 0.5 − 0.1·2 = 0.3; momentum buffers = the gradients
+
+  Tensor w2 = vec<float>({0, 0}), b2 = vec<float>({0});
+  nn::Sgd opt2({{"w", w2}, {"b", b2}}, {.lr = 0.1, .momentum = 0.9});
+  const nn::Checkpoint c = nn::load_checkpoint(path, {{"w", w2}, {"b", b2}}, &opt2);
+  check_values<float>(w2, {0.9, 1.9}, 1e-6);
+  check_values<float>(b2, {0.3}, 1e-6);
+  CHECK(c.metadata.at("epoch") == "3");
+  CHECK(opt2.steps(1) == 1);
+  check_values<float>(c.at("optimizer.state.1.momentum_buffer"), {2}, 1e-7);
+  // The model alone must match exactly (the optimizer's tensors are not "unexpected").
+  Tensor extra = vec<float>({0});
+  CHECK_THROWS_AS(nn::load_checkpoint(path, {{"w", w2}}), IoError);                           // b unexpected
+  CHECK_THROWS_AS(nn::load_checkpoint(path, {{"w", w2}, {"b", b2}, {"c", extra}}), IoError);  // c missing
+  CHECK_THROWS_AS(nn::save_checkpoint(path, {{"optimizer.x", w}}), ValueError);
+}
+
+TEST_CASE("adam trains a module on loader batches end to end") {
+  // 512 points in the square [−1, 1]², class 1 when x0 > x1: linearly separable.
+  const std::int64_t n = 512, batch = 32;
+  const Tensor points = Tensor::rand(Shape{n, 2}, 7, DType::float32, -1.0, 1.0);
+  const auto xy = points.to_vector<float>();
+  std::vector<float> classes(n);
+  for (std::int64_t i = 0; i < n; ++i) classes[std::size_t(i)] = xy[std::size_t(2 * i)] > xy[std::size_t(2 * i + 1)] ? 1.0f : 0.0f;
+  nn::Dataset data;
+  data.images = points;
+  data.labels = Tensor::from_vector(classes, Shape{n});
+  data.classes = 2;
+  nn::Loader loader(data, {.batch_size = batch, .drop_last = true, .seed = 3});
+
+  auto net = nn::linear(2, 2);
+  Graph g;
+  const Value x = g.input("x", Shape{batch, 2});
+  const Value labels = g.input("labels", Shape{batch});
+  const Value loss = cross_entropy((*net)(x), labels);
+  const std::vector<Value> params = net->parameter_values(g);
+  nn::Adam opt(net->named_parameters(), {.lr = 0.05});
+
+  double first_epoch = 0, last_epoch = 0;
+  for (int epoch = 0; epoch < 15; ++epoch) {
+    double sum = 0;
+    for (const nn::Batch& b : loader.epoch(std::uint64_t(epoch))) {
+      Execution run = g.forward({loss}, {{x, b.images}, {labels, b.labels}});
+      sum += run[loss].item<float>();
+      opt.step(run.backward(loss, params).tensors());
+    }
+    (epoch == 0 ? first_epoch : last_epoch) = sum / double(loader.batches_per_epoch());
+  }
+  // The loss starts near log 2 ≈ 0.69 and must fall well below it once the boundary is learned.
+  CHECK(last_epoch < 0.5 * first_epoch);
+  CHECK(last_epoch < 0.25);
 }

@@ -233,15 +233,17 @@ ConvExplanation explain_conv_choice(const ConvGeometry& g, DType dtype, std::str
 
 std::string format_explanation(const ConvExplanation& e) {
   std::string text = fmt::format("{}\nalgorithm = {}\n", e.key, e.requested);
-  text += fmt::format("  {:<18} {:>14} {:>12} {:>14}  {}\n", "candidate", "estimate", "calibration", "measured", "note");
+  text += fmt::format("  {:<18} {:>13} {:>12} {:>13} {:>13}  {}\n", "candidate", "own estimate", "calibration", "estimate",
+                      "measured", "note");
   for (const ConvCandidate& c : e.candidates) {
     if (!c.supported) {
-      text += fmt::format("  {:<18} {:>14} {:>12} {:>14}  cannot run: {}\n", c.name, "-", "-", "-", c.why_not);
+      text += fmt::format("  {:<18} {:>13} {:>12} {:>13} {:>13}  cannot run: {}\n", c.name, "-", "-", "-", "-", c.why_not);
       continue;
     }
     const std::string note = c.name == e.chosen ? "<- chosen" : c.skipped_by_measure ? "not timed by measure" : "";
-    text += fmt::format("  {:<18} {:>14} {:>12.3g} {:>14}  {}\n", c.name, ms(c.estimate_s),
-                        conv_cost::calibration(c.name), c.measured_s ? ms(*c.measured_s) : "-", note);
+    text += fmt::format("  {:<18} {:>13} {:>12} {:>13} {:>13}  {}\n", c.name, ms(c.raw_estimate_s),
+                        fmt::format("x {:.3g}", conv_cost::calibration(c.name)), ms(c.estimate_s),
+                        c.measured_s ? ms(*c.measured_s) : "-", note);
   }
   text += fmt::format("choice: {}\n", e.reason);
   return text;

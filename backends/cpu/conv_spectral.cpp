@@ -17,6 +17,7 @@
 #include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/cpu/conv_spectral_box.hpp"
 #include "nodal/backends/cpu/conv_spectral_mac.hpp"
+#include "nodal/backends/cpu/conv_spectral_storage.hpp"
 #include "nodal/core/error.hpp"
 
 namespace nodal::cpu::spectral {
@@ -25,20 +26,6 @@ namespace {
 enum Counter { count_x, count_w, count_dy, count_y_inv, count_dx_inv, count_dw_inv, count_kinds };
 std::atomic<std::uint64_t> counters[count_kinds];
 void count(Counter c, std::uint64_t n) { counters[c].fetch_add(n, std::memory_order_relaxed); }
-
-// Spectra of `rows` boxes, block-major: element (block, row) holds `blk` real then `blk` imaginary parts.
-template <class T>
-struct Spectra {
-  static constexpr std::int64_t blk = spectral_block<T>, e = 2 * blk;
-  std::int64_t rows = 0, blocks = 0;
-  std::unique_ptr<T[]> data;
-  Spectra() = default;
-  Spectra(std::int64_t r, std::int64_t b, bool zero) : rows(r), blocks(b), data(new T[std::size_t(r * b * e)]) {
-    if (zero) std::fill(data.get(), data.get() + r * b * e, T(0));
-  }
-  T* at(std::int64_t block, std::int64_t row) { return data.get() + (block * rows + row) * e; }
-  const T* at(std::int64_t block, std::int64_t row) const { return data.get() + (block * rows + row) * e; }
-};
 
 template <class T>
 struct SavedSpectra final : ConvSaved {
@@ -51,16 +38,29 @@ std::string saved_key(const ConvGeometry& g, const TileConfig& c, DType dtype) {
   return fmt::format("{} {} m{} t{}x{}x{}", g.key(), dtype_name(dtype), int(c.method), c.tile[0], c.tile[1], c.tile[2]);
 }
 
+// Three boxes of `points` per thread (transforms run out of place between the first two; the
+// Hermitian split of two filters needs a third).
 template <class T>
 std::complex<T>* box_scratch(std::int64_t points) {
   thread_local std::vector<std::complex<T>> buffer;
-  if (std::int64_t(buffer.size()) < points) buffer.resize(std::size_t(points));
+  if (std::int64_t(buffer.size()) < 3 * points) buffer.resize(std::size_t(3 * points));
   return buffer.data();
 }
+
+// Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
+// the region would leave threads idle; outside one, the 1-D plans of a large box split their own
+// rows over the threads instead.
+bool spread(std::int64_t jobs) { return jobs >= omp_get_max_threads(); }
 
 // Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
 struct AxisMap {
   std::vector<std::int64_t> src, dst;
+  bool unit = false;  // src and dst both consecutive runs (set by finish())
+  void finish() {
+    unit = true;
+    for (std::size_t j = 1; j < src.size(); ++j)
+      if (src[j] != src[0] + std::int64_t(j) || dst[j] != dst[0] + std::int64_t(j)) unit = false;
+  }
 };
 using Maps = std::array<AxisMap, 3>;
 
@@ -93,6 +93,10 @@ class Engine {
           zm[i].dst.push_back(((z - t.origin[i]) % L + L) % L);
         }
       }
+      for (std::size_t i = 0; i < 3; ++i) {
+        xm[i].finish();
+        zm[i].finish();
+      }
       x_maps_.push_back(std::move(xm));
       z_maps_.push_back(std::move(zm));
     }
@@ -101,7 +105,22 @@ class Engine {
         k_map_[i].src.push_back(k);
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
+    for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
+    // Row plans for every region size that a transform will see.
+    auto prepare = [&](const Maps& m) {
+      Extent lo, hi;
+      region(m, lo, hi);
+      box_.prepare(hi[1] - lo[1]);
+    };
+    prepare(k_map_);
+    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) {
+      prepare(x_maps_[t]);
+      prepare(z_maps_[t]);
+    }
   }
+
+  // Row stride of the spectra in GEMM elements (Spectra::group).
+  static constexpr std::int64_t G = Spectra<T>::group;
 
   std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
     std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
@@ -118,12 +137,12 @@ class Engine {
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
       for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
       // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
-            block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C, 1, W.at(b, gi * Og * Cg), 1, Cg,
-                                       Y[t].at(b, gi * Og), O, 1, false);
+            block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C * G, G, W.at(b, gi * Og * Cg), G,
+                                       Cg * G, Y[t].at(b, gi * Og), O * G, G, false);
       inverse_data(Y, chunk, y, /*is_y=*/true);
       if (saved)
         for (std::size_t t = 0; t < chunk.size(); ++t) saved->x[chunk[t]] = std::move(X[t]);
@@ -155,12 +174,12 @@ class Engine {
         std::vector<Spectra<T>> DX(chunk.size());
         for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
         // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
-              block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O, 1, W->at(b, gi * Og * Cg), Cg, 1,
-                                          DX[t].at(b, gi * Cg), C, 1, false);
+              block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O * G, G, W->at(b, gi * Og * Cg),
+                                          Cg * G, G, DX[t].at(b, gi * Cg), C * G, G, false);
         inverse_data(DX, chunk, dx, /*is_y=*/false);
       }
       if (dw) {
@@ -173,12 +192,12 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
         }
         // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
-              block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), 1, O, X[t]->at(b, gi * Cg), C, 1,
-                                         DW.at(b, gi * Og * Cg), Cg, 1, true);
+              block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), G, O * G, X[t]->at(b, gi * Cg), C * G,
+                                         G, DW.at(b, gi * Og * Cg), Cg * G, G, true);
       }
     }
     if (dw) inverse_w(DW, dw);
@@ -208,25 +227,40 @@ class Engine {
     return out;
   }
 
-  // Box → block storage row `row` (natural scrambled-spectrum index f = block·blk + lane).
+  // Box → storage row `row` (spectrum index f = block·blk + lane), in runs of `group` blocks.
   void store(const Complex* box, Spectra<T>& s, std::int64_t row) const {
-    for (std::int64_t b = 0; b < blocks_; ++b) {
-      T* e = s.at(b, row);
-      const std::int64_t n = std::min(blk, points_ - b * blk);
-      const Complex* src = box + b * blk;
-      for (std::int64_t l = 0; l < n; ++l) {
-        e[l] = src[l].real();
-        e[blk + l] = src[l].imag();
+    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
+      T* e = s.at(b0, row);
+      const std::int64_t end = std::min(points_, (b0 + G) * blk);
+      std::int64_t f = b0 * blk;
+      for (; f + blk <= end; f += blk, e += 2 * blk) {
+        const Complex* src = box + f;
+#pragma omp simd
+        for (std::int64_t l = 0; l < blk; ++l) {
+          e[l] = src[l].real();
+          e[blk + l] = src[l].imag();
+        }
       }
-      for (std::int64_t l = n; l < blk; ++l) e[l] = e[blk + l] = T(0);
+      if (f < end) {  // the last, partial block: zeros after the last frequency
+        const std::int64_t n = end - f;
+        for (std::int64_t l = 0; l < blk; ++l) {
+          e[l] = l < n ? box[f + l].real() : T(0);
+          e[blk + l] = l < n ? box[f + l].imag() : T(0);
+        }
+      }
     }
   }
   void load(const Spectra<T>& s, std::int64_t row, Complex* box) const {
-    for (std::int64_t b = 0; b < blocks_; ++b) {
-      const T* e = s.at(b, row);
-      const std::int64_t n = std::min(blk, points_ - b * blk);
-      Complex* dst = box + b * blk;
-      for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
+    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
+      const T* e = s.at(b0, row);
+      const std::int64_t end = std::min(points_, (b0 + G) * blk);
+      std::int64_t f = b0 * blk;
+      for (; f + blk <= end; f += blk, e += 2 * blk) {
+        Complex* dst = box + f;
+#pragma omp simd
+        for (std::int64_t l = 0; l < blk; ++l) dst[l] = Complex(e[l], e[blk + l]);
+      }
+      for (std::int64_t l = 0; f + l < end; ++l) box[f + l] = Complex(e[l], e[blk + l]);
     }
   }
 
@@ -243,21 +277,78 @@ class Engine {
     }
   }
 
-  // Spectra of w: rows (o, c within the group), taps at k·d.
+  // f(row, mirror_row) for every line of L1 spectrum points and the line holding the negated
+  // frequencies −k (layout of BoxTransform: planes k0, each [k2][k1]; also right for one-line
+  // planes); within a line, −k1 sits at (L1 − k1) mod L1.
+  template <class F> void for_each_mirror_line(F&& f) const {
+    const Extent& L = plan_.length;
+    for (std::int64_t k0 = 0; k0 < L[0]; ++k0) {
+      const std::int64_t m0 = k0 == 0 ? 0 : L[0] - k0;
+      for (std::int64_t k2 = 0; k2 < L[2]; ++k2) {
+        const std::int64_t m2 = k2 == 0 ? 0 : L[2] - k2;
+        f((k0 * L[2] + k2) * L[1], (m0 * L[2] + m2) * L[1]);
+      }
+    }
+  }
+
+  // Z = F(w_a + i·w_b) → W_a = (Z[k] + conj Z[−k])/2 and W_b = (Z[k] − conj Z[−k])/(2i).
+  void hermitian_split(const Complex* z, Complex* wa, Complex* wb) const {
+    const std::int64_t L1 = plan_.length[1];
+    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
+      const Complex* zr = z + row;
+      const Complex* zm = z + mirror;
+      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
+        const Complex u = zr[k1], v = zm[k1 == 0 ? 0 : L1 - k1];
+        // v̄ = (v.re, −v.im); (u + v̄)/2 and −i·(u − v̄)/2
+        wa[row + k1] = Complex(T(0.5) * (u.real() + v.real()), T(0.5) * (u.imag() - v.imag()));
+        wb[row + k1] = Complex(T(0.5) * (u.imag() + v.imag()), T(-0.5) * (u.real() - v.real()));
+      }
+    });
+  }
+
+  // out = Herm(za) + i·Herm(zb), Herm(z)[k] = (z[k] + conj z[−k])/2: its inverse is
+  // Re F⁻¹(za) + i·Re F⁻¹(zb).
+  void hermitian_pack(const Complex* za, const Complex* zb, Complex* out) const {
+    const std::int64_t L1 = plan_.length[1];
+    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
+      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
+        const std::int64_t m = mirror + (k1 == 0 ? 0 : L1 - k1);
+        const Complex a = za[row + k1], am = za[m], b = zb[row + k1], bm = zb[m];
+        // Herm(za) = ((a.re + am.re)/2, (a.im − am.im)/2), likewise hb; out = ha + i·hb
+        const T ha_re = T(0.5) * (a.real() + am.real()), ha_im = T(0.5) * (a.imag() - am.imag());
+        const T hb_re = T(0.5) * (b.real() + bm.real()), hb_im = T(0.5) * (b.imag() - bm.imag());
+        out[row + k1] = Complex(ha_re - hb_im, ha_im + hb_re);
+      }
+    });
+  }
+
+  // Spectra of w: rows (o, c within the group), taps at k·d. Two real filters per transform:
+  // Z = F(w_a + i·w_b) gives W_a[k] = (Z[k] + conj Z[−k])/2 and W_b[k] = (Z[k] − conj Z[−k])/(2i)
+  // (the Hermitian and anti-Hermitian parts), halving the filter transforms.
   Spectra<T> transform_w(const T* w) const {
-    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels();
+    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels(), jobs = (rows + 1) / 2;
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      Complex* box = box_scratch<T>(points_);
-      std::fill(box, box + points_, Complex(0));
-      scatter_real(w + r * K, nullptr, g_.kernel, k_map_, box);
-      box_.forward(box, lo, hi);
-      store(box, s, r);
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+    for (std::int64_t j = 0; j < jobs; ++j) {
+      const std::int64_t r = 2 * j;
+      const bool two = r + 1 < rows;
+      Complex* a = box_scratch<T>(points_);
+      Complex* b = a + points_;
+      box_.clear(a, lo, hi);
+      scatter_real(w + r * K, two ? w + (r + 1) * K : nullptr, g_.kernel, k_map_, a);
+      box_.forward(a, b, lo, hi);
+      if (!two) {
+        store(b, s, r);
+        continue;
+      }
+      Complex* c = b + points_;
+      hermitian_split(b, a, c);
+      store(a, s, r);
+      store(c, s, r + 1);
     }
-    count(count_w, std::uint64_t(rows));
+    count(count_w, std::uint64_t(jobs));
     return s;
   }
 
@@ -269,20 +360,20 @@ class Engine {
     std::vector<Spectra<T>> out(chunk.size());
     for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
       const Maps& maps = is_x ? x_maps_[chunk[t]] : z_maps_[chunk[t]];
       Complex* box = box_scratch<T>(points_);
-      std::fill(box, box + points_, Complex(0));
+      Extent lo, hi;
+      region(maps, lo, hi);
+      box_.clear(box, lo, hi);
       const T* a = data + ((2 * p) * channels + c) * pixels;
       const T* b = 2 * p + 1 < g_.batch ? data + ((2 * p + 1) * channels + c) * pixels : nullptr;
       scatter_real(a, b, extent, maps, box);
-      Extent lo, hi;
-      region(maps, lo, hi);
-      box_.forward(box, lo, hi);
-      store(box, out[t], row);
+      box_.forward(box, box + points_, lo, hi);
+      store(box + points_, out[t], row);
     }
     count(is_x ? count_x : count_dy, std::uint64_t(jobs));
     return out;
@@ -295,16 +386,16 @@ class Engine {
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
       const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
       Complex* box = box_scratch<T>(points_);
-      load(spectra[t], row, box);
+      load(spectra[t], row, box + points_);
       Extent lo, hi;
       region(maps, lo, hi);
-      box_.inverse(box, lo, hi);
+      box_.inverse(box + points_, box, lo, hi);
       T* a = out + ((2 * p) * channels + c) * pixels;
       T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
       gather_add(box, extent, maps, a, b);
@@ -312,19 +403,32 @@ class Engine {
     count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(jobs));
   }
 
+  // dw from its spectra, two rows per inverse: the wanted real parts Re F⁻¹(Z) = F⁻¹(Herm Z) with
+  // Herm Z[k] = (Z[k] + conj Z[−k])/2, so F⁻¹(Herm Z_a + i·Herm Z_b) = dw_a + i·dw_b.
   void inverse_w(const Spectra<T>& DW, T* dw) const {
-    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels();
+    const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels(), jobs = (rows + 1) / 2;
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      Complex* box = box_scratch<T>(points_);
-      load(DW, r, box);
-      box_.inverse(box, lo, hi);
-      std::fill(dw + r * K, dw + (r + 1) * K, T(0));
-      gather_add(box, g_.kernel, k_map_, dw + r * K, nullptr);  // the real part is the pair sum
+    std::fill(dw, dw + rows * K, T(0));
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+    for (std::int64_t j = 0; j < jobs; ++j) {
+      const std::int64_t r = 2 * j;
+      const bool two = r + 1 < rows;
+      Complex* a = box_scratch<T>(points_);
+      Complex* b = a + points_;
+      if (two) {
+        Complex* c = b + points_;
+        load(DW, r, a);
+        load(DW, r + 1, c);
+        hermitian_pack(a, c, b);
+      } else {
+        load(DW, r, b);
+      }
+      box_.inverse(b, a, lo, hi);
+      // One row: the real part is the pair sum (the imaginary part holds cross terms, dropped).
+      gather_add(a, g_.kernel, k_map_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
     }
-    count(count_dw_inv, std::uint64_t(rows));
+    count(count_dw_inv, std::uint64_t(jobs));
   }
 
   // box[maps.dst] = a[maps.src] + i·b[maps.src] (b may be null).
@@ -337,10 +441,21 @@ class Engine {
         const std::int64_t* src = m[2].src.data();
         const std::int64_t* dst = m[2].dst.data();
         const std::size_t n = m[2].src.size();
-        if (b)
+        if (n == 0) continue;
+        if (m[2].unit) {  // both runs contiguous: a loop the compiler vectorizes
+          const T* pa = a + s + src[0];
+          Complex* pd = d + dst[0];
+          if (b) {
+            const T* pb = b + s + src[0];
+            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], pb[j]);
+          } else {
+            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], T(0));
+          }
+        } else if (b) {
           for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
-        else
+        } else {
           for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
+        }
       }
   }
 
@@ -354,6 +469,17 @@ class Engine {
         const std::int64_t* src = m[2].src.data();
         const std::int64_t* dst = m[2].dst.data();
         const std::size_t n = m[2].src.size();
+        if (n == 0) continue;
+        if (m[2].unit) {
+          T* pa = a + s + src[0];
+          const Complex* pd = d + dst[0];
+          for (std::size_t j = 0; j < n; ++j) pa[j] += scale_ * pd[j].real();
+          if (b) {
+            T* pb = b + s + src[0];
+            for (std::size_t j = 0; j < n; ++j) pb[j] += scale_ * pd[j].imag();
+          }
+          continue;
+        }
         for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
         if (b)
           for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
@@ -381,6 +507,11 @@ void check_tensors(std::string_view what, const ConvGeometry& g, const Tensor& x
                                  to_string(w.shape())));
 }
 
+void fill_zero(Tensor& t) {
+  if (t.dtype() == DType::float64) std::fill(t.data<double>(), t.data<double>() + t.numel(), 0.0);
+  else std::fill(t.data<float>(), t.data<float>() + t.numel(), 0.0f);
+}
+
 template <class T>
 const T* cdata(const Tensor& t) {
   return t.data<T>();
@@ -395,6 +526,10 @@ std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig&
     throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
                                  to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
                                  dtype_name(y.dtype())));
+  if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {  // empty batch or channels: sums of nothing
+    fill_zero(y);
+    return nullptr;
+  }
   if (x.dtype() == DType::float64)
     return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
   return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
@@ -415,6 +550,11 @@ void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor
   check_out(dx, g.input_shape(), "dx");
   check_out(dw, g.weight_shape(), "dw");
   if (!dx && !dw) return;
+  if (x.numel() == 0 || w.numel() == 0 || dy.numel() == 0) {
+    if (dx) fill_zero(*dx);
+    if (dw) fill_zero(*dw);
+    return;
+  }
   if (x.dtype() == DType::float64)
     Engine<double>(g, config).backward(cdata<double>(x), cdata<double>(w), cdata<double>(dy),
                                        dx ? dx->data<double>() : nullptr, dw ? dw->data<double>() : nullptr, saved,

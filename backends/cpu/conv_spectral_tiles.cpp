@@ -17,6 +17,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -116,8 +119,9 @@ double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& c
   const double scale = rate_scale(dtype);
   // One complex transform of n points: 5·n·log2 n flops (the usual convention).
   const double transform = 5.0 * points * std::log2(std::max(points, 2.0)) / (fft_flops_per_s * scale);
-  // x and dy forward, y and dx inverse per tile and pair; w forward and dw inverse once.
-  const double transforms = tiles * pairs * 2.0 * (c + o) + 2.0 * o * cg;
+  // x and dy forward, y and dx inverse per tile and pair; w forward and dw inverse once, two
+  // filters per transform.
+  const double transforms = tiles * pairs * 2.0 * (c + o) + o * cg;
   // Three complex GEMMs per frequency (forward, dx, dw): 8 flops per complex multiply-add.
   const double mac = 3.0 * 8.0 * points * tiles * pairs * o * cg / (spectral_mac_flops_per_s * scale);
   // Spectra written and read (≈ 3 passes over x, y and w spectra) plus the tensors themselves.
@@ -130,6 +134,15 @@ double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& c
 TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method) {
   TileConfig best{method, {1, 1, 1}};
   if (method == TileMethod::whole) return best;
+  // The search costs as much as a small convolution: remember its answers (forward and backward of
+  // every training step ask the same question).
+  static std::mutex mutex;
+  static std::map<std::string, TileConfig> known;
+  const std::string key = fmt::format("{} {} {}", g.key(), dtype_name(dtype), int(method));
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
   // Candidate transform sizes per axis: smooth sizes from span + 1 up to the whole extent; the tile
   // is L − span + 1 so that the transform is used fully.
   std::array<std::vector<std::int64_t>, 3> candidates;
@@ -157,6 +170,9 @@ TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method) {
           best = c;
         }
       }
+  std::lock_guard lock(mutex);
+  if (known.size() > 4096) known.clear();  // bounded: a process that sees endless new shapes
+  known.emplace(key, best);
   return best;
 }
 

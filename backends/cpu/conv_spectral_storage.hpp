@@ -1,0 +1,101 @@
+#pragma once
+// Storage of many spectra of one transform size for the per-frequency channel GEMMs.
+//
+// Frequencies are cut into blocks of `spectral_block<T>` (one SIMD vector); element (block, row)
+// holds the block's real parts then its imaginary parts. Blocks are grouped by `group` (16) per
+// row: layout [block / group][row][block % group][re | im][lane]. Within a group the elements of one
+// block for all rows are `group` elements apart (a constant stride for the GEMM), while one row's
+// spectrum is written and read in runs of `group` consecutive blocks (4 KiB for float), not one
+// scattered 128-byte element per block as a plain block-major layout would need.
+//
+// Buffers come from a process-wide pool: the spectra of a convolution are tens of MiB, and fresh
+// allocations of that size cost a page fault per 4 KiB on first touch, every call.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "nodal/backends/cpu/conv_spectral.hpp"
+
+namespace nodal::cpu::spectral {
+
+// Keeps released buffers (up to 1 GiB in all) for reuse by the next convolution.
+class BufferPool {
+ public:
+  // Never destroyed: spectra kept by objects that outlive this header's statics (a node
+  // implementation in the registry holding a forward's saved state) release into it at exit.
+  static BufferPool& instance() {
+    static BufferPool* pool = new BufferPool;
+    return *pool;
+  }
+  void* acquire(std::size_t bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = free_.lower_bound(bytes);
+      if (it != free_.end() && it->first <= 2 * bytes) {
+        void* p = it->second;
+        kept_ -= it->first;
+        free_.erase(it);
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  // `bytes` must be what acquire() was asked for.
+  void release(void* p, std::size_t bytes) {
+    if (!p) return;
+    std::lock_guard lock(mutex_);
+    if (kept_ + bytes > (std::size_t(1) << 30)) {
+      std::free(p);
+      return;
+    }
+    free_.emplace(bytes, p);
+    kept_ += bytes;
+  }
+ private:
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> free_;
+  std::size_t kept_ = 0;
+};
+
+template <class T>
+struct Spectra {
+  static constexpr std::int64_t blk = spectral_block<T>, e = 2 * blk, group = 16;
+  std::int64_t rows = 0, blocks = 0;
+  T* data = nullptr;
+
+  Spectra() = default;
+  Spectra(std::int64_t r, std::int64_t b, bool zero) : rows(r), blocks(b) {
+    data = static_cast<T*>(BufferPool::instance().acquire(bytes()));
+    if (zero) std::fill(data, data + count(), T(0));
+  }
+  Spectra(Spectra&& o) noexcept : rows(o.rows), blocks(o.blocks), data(o.data) { o.data = nullptr; }
+  Spectra& operator=(Spectra&& o) noexcept {
+    if (this != &o) {
+      BufferPool::instance().release(data, bytes());
+      rows = o.rows;
+      blocks = o.blocks;
+      data = o.data;
+      o.data = nullptr;
+    }
+    return *this;
+  }
+  Spectra(const Spectra&) = delete;
+  Spectra& operator=(const Spectra&) = delete;
+  ~Spectra() { BufferPool::instance().release(data, bytes()); }
+
+  std::int64_t groups() const { return (blocks + group - 1) / group; }
+  std::int64_t count() const { return groups() * rows * group * e; }
+  std::size_t bytes() const { return std::size_t(count()) * sizeof(T); }
+  // Element (block, row); the next row of the same block is `group` elements further.
+  T* at(std::int64_t block, std::int64_t row) { return data + (((block / group) * rows + row) * group + block % group) * e; }
+  const T* at(std::int64_t block, std::int64_t row) const {
+    return data + (((block / group) * rows + row) * group + block % group) * e;
+  }
+};
+
+}  // namespace nodal::cpu::spectral

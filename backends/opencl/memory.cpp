@@ -1,0 +1,45 @@
+// The OpenCL backend's side of core's DeviceMemory hook (core/device_memory.hpp): registered when
+// the library loads, so that Tensor::empty(shape, dtype, Backend::opencl) and Tensor::to() reach
+// the current device's pool and queue. Transfers are blocking: the host memory handed to an upload
+// may be freed as soon as the call returns, and a download's result is read right after it.
+#include <fmt/format.h>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/core/device_memory.hpp"
+#include "nodal/core/error.hpp"
+
+namespace nodal::opencl {
+namespace {
+
+void check_range(const Buffer& buffer, std::size_t offset, std::size_t bytes, std::string_view op) {
+  if (offset > buffer.bytes() || bytes > buffer.bytes() - offset)
+    throw ValueError(fmt::format("{}: {} bytes at offset {} do not fit a buffer of {} bytes", op, bytes, offset,
+                                 buffer.bytes()));
+}
+
+class OpenClMemory final : public DeviceMemory {
+ public:
+  std::shared_ptr<Buffer> allocate(std::size_t bytes) override { return current_context().pool().allocate(bytes); }
+
+  void upload(const void* host, Buffer& dst, std::size_t offset, std::size_t bytes) override {
+    const DeviceBuffer& d = device_buffer(dst, "opencl upload");
+    check_range(dst, offset, bytes, "opencl upload");
+    if (bytes == 0) return;
+    check(clEnqueueWriteBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
+          "clEnqueueWriteBuffer", fmt::format("{} bytes to {}", bytes, d.context().device().name));
+  }
+
+  void download(const Buffer& src, std::size_t offset, void* host, std::size_t bytes) override {
+    const DeviceBuffer& d = device_buffer(src, "opencl download");
+    check_range(src, offset, bytes, "opencl download");
+    if (bytes == 0) return;
+    check(clEnqueueReadBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
+          "clEnqueueReadBuffer", fmt::format("{} bytes from {}", bytes, d.context().device().name));
+  }
+};
+
+[[maybe_unused]] const bool registered = register_device_memory(Backend::opencl, new OpenClMemory);
+
+}  // namespace
+}  // namespace nodal::opencl
