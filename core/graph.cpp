@@ -131,14 +131,22 @@ void Graph::connect(Value source, Value consumer, std::uint32_t input_port) {
   ++version_;
 }
 
-void Graph::resize_input(Value input, const Shape& shape) {
-  check_value(input, "Graph::resize_input");
-  if (g_[input.vertex()].kind != VertexKind::input)
-    throw ValueError(fmt::format("Graph::resize_input: {} is not an input", g_[input.vertex()].name));
-  // Infer everything into a copy first, so a shape that does not fit leaves the graph unchanged.
+void Graph::resize_input(Value input, const Shape& shape) { resize_inputs({{input, shape}}); }
+
+void Graph::resize_inputs(std::span<const InputShape> inputs) {
+  for (const InputShape& r : inputs) {
+    check_value(r.input, "Graph::resize_inputs");
+    if (g_[r.input.vertex()].kind != VertexKind::input)
+      throw ValueError(fmt::format("Graph::resize_inputs: {} is not an input", g_[r.input.vertex()].name));
+  }
+  // Infer everything into a copy first, so shapes that do not fit leave the graph unchanged.
   std::vector<std::vector<TensorSpec>> specs(vertex_count());
   for (std::uint32_t v = 0; v < vertex_count(); ++v) specs[v] = g_[v].outputs;
-  specs[input.vertex()][0].shape = shape;
+  std::string what;
+  for (const InputShape& r : inputs) {
+    specs[r.input.vertex()][0].shape = r.shape;
+    what += fmt::format("{}{} to {}", what.empty() ? "" : ", ", g_[r.input.vertex()].name, to_string(r.shape));
+  }
   for (std::uint32_t v : topological_order()) {
     const VertexData& op = g_[v];
     if (op.kind != VertexKind::op) continue;
@@ -147,8 +155,8 @@ void Graph::resize_input(Value input, const Shape& shape) {
     try {
       specs[v] = op.node->infer(in);
     } catch (const ShapeError& e) {
-      throw ShapeError(fmt::format("Graph::resize_input: {} to {}: {} (created at {}) no longer fits: {}",
-                                   g_[input.vertex()].name, to_string(shape), op.name, where_text(op.where), e.what()));
+      throw ShapeError(fmt::format("Graph::resize_input: {}: {} (created at {}) no longer fits: {}", what, op.name,
+                                   where_text(op.where), e.what()));
     }
   }
   for (std::uint32_t v = 0; v < vertex_count(); ++v) g_[v].outputs = std::move(specs[v]);

@@ -116,6 +116,15 @@ class Graph {
   void connect(Value source, Value consumer, std::uint32_t input_port);
   // Changes an input's declared shape and re-infers every vertex (e.g. a smaller last batch).
   void resize_input(Value input, const Shape& shape);
+  // Several inputs at once (images and labels of a smaller batch), all or nothing.
+  struct InputShape {
+    Value input;
+    Shape shape;
+  };
+  void resize_inputs(std::span<const InputShape> inputs);
+  void resize_inputs(std::initializer_list<InputShape> inputs) {
+    resize_inputs(std::span<const InputShape>(inputs.begin(), inputs.size()));
+  }
 
   // --- inspection ---
   std::size_t vertex_count() const { return boost::num_vertices(g_); }

@@ -12,7 +12,7 @@ ProgressBar::ProgressBar(std::string label, std::int64_t total_batches, std::FIL
       total_(total_batches),
       log_every_(std::max<std::int64_t>(log_every, 1)),
       out_(out),
-      terminal_(!force_plain && isatty(fileno(out)) == 1),
+      terminal_(out != nullptr && !force_plain && isatty(fileno(out)) == 1),
       start_(std::chrono::steady_clock::now()) {}
 
 double ProgressBar::elapsed_seconds() const {
@@ -47,6 +47,7 @@ void ProgressBar::update(std::int64_t batch_index, std::int64_t images, double m
   images_ += images;
   loss_ = mean_loss;
   accuracy_ = accuracy;
+  if (!out_) return;
   if (terminal_) {
     // Redraw at most ~10 times a second: printing is not free at 10k+ images/s.
     const auto now = std::chrono::steady_clock::now();
@@ -61,6 +62,7 @@ void ProgressBar::update(std::int64_t batch_index, std::int64_t images, double m
 }
 
 void ProgressBar::finish() {
+  if (!out_) return;
   if (terminal_) fmt::print(out_, "\r{}\x1b[K\n", line(done_));
   else fmt::print(out_, "{}\n", line(done_));
   std::fflush(out_);

@@ -2,7 +2,8 @@
 // A training progress display: on a terminal, one self-overwriting bar per epoch
 //   epoch 2/3 [##########..........]  468/938  loss 0.4123  acc 85.2%  12034 img/s  ETA 0:04
 // and, when output is not a terminal (logs, CI), a plain line every `log_every` batches and at
-// the end of the epoch, so files stay readable.
+// the end of the epoch, so files stay readable. A null `out` prints nothing (quiet runs) but
+// still measures.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 
@@ -21,6 +22,25 @@ std::string TrainingLog::csv() const {
     out += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f},{:.1f}\n", m.epoch, m.train_loss, m.train_accuracy,
                        m.test_loss, m.test_accuracy, m.seconds, m.images_per_second);
   return out;
+}
+
+TrainingLog TrainingLog::from_csv(const std::string& text, const std::string& source) {
+  TrainingLog log;
+  std::size_t start = text.find('\n');
+  if (text.rfind("epoch,", 0) != 0 || start == std::string::npos)
+    throw IoError(fmt::format("{}: the metrics log does not start with its header", source));
+  for (++start; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string row = text.substr(start, end - start);
+    start = end + 1;
+    if (row.empty()) continue;
+    EpochMetrics m;
+    if (std::sscanf(row.c_str(), "%d,%lf,%lf,%lf,%lf,%lf,%lf", &m.epoch, &m.train_loss, &m.train_accuracy, &m.test_loss,
+                    &m.test_accuracy, &m.seconds, &m.images_per_second) != 7)
+      throw IoError(fmt::format("{}: bad metrics row '{}'", source, row));
+    log.add(m);
+  }
+  return log;
 }
 
 namespace {

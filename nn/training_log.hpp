@@ -19,6 +19,8 @@ class TrainingLog {
   void add(const EpochMetrics& m) { epochs_.push_back(m); }
   const std::vector<EpochMetrics>& epochs() const { return epochs_; }
   std::string csv() const;  // header + one row per epoch
+  // Reads back what csv() wrote (a resumed run continues its log); IoError naming `source`.
+  static TrainingLog from_csv(const std::string& text, const std::string& source);
   std::string svg() const;  // two panels: loss and accuracy against epoch
   // Writes both files atomically (temporary file + rename).
   void write_csv(const std::filesystem::path& path) const;

@@ -5,6 +5,8 @@
 // graph), conv1d and conv3d, and the errors for bad input.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <map>
 #include <random>
 
 #include "conv_reference.hpp"
@@ -141,16 +143,22 @@ void check_grid(DType dtype) {
   const auto algorithms = cpu::conv_algorithms();
   REQUIRE(algorithms.size() >= 2);
   std::int64_t checked = 0;
+  std::map<std::string, double> seconds;  // per algorithm, reference included: shows a slow one
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const Case2d& c = cases[i];
     const ConvGeometry g = ConvGeometry::resolve("conv2d", 2, c.x_shape(), c.w_shape(), c.options());
-    for (const cpu::ConvAlgorithm* a : algorithms) {
+    for (std::size_t ai = 0; ai < algorithms.size(); ++ai) {
+      const cpu::ConvAlgorithm* a = algorithms[ai];
       if (!a->supports(g)) continue;
+      const auto start = std::chrono::steady_clock::now();
       check_algorithm(*a, g, dtype, 1000 + 10 * i);
+      seconds[std::string(a->name())] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++checked;
     }
   }
-  MESSAGE(fmt::format("{} cases, {} algorithm runs ({})", cases.size(), checked, dtype_name(dtype)));
+  std::string times;
+  for (const auto& [name, s] : seconds) times += fmt::format(" {} {:.2f} s", name, s);
+  MESSAGE(fmt::format("{} cases, {} algorithm runs ({}):{}", cases.size(), checked, dtype_name(dtype), times));
 }
 
 }  // namespace
@@ -336,4 +344,15 @@ TEST_CASE("conv2d under no-grad runs and gives the same values") {
   NoGradGuard guard;
   const Tensor y2 = conv2d(x, w);
   CHECK(y1.to_vector<float>() == y2.to_vector<float>());
+}
+
+TEST_CASE("conv2d gemm: many input channels split the im2col matrix into blocks of output rows") {
+  // Cin·K = 64·49 = 3136 rows of 40 pixels: 490 KiB per output row in float32, so the gemm
+  // algorithm's 1.5 MiB blocks hold 3 rows and the 40 rows take 14 blocks (7 in float64).
+  ConvOptions o;
+  o.padding = ConvPadding::all(3);
+  o.stride = {1, 2};
+  const ConvGeometry g = ConvGeometry::resolve("conv2d", 2, Shape{2, 64, 40, 79}, Shape{2, 64, 7, 7}, o);
+  for (const char* name : {"gemm", "direct"})
+    for (DType dtype : {DType::float64, DType::float32}) check_algorithm(*cpu::find_conv_algorithm(name), g, dtype, 77);
 }

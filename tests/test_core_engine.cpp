@@ -208,3 +208,17 @@ TEST_CASE("steady-state steps reuse pooled CPU memory") {
   for (int i = 0; i < 10; ++i) g.forward({y}).backward(y, {x}, {.cotangent = Tensor::ones(Shape{64})});
   CHECK(cpu_pool_stats().system_allocations == before);
 }
+
+TEST_CASE("resize_inputs changes several inputs together and all or nothing") {
+  Graph g;
+  const Value x = g.input("x", Shape{4, 3});
+  const Value y = g.input("y", Shape{4, 3});
+  const Value z = x + y;
+  // One at a time, each intermediate state would not fit (x [2, 3] + y [4, 3] does not broadcast).
+  CHECK_THROWS_AS(g.resize_input(x, Shape{2, 3}), ShapeError);
+  g.resize_inputs({{x, Shape{2, 3}}, {y, Shape{2, 3}}});
+  CHECK(z.shape() == Shape{2, 3});
+  CHECK_THROWS_WITH_AS(g.resize_inputs({{x, Shape{5, 3}}, {y, Shape{6, 3}}}), doctest::Contains("x to [5, 3], y to [6, 3]"),
+                       ShapeError);
+  CHECK(x.shape() == Shape{2, 3});  // unchanged after the failure
+}

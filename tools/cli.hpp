@@ -42,5 +42,6 @@ void check_input_count(const NodeTypeInfo& info, std::size_t given, std::string_
 int run_nodes(const std::vector<std::string>& words);
 int run_op(const std::vector<std::string>& words);
 int run_gradcheck(const std::vector<std::string>& words);
+int run_train(const std::vector<std::string>& words);
 
 }  // namespace nodal::cli

@@ -1,4 +1,5 @@
-// nodal: list node types, run one node on .npy files, gradcheck a node from the command line.
+// nodal: list node types, run one node on .npy files, gradcheck a node from the command line,
+// train LeNet-5 on Fashion-MNIST.
 // Exit status: 0 success, 1 a gradcheck failed, 2 an error (printed as "nodal: error: ...").
 #include <exception>
 #include <string>
@@ -34,6 +35,11 @@ commands:
   devices             list the backends and every OpenCL platform and device with its memory,
                       compute units, limits, image/float64 support and versions; choose one
                       with NODAL_DEVICE=opencl:P:D or opencl:NAME
+  train [--epochs N] [--batch-size N] [--optimizer sgd|adam|adamw] [--lr X] [--seed N]
+        [--conv-algorithm NAME] [--data DIR] [--out DIR] [--resume CHECKPOINT] ...
+                      train LeNet-5 on Fashion-MNIST (the main job; `nodal train --help`):
+                      progress per epoch, test accuracy, DIR/metrics.csv, metrics.svg and
+                      checkpoint.safetensors; Ctrl-C saves a checkpoint and stops
   help, --help, -h    this text
 
 Attribute values are typed by the node's schema: 1.5, 3, true, 1,2,3 (lists).
@@ -60,7 +66,8 @@ int main(int argc, char** argv) {
     if (command == "op") return cli::run_op(rest);
     if (command == "gradcheck") return cli::run_gradcheck(rest);
     if (command == "devices") return cli::run_devices(rest);
-    throw cli::UsageError(fmt::format("unknown command '{}' (commands: nodes, op, gradcheck, devices; see nodal --help)", command));
+    if (command == "train") return cli::run_train(rest);
+    throw cli::UsageError(fmt::format("unknown command '{}' (commands: nodes, op, gradcheck, devices, train; see nodal --help)", command));
   } catch (const cli::UsageError& e) {
     fmt::print(stderr, "nodal: error: {}\n", e.what());
     return 2;

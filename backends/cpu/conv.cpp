@@ -9,7 +9,8 @@
 //
 // Saved state: the fft algorithms can hand the forward's spectra of x and w to the backward pass.
 // The node object is shared by every execution of its graph and has no per-call slot, so the
-// state lives here, keyed by (node, x buffer + offset + shape, w buffer + offset + shape). The
+// state lives here, keyed by (node, x buffer + offset + shape, w buffer + offset + shape, the
+// geometry). The
 // entry holds the buffers alive, so their addresses cannot be reused by other tensors while it
 // exists; the matching vjp consumes it, and only the newest few are kept (a forward without a
 // backward, e.g. evaluation with gradients enabled, ages out). A vjp that finds nothing passes
@@ -37,13 +38,15 @@ struct SavedKey {
   std::shared_ptr<Buffer> x, w;
   std::int64_t x_offset = 0, w_offset = 0;
   Shape x_shape, w_shape;
+  std::string problem;  // geometry key and flip: a node address reused by another node cannot match
 
-  static SavedKey of(const Node& node, const Tensor& x, const Tensor& w) {
-    return {&node, x.buffer(), w.buffer(), x.offset(), w.offset(), x.shape(), w.shape()};
+  static SavedKey of(const Conv& node, const ConvGeometry& g, const Tensor& x, const Tensor& w) {
+    return {&node,    x.buffer(), w.buffer(), x.offset(), w.offset(), x.shape(), w.shape(),
+            fmt::format("{} flip={}", g.key(), node.options().flip)};
   }
   bool matches(const SavedKey& k) const {
     return node == k.node && x == k.x && w == k.w && x_offset == k.x_offset && w_offset == k.w_offset &&
-           x_shape == k.x_shape && w_shape == k.w_shape;
+           x_shape == k.x_shape && w_shape == k.w_shape && problem == k.problem;
   }
 };
 
@@ -109,7 +112,7 @@ class ConvCpu final : public NodeImpl {
     const bool keep = grad_enabled();
     std::unique_ptr<ConvSaved> saved;
     Tensor y = correlate(r, x.contiguous(), r.w, keep ? &saved : nullptr);
-    if (saved) cache_.put(SavedKey::of(node, x, c.inputs[1]), r.algorithm, std::move(saved));
+    if (saved) cache_.put(SavedKey::of(node, r.g, x, c.inputs[1]), r.algorithm, std::move(saved));
     if (c.inputs.size() == 3) cpu::conv_detail::add_bias(y, c.inputs[2], r.g.batch, r.g.out_channels, r.g.out_pixels());
     c.outputs[0] = y;
   }
@@ -120,7 +123,7 @@ class ConvCpu final : public NodeImpl {
     const Tensor& x = c.inputs[0];
     const Tensor& w = c.inputs[1];
     const Resolved r = resolve(node, x, w);
-    const std::unique_ptr<ConvSaved> saved = cache_.take(SavedKey::of(node, x, w), r.algorithm);
+    const std::unique_ptr<ConvSaved> saved = cache_.take(SavedKey::of(node, r.g, x, w), r.algorithm);
     const Tensor& ybar = c.output_cotangents[0];
     const bool want_x = c.wanted[0], want_w = c.wanted[1];
     if (!ybar.defined() || r.g.in_per_group() == 0 || r.g.batch == 0) {

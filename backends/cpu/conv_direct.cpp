@@ -120,7 +120,7 @@ template <class T> void backward_weight_typed(const ConvGeometry& g, const T* x,
               }
         }
       },
-      1);
+      std::max<std::int64_t>(1, (1 << 16) / std::max<std::int64_t>(1, g.kernel_pixels() * g.batch * Opix)));
 }
 
 class DirectConv final : public ConvAlgorithm {

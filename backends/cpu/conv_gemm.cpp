@@ -27,7 +27,7 @@ namespace {
 // one big convolution does not pin its im2col matrix for the life of the thread.
 constexpr std::size_t keep_scratch_bytes = std::size_t(32) << 20;
 template <class T> std::vector<T>& scratch(int slot) {
-  thread_local std::vector<T> buffers[2];
+  thread_local std::vector<T> buffers[4];  // cols, dcols, padded x, padded dx
   return buffers[slot];
 }
 template <class T> T* scratch_data(int slot, std::int64_t n) {
@@ -36,7 +36,7 @@ template <class T> T* scratch_data(int slot, std::int64_t n) {
   return b.data();
 }
 template <class T> void trim_scratch() {
-  for (int slot = 0; slot < 2; ++slot) {
+  for (int slot = 0; slot < 4; ++slot) {
     std::vector<T>& b = scratch<T>(slot);
     if (b.capacity() * sizeof(T) > keep_scratch_bytes) std::vector<T>().swap(b);
   }
@@ -48,11 +48,13 @@ bool is_pointwise(const ConvGeometry& g) {
   return true;
 }
 
-// Runs body(n) for every sample: split over threads when there are at least two samples (the
-// products inside then run single-threaded), else in turn with Eigen free to thread each product.
-template <class F> void for_each_sample(std::int64_t batch, F&& body) {
+// Runs body(n, thread) for every sample: split over threads when there are at least two samples
+// and enough work (`flops` of the whole pass) to pay for waking them (the products inside then
+// run single-threaded), else in turn with Eigen free to thread each product.
+constexpr double parallel_flops = 4e6;
+template <class F> void for_each_sample(std::int64_t batch, double flops, F&& body) {
   const int threads = omp_get_max_threads();
-  if (batch >= 2 && threads > 1 && !omp_in_parallel()) {
+  if (batch >= 2 && threads > 1 && flops >= parallel_flops && !omp_in_parallel()) {
 #pragma omp parallel num_threads(int(std::min<std::int64_t>(threads, batch)))
     {
       const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -63,24 +65,47 @@ template <class F> void for_each_sample(std::int64_t batch, F&& body) {
   }
 }
 
+// Output rows (one row = one (o0, o1), O2 pixels) per im2col block: the block's matrix
+// [Cin_g·K, rows·O2] is kept below 1.5 MiB so that it stays in the core's L2 (2 MiB here) between being
+// written by im2col and read by the product (the whole matrix of a large image would not).
+constexpr std::int64_t block_bytes = 1536 << 10;
+
 template <class T> struct Layout {
   std::int64_t cin_g, cout_g, K, P, rows;  // rows = Cin_g·K of cols
+  std::int64_t out_rows, O2, block_rows;
   explicit Layout(const ConvGeometry& g)
       : cin_g(g.in_per_group()), cout_g(g.out_per_group()), K(g.kernel_pixels()), P(g.out_pixels()),
-        rows(g.in_per_group() * g.kernel_pixels()) {}
+        rows(g.in_per_group() * g.kernel_pixels()), out_rows(g.out[0] * g.out[1]), O2(g.out[2]),
+        L(conv_detail::padded_extents(g)) {
+    const std::int64_t row_bytes = std::max<std::int64_t>(1, rows * O2 * std::int64_t(sizeof(T)));
+    block_rows = is_pointwise(g) ? out_rows : std::clamp<std::int64_t>(block_bytes / row_bytes, 1, out_rows);
+  }
+  std::array<std::int64_t, 3> L;  // padded input extents (conv_im2col.hpp)
+  std::int64_t block_elements() const { return rows * block_rows * O2; }
+  std::int64_t padded_elements() const { return cin_g * L[0] * L[1] * L[2]; }
   MatrixRef<T> weight(const T* w, std::int64_t grp) const { return {w + grp * cout_g * rows, cout_g, rows, rows, 1}; }
+  // Runs f(row_begin, row_end) over the blocks of output rows.
+  template <class F> void for_each_block(F&& f) const {
+    for (std::int64_t r = 0; r < out_rows; r += block_rows) f(r, std::min(out_rows, r + block_rows));
+  }
 };
 
 template <class T> void forward_typed(const ConvGeometry& g, const T* x, const T* w, T* y) {
   const Layout<T> l(g);
   const bool pointwise = is_pointwise(g);
-  for_each_sample(g.batch, [&](std::int64_t n, int) {
-    T* cols = pointwise ? nullptr : scratch_data<T>(0, l.rows * l.P);
+  for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int) {
+    T* cols = pointwise ? nullptr : scratch_data<T>(0, l.block_elements());
+    T* xp = pointwise ? nullptr : scratch_data<T>(2, l.padded_elements());
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
       const T* xg = x + (n * g.in_channels + grp * l.cin_g) * g.in_pixels();
-      if (!pointwise) conv_detail::im2col(g, xg, cols, l.P, 0, l.cin_g);
-      const MatrixRef<T> c{pointwise ? xg : cols, l.rows, l.P, l.P, 1};
-      gemm(l.weight(w, grp), c, y + (n * g.out_channels + grp * l.cout_g) * l.P, l.P);
+      T* yg = y + (n * g.out_channels + grp * l.cout_g) * l.P;
+      if (!pointwise) conv_detail::pad_group(g, l.L, xg, xp);
+      l.for_each_block([&](std::int64_t r0, std::int64_t r1) {
+        const std::int64_t pixels = (r1 - r0) * l.O2;
+        if (!pointwise) conv_detail::im2col_padded(g, l.L, xp, cols, pixels, r0, r1);
+        const MatrixRef<T> c = pointwise ? MatrixRef<T>{xg, l.rows, l.P, l.P, 1} : MatrixRef<T>{cols, l.rows, pixels, pixels, 1};
+        gemm(l.weight(w, grp), c, yg + r0 * l.O2, l.P);
+      });
     }
   });
   trim_scratch<T>();
@@ -89,15 +114,25 @@ template <class T> void forward_typed(const ConvGeometry& g, const T* x, const T
 template <class T> void backward_input_typed(const ConvGeometry& g, const T* w, const T* dy, T* dx) {
   const Layout<T> l(g);
   const bool pointwise = is_pointwise(g);
-  for_each_sample(g.batch, [&](std::int64_t n, int) {
-    T* dcols = pointwise ? nullptr : scratch_data<T>(1, l.rows * l.P);
+  for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int) {
+    T* dcols = pointwise ? nullptr : scratch_data<T>(1, l.block_elements());
+    T* dxp = pointwise ? nullptr : scratch_data<T>(3, l.padded_elements());
     T* dxn = dx + n * g.in_channels * g.in_pixels();
-    if (!pointwise) std::fill(dxn, dxn + g.in_channels * g.in_pixels(), T(0));
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
-      const MatrixRef<T> dyg{dy + (n * g.out_channels + grp * l.cout_g) * l.P, l.cout_g, l.P, l.P, 1};
+      const T* dyg = dy + (n * g.out_channels + grp * l.cout_g) * l.P;
       T* dxg = dxn + grp * l.cin_g * g.in_pixels();
-      gemm(l.weight(w, grp).transposed(), dyg, pointwise ? dxg : dcols, l.P);
-      if (!pointwise) conv_detail::col2im_add(g, dcols, l.P, dxg, 0, l.cin_g);
+      if (!pointwise) std::fill(dxp, dxp + l.padded_elements(), T(0));
+      l.for_each_block([&](std::int64_t r0, std::int64_t r1) {
+        const std::int64_t pixels = (r1 - r0) * l.O2;
+        const MatrixRef<T> dyb{dyg + r0 * l.O2, l.cout_g, pixels, l.P, 1};
+        if (pointwise) {
+          gemm(l.weight(w, grp).transposed(), dyb, dxg, l.P);
+        } else {
+          gemm(l.weight(w, grp).transposed(), dyb, dcols, pixels);
+          conv_detail::col2im_padded_add(g, l.L, dcols, pixels, dxp, r0, r1);
+        }
+      });
+      if (!pointwise) conv_detail::crop_group(g, l.L, dxp, dxg);
     }
   });
   trim_scratch<T>();
@@ -111,15 +146,21 @@ template <class T> void backward_weight_typed(const ConvGeometry& g, const T* x,
   // partial[t] = Σ over thread t's samples; partial 0 is dw itself.
   std::vector<T> partials(std::size_t(std::max(0, threads - 1)) * std::size_t(wsize), T(0));
   std::fill(dw, dw + wsize, T(0));
-  for_each_sample(g.batch, [&](std::int64_t n, int t) {
+  for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int t) {
     T* acc = t == 0 ? dw : partials.data() + std::size_t(t - 1) * std::size_t(wsize);
-    T* cols = pointwise ? nullptr : scratch_data<T>(0, l.rows * l.P);
+    T* cols = pointwise ? nullptr : scratch_data<T>(0, l.block_elements());
+    T* xp = pointwise ? nullptr : scratch_data<T>(2, l.padded_elements());
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
       const T* xg = x + (n * g.in_channels + grp * l.cin_g) * g.in_pixels();
-      if (!pointwise) conv_detail::im2col(g, xg, cols, l.P, 0, l.cin_g);
-      const MatrixRef<T> c{pointwise ? xg : cols, l.rows, l.P, l.P, 1};
-      const MatrixRef<T> dyg{dy + (n * g.out_channels + grp * l.cout_g) * l.P, l.cout_g, l.P, l.P, 1};
-      gemm(dyg, c.transposed(), acc + grp * l.cout_g * l.rows, l.rows, /*accumulate=*/true);
+      const T* dyg = dy + (n * g.out_channels + grp * l.cout_g) * l.P;
+      if (!pointwise) conv_detail::pad_group(g, l.L, xg, xp);
+      l.for_each_block([&](std::int64_t r0, std::int64_t r1) {
+        const std::int64_t pixels = (r1 - r0) * l.O2;
+        if (!pointwise) conv_detail::im2col_padded(g, l.L, xp, cols, pixels, r0, r1);
+        const MatrixRef<T> c = pointwise ? MatrixRef<T>{xg, l.rows, l.P, l.P, 1} : MatrixRef<T>{cols, l.rows, pixels, pixels, 1};
+        const MatrixRef<T> dyb{dyg + r0 * l.O2, l.cout_g, pixels, l.P, 1};
+        gemm(dyb, c.transposed(), acc + grp * l.cout_g * l.rows, l.rows, /*accumulate=*/true);
+      });
     }
   });
   for (int t = 1; t < threads; ++t) {

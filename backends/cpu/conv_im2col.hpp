@@ -18,6 +18,7 @@
 // so that y[g] = W[g] (Cout_g x Cin_g·K) · cols (Cin_g·K x P) is one matrix product. col2im is
 // the transposed copy (a scatter-add), used by the backward input pass.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "nodal/nodes/conv.hpp"
@@ -45,14 +46,16 @@ inline std::int64_t tap_offset(const ConvGeometry& g, int a, std::int64_t k) {
   return k * g.dilation[std::size_t(a)] - g.pad_before[std::size_t(a)];
 }
 
-// cols[r, p] for the Cin_g channels starting at `x` (one sample, one group; channel stride
-// in_pixels). cols is row-major with row stride `ld` ≥ P (columns beyond P untouched).
+// cols[r, j] for the Cin_g channels starting at `x` (one sample, one group; channel stride
+// in_pixels) and the output pixels of output rows [row_begin, row_end) (a row is one (o0, o1);
+// column j = pixel − row_begin·O2). cols is row-major with row stride `ld` ≥ the block's pixels.
 template <class T>
-void im2col(const ConvGeometry& g, const T* x, T* cols, std::int64_t ld, std::int64_t c_begin, std::int64_t c_end) {
+void im2col(const ConvGeometry& g, const T* x, T* cols, std::int64_t ld, std::int64_t row_begin, std::int64_t row_end) {
   const std::int64_t K0 = g.kernel[0], K1 = g.kernel[1], K2 = g.kernel[2];
   const std::int64_t O0 = g.out[0], O1 = g.out[1], O2 = g.out[2];
   const std::int64_t I1 = g.in[1], I2 = g.in[2], s2 = g.stride[2];
-  for (std::int64_t c = c_begin; c < c_end; ++c) {
+  const std::int64_t cin_g = g.in_per_group();
+  for (std::int64_t c = 0; c < cin_g; ++c) {
     const T* xc = x + c * g.in_pixels();
     for (std::int64_t k0 = 0; k0 < K0; ++k0)
       for (std::int64_t k1 = 0; k1 < K1; ++k1)
@@ -61,37 +64,37 @@ void im2col(const ConvGeometry& g, const T* x, T* cols, std::int64_t ld, std::in
           const TapRange r0 = tap_range(g.in[0], O0, g.stride[0], tap_offset(g, 0, k0));
           const TapRange r1 = tap_range(I1, O1, g.stride[1], tap_offset(g, 1, k1));
           const TapRange r2 = tap_range(I2, O2, s2, tap_offset(g, 2, k2));
-          for (std::int64_t o0 = 0; o0 < O0; ++o0) {
-            const bool in0 = o0 >= r0.begin && o0 < r0.end;
-            const std::int64_t i0 = r0.first_input + (o0 - r0.begin) * g.stride[0];
-            for (std::int64_t o1 = 0; o1 < O1; ++o1) {
-              T* dst = row + (o0 * O1 + o1) * O2;
-              if (!in0 || o1 < r1.begin || o1 >= r1.end) {
-                std::fill(dst, dst + O2, T(0));
-                continue;
-              }
-              const std::int64_t i1 = r1.first_input + (o1 - r1.begin) * g.stride[1];
-              const T* src = xc + (i0 * I1 + i1) * I2 + r2.first_input;
-              std::fill(dst, dst + r2.begin, T(0));
-              const std::int64_t n = r2.end - r2.begin;
-              if (s2 == 1) std::copy(src, src + n, dst + r2.begin);
-              else
-                for (std::int64_t j = 0; j < n; ++j) dst[r2.begin + j] = src[j * s2];
-              std::fill(dst + r2.end, dst + O2, T(0));
+          const std::int64_t n = r2.end - r2.begin;
+          for (std::int64_t orow = row_begin; orow < row_end; ++orow) {
+            const std::int64_t o0 = orow / O1, o1 = orow % O1;
+            T* dst = row + (orow - row_begin) * O2;
+            if (o0 < r0.begin || o0 >= r0.end || o1 < r1.begin || o1 >= r1.end || n <= 0) {
+              std::fill(dst, dst + O2, T(0));
+              continue;
             }
+            const std::int64_t i0 = r0.first_input + (o0 - r0.begin) * g.stride[0];
+            const std::int64_t i1 = r1.first_input + (o1 - r1.begin) * g.stride[1];
+            const T* src = xc + (i0 * I1 + i1) * I2 + r2.first_input;
+            std::fill(dst, dst + r2.begin, T(0));
+            if (s2 == 1) std::copy(src, src + n, dst + r2.begin);
+            else
+              for (std::int64_t j = 0; j < n; ++j) dst[r2.begin + j] = src[j * s2];
+            std::fill(dst + r2.end, dst + O2, T(0));
           }
         }
   }
 }
 
-// dx[c] += the scatter of cols[r, p] back to the input pixels each entry was copied from (the
-// transpose of im2col), for channels [c_begin, c_end).
+// dx[c] += the scatter of cols[r, j] back to the input pixels each entry was copied from (the
+// transpose of im2col), for every channel of the group and output rows [row_begin, row_end).
 template <class T>
-void col2im_add(const ConvGeometry& g, const T* cols, std::int64_t ld, T* dx, std::int64_t c_begin, std::int64_t c_end) {
+void col2im_add(const ConvGeometry& g, const T* cols, std::int64_t ld, T* dx, std::int64_t row_begin,
+                std::int64_t row_end) {
   const std::int64_t K0 = g.kernel[0], K1 = g.kernel[1], K2 = g.kernel[2];
   const std::int64_t O1 = g.out[1], O2 = g.out[2];
   const std::int64_t I1 = g.in[1], I2 = g.in[2], s2 = g.stride[2];
-  for (std::int64_t c = c_begin; c < c_end; ++c) {
+  const std::int64_t cin_g = g.in_per_group();
+  for (std::int64_t c = 0; c < cin_g; ++c) {
     T* xc = dx + c * g.in_pixels();
     for (std::int64_t k0 = 0; k0 < K0; ++k0)
       for (std::int64_t k1 = 0; k1 < K1; ++k1)
@@ -102,20 +105,118 @@ void col2im_add(const ConvGeometry& g, const T* cols, std::int64_t ld, T* dx, st
           const TapRange r2 = tap_range(I2, O2, s2, tap_offset(g, 2, k2));
           const std::int64_t n = r2.end - r2.begin;
           if (n <= 0) continue;
-          for (std::int64_t o0 = r0.begin; o0 < r0.end; ++o0) {
+          for (std::int64_t orow = row_begin; orow < row_end; ++orow) {
+            const std::int64_t o0 = orow / O1, o1 = orow % O1;
+            if (o0 < r0.begin || o0 >= r0.end || o1 < r1.begin || o1 >= r1.end) continue;
             const std::int64_t i0 = r0.first_input + (o0 - r0.begin) * g.stride[0];
-            for (std::int64_t o1 = r1.begin; o1 < r1.end; ++o1) {
-              const std::int64_t i1 = r1.first_input + (o1 - r1.begin) * g.stride[1];
-              const T* src = row + (o0 * O1 + o1) * O2 + r2.begin;
-              T* dst = xc + (i0 * I1 + i1) * I2 + r2.first_input;
-              if (s2 == 1)
-                for (std::int64_t j = 0; j < n; ++j) dst[j] += src[j];
-              else
-                for (std::int64_t j = 0; j < n; ++j) dst[j * s2] += src[j];
-            }
+            const std::int64_t i1 = r1.first_input + (o1 - r1.begin) * g.stride[1];
+            const T* src = row + (orow - row_begin) * O2 + r2.begin;
+            T* dst = xc + (i0 * I1 + i1) * I2 + r2.first_input;
+            if (s2 == 1)
+              for (std::int64_t j = 0; j < n; ++j) dst[j] += src[j];
+            else
+              for (std::int64_t j = 0; j < n; ++j) dst[j * s2] += src[j];
           }
         }
   }
+}
+
+}  // namespace nodal::cpu::conv_detail
+
+namespace nodal::cpu::conv_detail {
+
+// The padded-input form used by the gemm algorithm: one sample's group of channels copied once
+// into a zero-padded buffer of extent L = (O − 1)·s + (K − 1)·d + 1 per axis, after which every
+// im2col row is a plain strided read with no bounds checks (the per-row tap ranges and zero
+// fills of im2col() above cost as much as the matrix product for small images).
+inline std::array<std::int64_t, 3> padded_extents(const ConvGeometry& g) {
+  std::array<std::int64_t, 3> L{};
+  for (std::size_t a = 0; a < 3; ++a) L[a] = (g.out[a] - 1) * g.stride[a] + (g.kernel[a] - 1) * g.dilation[a] + 1;
+  return L;
+}
+
+// xp[c] = x[c] zero-padded (Cin_g channels, channel stride L0·L1·L2); reads only inside x.
+template <class T> void pad_group(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, const T* x, T* xp) {
+  const std::int64_t Lpix = L[0] * L[1] * L[2];
+  std::fill(xp, xp + g.in_per_group() * Lpix, T(0));
+  for (std::int64_t c = 0; c < g.in_per_group(); ++c)
+    for (std::int64_t i0 = 0; i0 < g.in[0]; ++i0) {
+      const std::int64_t j0 = i0 + g.pad_before[0];
+      if (j0 >= L[0]) break;
+      for (std::int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+        const std::int64_t j1 = i1 + g.pad_before[1];
+        if (j1 >= L[1]) break;
+        const T* src = x + ((c * g.in[0] + i0) * g.in[1] + i1) * g.in[2];
+        T* dst = xp + c * Lpix + (j0 * L[1] + j1) * L[2] + g.pad_before[2];
+        const std::int64_t n = std::min(g.in[2], L[2] - g.pad_before[2]);
+        for (std::int64_t i2 = 0; i2 < n; ++i2) dst[i2] = src[i2];
+      }
+    }
+}
+
+// dx[c] = the part of the padded dxp[c] that lies on the input (the inverse view of pad_group).
+template <class T> void crop_group(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, const T* dxp, T* dx) {
+  const std::int64_t Lpix = L[0] * L[1] * L[2];
+  for (std::int64_t c = 0; c < g.in_per_group(); ++c)
+    for (std::int64_t i0 = 0; i0 < g.in[0]; ++i0)
+      for (std::int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+        T* dst = dx + ((c * g.in[0] + i0) * g.in[1] + i1) * g.in[2];
+        const std::int64_t j0 = i0 + g.pad_before[0], j1 = i1 + g.pad_before[1];
+        for (std::int64_t i2 = 0; i2 < g.in[2]; ++i2) {
+          const std::int64_t j2 = i2 + g.pad_before[2];
+          // Input pixels beyond L (only reachable by no tap: the stride skipped them) get 0.
+          dst[i2] = j0 < L[0] && j1 < L[1] && j2 < L[2] ? dxp[c * Lpix + (j0 * L[1] + j1) * L[2] + j2] : T(0);
+        }
+      }
+}
+
+// Visits every (im2col row, output row) pair of rows [row_begin, row_end): f(col_row, xp_row)
+// with col_row the O2 destination pixels and xp_row the padded input they read (step s2).
+template <class T, class F>
+void for_each_padded_row(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, T* cols, std::int64_t ld,
+                         std::int64_t row_begin, std::int64_t row_end, F&& f) {
+  const std::int64_t K0 = g.kernel[0], K1 = g.kernel[1], K2 = g.kernel[2], O1 = g.out[1], O2 = g.out[2];
+  const std::int64_t Lpix = L[0] * L[1] * L[2];
+  for (std::int64_t c = 0; c < g.in_per_group(); ++c)
+    for (std::int64_t k0 = 0; k0 < K0; ++k0)
+      for (std::int64_t k1 = 0; k1 < K1; ++k1)
+        for (std::int64_t k2 = 0; k2 < K2; ++k2) {
+          T* row = cols + (((c * K0 + k0) * K1 + k1) * K2 + k2) * ld;
+          for (std::int64_t orow = row_begin; orow < row_end; ++orow) {
+            const std::int64_t o0 = orow / O1, o1 = orow % O1;
+            const std::int64_t offset = c * Lpix + ((o0 * g.stride[0] + k0 * g.dilation[0]) * L[1] + o1 * g.stride[1] +
+                                                    k1 * g.dilation[1]) * L[2] + k2 * g.dilation[2];
+            f(row + (orow - row_begin) * O2, offset);
+          }
+        }
+}
+
+// cols[r, j] from the padded group xp (see im2col for the layout).
+template <class T>
+void im2col_padded(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, const T* xp, T* cols, std::int64_t ld,
+                   std::int64_t row_begin, std::int64_t row_end) {
+  const std::int64_t O2 = g.out[2], s2 = g.stride[2];
+  for_each_padded_row(g, L, cols, ld, row_begin, row_end, [&](T* dst, std::int64_t offset) {
+    const T* src = xp + offset;
+    if (s2 == 1)
+      for (std::int64_t j = 0; j < O2; ++j) dst[j] = src[j];
+    else
+      for (std::int64_t j = 0; j < O2; ++j) dst[j] = src[j * s2];
+  });
+}
+
+// dxp += the scatter of cols back onto the padded group (the transpose of im2col_padded).
+template <class T>
+void col2im_padded_add(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, T* cols, std::int64_t ld, T* dxp,
+                       std::int64_t row_begin, std::int64_t row_end) {
+  const std::int64_t O2 = g.out[2], s2 = g.stride[2];
+  for_each_padded_row(g, L, cols, ld, row_begin, row_end, [&](T* src, std::int64_t offset) {
+    T* dst = dxp + offset;
+    if (s2 == 1)
+      for (std::int64_t j = 0; j < O2; ++j) dst[j] += src[j];
+    else
+      for (std::int64_t j = 0; j < O2; ++j) dst[j * s2] += src[j];
+  });
 }
 
 }  // namespace nodal::cpu::conv_detail
