@@ -58,7 +58,7 @@ void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, c
 
 // a[maps.src] += scale·Re box[maps.dst], b[maps.src] += scale·Im box[maps.dst] (b may be null).
 template <class T>
-void gather_add(const std::complex<T>* box, const Extent& extent, const Maps& m, const Extent& L, T scale_, T* a, T* b) {
+void gather_add(const std::complex<T>* box, const Extent& extent, const Maps& m, const Extent& L, T scale, T* a, T* b) {
   using Complex = std::complex<T>;
   for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
     for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
@@ -71,16 +71,16 @@ void gather_add(const std::complex<T>* box, const Extent& extent, const Maps& m,
       if (m[2].unit) {
         T* pa = a + s + src[0];
         const Complex* pd = d + dst[0];
-        for (std::size_t j = 0; j < n; ++j) pa[j] += scale_ * pd[j].real();
+        for (std::size_t j = 0; j < n; ++j) pa[j] += scale * pd[j].real();
         if (b) {
           T* pb = b + s + src[0];
-          for (std::size_t j = 0; j < n; ++j) pb[j] += scale_ * pd[j].imag();
+          for (std::size_t j = 0; j < n; ++j) pb[j] += scale * pd[j].imag();
         }
         continue;
       }
-      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
+      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale * d[dst[j]].real();
       if (b)
-        for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
+        for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale * d[dst[j]].imag();
     }
 }
 
@@ -89,10 +89,10 @@ template <class T>
 void store(const std::complex<T>* box, std::int64_t points, Spectra<T>& s, std::int64_t row) {
   using Complex = std::complex<T>;
   constexpr std::int64_t blk = spectral_block<T>, G = Spectra<T>::group;
-  const std::int64_t blocks_ = s.blocks, points_ = points;
-  for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
+  const std::int64_t blocks = s.blocks;
+  for (std::int64_t b0 = 0; b0 < blocks; b0 += G) {
     T* e = s.at(b0, row);
-    const std::int64_t end = std::min(points_, (b0 + G) * blk);
+    const std::int64_t end = std::min(points, (b0 + G) * blk);
     std::int64_t f = b0 * blk;
     for (; f + blk <= end; f += blk, e += 2 * blk) {
       const Complex* src = box + f;
@@ -116,10 +116,10 @@ template <class T>
 void load(const Spectra<T>& s, std::int64_t row, std::int64_t points, std::complex<T>* box) {
   using Complex = std::complex<T>;
   constexpr std::int64_t blk = spectral_block<T>, G = Spectra<T>::group;
-  const std::int64_t blocks_ = s.blocks, points_ = points;
-  for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
+  const std::int64_t blocks = s.blocks;
+  for (std::int64_t b0 = 0; b0 < blocks; b0 += G) {
     const T* e = s.at(b0, row);
-    const std::int64_t end = std::min(points_, (b0 + G) * blk);
+    const std::int64_t end = std::min(points, (b0 + G) * blk);
     std::int64_t f = b0 * blk;
     for (; f + blk <= end; f += blk, e += 2 * blk) {
       Complex* dst = box + f;
