@@ -276,3 +276,17 @@ TEST_CASE("spectral algorithms reject bad tensors with nodal errors") {
   }
   CHECK_THROWS_AS(cpu::spectral::make_tile_plan(g, TileConfig{TileMethod::overlap_add, {1, 0, 4}}), ValueError);
 }
+
+TEST_CASE("spectral algorithms on an empty batch: empty y and a zero dw") {
+  const ConvGeometry g = ConvGeometry::resolve("conv2d", 2, Shape{0, 2, 6, 6}, Shape{3, 2, 3, 3}, ConvOptions{});
+  const Tensor x = Tensor::zeros(Shape{0, 2, 6, 6}), w = Tensor::randn(Shape{3, 2, 3, 3}, 3);
+  for (const char* name : {"fft", "fft_tiled", "fft_overlap_save", "helix"}) {
+    const cpu::ConvAlgorithm* a = cpu::find_conv_algorithm(name);
+    Tensor y = Tensor::empty(g.output_shape());
+    const auto saved = a->forward(g, x, w, y, true);
+    CHECK(y.numel() == 0);
+    Tensor dx = Tensor::empty(g.input_shape()), dw = Tensor::full(g.weight_shape(), 7.0);
+    a->backward(g, x, w, Tensor::empty(g.output_shape()), &dx, &dw, saved.get());
+    for (float v : dw.to_vector<float>()) CHECK(v == 0.0f);
+  }
+}

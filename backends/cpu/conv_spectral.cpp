@@ -47,9 +47,20 @@ std::complex<T>* box_scratch(std::int64_t points) {
   return buffer.data();
 }
 
+// Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
+// the region would leave threads idle; outside one, the 1-D plans of a large box split their own
+// rows over the threads instead.
+bool spread(std::int64_t jobs) { return jobs >= omp_get_max_threads(); }
+
 // Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
 struct AxisMap {
   std::vector<std::int64_t> src, dst;
+  bool unit = false;  // src and dst both consecutive runs (set by finish())
+  void finish() {
+    unit = true;
+    for (std::size_t j = 1; j < src.size(); ++j)
+      if (src[j] != src[0] + std::int64_t(j) || dst[j] != dst[0] + std::int64_t(j)) unit = false;
+  }
 };
 using Maps = std::array<AxisMap, 3>;
 
@@ -82,6 +93,10 @@ class Engine {
           zm[i].dst.push_back(((z - t.origin[i]) % L + L) % L);
         }
       }
+      for (std::size_t i = 0; i < 3; ++i) {
+        xm[i].finish();
+        zm[i].finish();
+      }
       x_maps_.push_back(std::move(xm));
       z_maps_.push_back(std::move(zm));
     }
@@ -90,6 +105,7 @@ class Engine {
         k_map_[i].src.push_back(k);
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
+    for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
     // Row plans for every region size that a transform will see.
     auto prepare = [&](const Maps& m) {
       Extent lo, hi;
@@ -121,7 +137,7 @@ class Engine {
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
       for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
       // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -158,7 +174,7 @@ class Engine {
         std::vector<Spectra<T>> DX(chunk.size());
         for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
         // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -176,7 +192,7 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
         }
         // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks_ > 1)
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -238,11 +254,13 @@ class Engine {
     for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
       const T* e = s.at(b0, row);
       const std::int64_t end = std::min(points_, (b0 + G) * blk);
-      for (std::int64_t f = b0 * blk; f < end; f += blk, e += 2 * blk) {
-        const std::int64_t n = std::min(blk, end - f);
+      std::int64_t f = b0 * blk;
+      for (; f + blk <= end; f += blk, e += 2 * blk) {
         Complex* dst = box + f;
-        for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
+#pragma omp simd
+        for (std::int64_t l = 0; l < blk; ++l) dst[l] = Complex(e[l], e[blk + l]);
       }
+      for (std::int64_t l = 0; f + l < end; ++l) box[f + l] = Complex(e[l], e[blk + l]);
     }
   }
 
@@ -312,7 +330,7 @@ class Engine {
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -342,7 +360,7 @@ class Engine {
     std::vector<Spectra<T>> out(chunk.size());
     for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -368,7 +386,7 @@ class Engine {
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -392,7 +410,7 @@ class Engine {
     Extent lo, hi;
     region(k_map_, lo, hi);
     std::fill(dw, dw + rows * K, T(0));
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -423,10 +441,21 @@ class Engine {
         const std::int64_t* src = m[2].src.data();
         const std::int64_t* dst = m[2].dst.data();
         const std::size_t n = m[2].src.size();
-        if (b)
+        if (n == 0) continue;
+        if (m[2].unit) {  // both runs contiguous: a loop the compiler vectorizes
+          const T* pa = a + s + src[0];
+          Complex* pd = d + dst[0];
+          if (b) {
+            const T* pb = b + s + src[0];
+            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], pb[j]);
+          } else {
+            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], T(0));
+          }
+        } else if (b) {
           for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
-        else
+        } else {
           for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
+        }
       }
   }
 
@@ -440,6 +469,17 @@ class Engine {
         const std::int64_t* src = m[2].src.data();
         const std::int64_t* dst = m[2].dst.data();
         const std::size_t n = m[2].src.size();
+        if (n == 0) continue;
+        if (m[2].unit) {
+          T* pa = a + s + src[0];
+          const Complex* pd = d + dst[0];
+          for (std::size_t j = 0; j < n; ++j) pa[j] += scale_ * pd[j].real();
+          if (b) {
+            T* pb = b + s + src[0];
+            for (std::size_t j = 0; j < n; ++j) pb[j] += scale_ * pd[j].imag();
+          }
+          continue;
+        }
         for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
         if (b)
           for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
@@ -467,6 +507,11 @@ void check_tensors(std::string_view what, const ConvGeometry& g, const Tensor& x
                                  to_string(w.shape())));
 }
 
+void fill_zero(Tensor& t) {
+  if (t.dtype() == DType::float64) std::fill(t.data<double>(), t.data<double>() + t.numel(), 0.0);
+  else std::fill(t.data<float>(), t.data<float>() + t.numel(), 0.0f);
+}
+
 template <class T>
 const T* cdata(const Tensor& t) {
   return t.data<T>();
@@ -481,6 +526,10 @@ std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig&
     throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
                                  to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
                                  dtype_name(y.dtype())));
+  if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {  // empty batch or channels: sums of nothing
+    fill_zero(y);
+    return nullptr;
+  }
   if (x.dtype() == DType::float64)
     return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
   return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
@@ -501,6 +550,11 @@ void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor
   check_out(dx, g.input_shape(), "dx");
   check_out(dw, g.weight_shape(), "dw");
   if (!dx && !dw) return;
+  if (x.numel() == 0 || w.numel() == 0 || dy.numel() == 0) {
+    if (dx) fill_zero(*dx);
+    if (dw) fill_zero(*dw);
+    return;
+  }
   if (x.dtype() == DType::float64)
     Engine<double>(g, config).backward(cdata<double>(x), cdata<double>(w), cdata<double>(dy),
                                        dx ? dx->data<double>() : nullptr, dw ? dw->data<double>() : nullptr, saved,
