@@ -17,6 +17,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -131,6 +134,15 @@ double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& c
 TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method) {
   TileConfig best{method, {1, 1, 1}};
   if (method == TileMethod::whole) return best;
+  // The search costs as much as a small convolution: remember its answers (forward and backward of
+  // every training step ask the same question).
+  static std::mutex mutex;
+  static std::map<std::string, TileConfig> known;
+  const std::string key = fmt::format("{} {} {}", g.key(), dtype_name(dtype), int(method));
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
   // Candidate transform sizes per axis: smooth sizes from span + 1 up to the whole extent; the tile
   // is L − span + 1 so that the transform is used fully.
   std::array<std::vector<std::int64_t>, 3> candidates;
@@ -158,6 +170,9 @@ TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method) {
           best = c;
         }
       }
+  std::lock_guard lock(mutex);
+  if (known.size() > 4096) known.clear();  // bounded: a process that sees endless new shapes
+  known.emplace(key, best);
   return best;
 }
 
