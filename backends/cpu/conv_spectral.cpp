@@ -9,7 +9,6 @@
 // so Σ_p conj(DŶ_p)·X̂_p summed over pairs has the batch sum of x ⋆ dy as the real part of its inverse.
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <omp.h>
 
 #include <fmt/format.h>
@@ -48,11 +47,11 @@ std::complex<T>* box_scratch(std::int64_t points) {
   return buffer.data();
 }
 
-// Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
-// the region would leave threads idle; outside one, the 1-D plans of a large box split their own
-// rows over the threads instead.
-// Small problems run on one thread: waking a team (and meeting at its barrier) costs more than the
-// work, and much more on an oversubscribed machine.
+// Whether `jobs` independent pieces of work (transforms, frequency blocks) are worth a parallel
+// region. With fewer jobs than threads the region would leave threads idle (outside one, the 1-D
+// plans of a large box split their own rows over the threads instead); below 2^15 points of work,
+// waking a team and meeting at its barrier costs more than the work, and far more on an
+// oversubscribed machine.
 bool spread(std::int64_t jobs, std::int64_t points_each) {
   return jobs >= omp_get_max_threads() && jobs * points_each >= (std::int64_t(1) << 15);
 }
