@@ -290,3 +290,40 @@ TEST_CASE("spectral algorithms on an empty batch: empty y and a zero dw") {
     for (float v : dw.to_vector<float>()) CHECK(v == 0.0f);
   }
 }
+
+TEST_CASE("tiled results equal the untiled fft with stride dilation groups and 3-D tiles") {
+  struct Problem {
+    int rank;
+    Shape x, w;
+    ConvOptions o;
+  };
+  const std::vector<Problem> problems = {
+      {2, {3, 4, 17, 15}, {6, 2, 4, 3}, opts({2, 3}, ConvPadding::per_side({2, 1, 0, 3}), {2, 1}, 2)},
+      {3, {2, 2, 7, 9, 8}, {3, 2, 3, 2, 3}, opts({1, 2, 1}, ConvPadding::per_side({1, 0, 2, 1, 0, 2}), {2, 1, 1}, 1)},
+      {1, {1, 3, 40}, {3, 1, 6}, opts({3}, ConvPadding::all(4), {2}, 3)},
+  };
+  for (const Problem& p : problems) {
+    const ConvGeometry g = ConvGeometry::resolve("conv", p.rank, p.x, p.w, p.o);
+    INFO(g.key());
+    const Tensor x = Tensor::randn(p.x, 51, DType::float64), w = Tensor::randn(p.w, 52, DType::float64);
+    const Tensor dy = Tensor::randn(g.output_shape(), 53, DType::float64);
+    Tensor y0 = Tensor::empty(g.output_shape(), DType::float64);
+    Tensor dx0 = Tensor::empty(p.x, DType::float64), dw0 = Tensor::empty(p.w, DType::float64);
+    cpu::spectral::conv_forward(g, {}, x, w, y0, false);
+    cpu::spectral::conv_backward(g, {}, x, w, dy, &dx0, &dw0, nullptr);
+    for (TileMethod m : {TileMethod::overlap_add, TileMethod::overlap_save})
+      for (std::int64_t t : {2, 3, 5}) {
+        INFO("method " << int(m) << " tile " << t);
+        const TileConfig cfg{m, {t, t + 1, t}};
+        for (bool keep : {false, true}) {
+          Tensor y = Tensor::empty(g.output_shape(), DType::float64);
+          const auto saved = cpu::spectral::conv_forward(g, cfg, x, w, y, keep);
+          check_close(y, y0.to_vector<double>(), 1e-11, "y");
+          Tensor dx = Tensor::empty(p.x, DType::float64), dw = Tensor::empty(p.w, DType::float64);
+          cpu::spectral::conv_backward(g, cfg, x, w, dy, &dx, &dw, saved.get());
+          check_close(dx, dx0.to_vector<double>(), 1e-11, "dx");
+          check_close(dw, dw0.to_vector<double>(), 1e-10, "dw");
+        }
+      }
+  }
+}

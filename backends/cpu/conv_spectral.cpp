@@ -17,6 +17,7 @@
 #include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/cpu/conv_spectral_box.hpp"
 #include "nodal/backends/cpu/conv_spectral_mac.hpp"
+#include "nodal/backends/cpu/conv_spectral_moves.hpp"
 #include "nodal/backends/cpu/conv_spectral_storage.hpp"
 #include "nodal/core/error.hpp"
 
@@ -50,19 +51,11 @@ std::complex<T>* box_scratch(std::int64_t points) {
 // Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
 // the region would leave threads idle; outside one, the 1-D plans of a large box split their own
 // rows over the threads instead.
-bool spread(std::int64_t jobs) { return jobs >= omp_get_max_threads(); }
-
-// Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
-struct AxisMap {
-  std::vector<std::int64_t> src, dst;
-  bool unit = false;  // src and dst both consecutive runs (set by finish())
-  void finish() {
-    unit = true;
-    for (std::size_t j = 1; j < src.size(); ++j)
-      if (src[j] != src[0] + std::int64_t(j) || dst[j] != dst[0] + std::int64_t(j)) unit = false;
-  }
-};
-using Maps = std::array<AxisMap, 3>;
+// Small problems run on one thread: waking a team (and meeting at its barrier) costs more than the
+// work, and much more on an oversubscribed machine.
+bool spread(std::int64_t jobs, std::int64_t points_each) {
+  return jobs >= omp_get_max_threads() && jobs * points_each >= (std::int64_t(1) << 15);
+}
 
 // One problem: geometry, tiles, transform sizes.
 template <class T>
@@ -136,8 +129,9 @@ class Engine {
       std::vector<Spectra<T>> Y(chunk.size());
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
       for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
+      const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
-#pragma omp parallel for schedule(static) if (blocks_ > 1)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -168,13 +162,14 @@ class Engine {
     Spectra<T> DW;
     if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
     for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/dx != nullptr)) {
+      const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // dy is transformed once per tile and serves both dx and dw.
       std::vector<Spectra<T>> DY = transform_data(dy, chunk, /*is_x=*/false);
       if (dx) {
         std::vector<Spectra<T>> DX(chunk.size());
         for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
         // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
-#pragma omp parallel for schedule(static) if (blocks_ > 1)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -192,7 +187,7 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
         }
         // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
-#pragma omp parallel for schedule(static) if (blocks_ > 1)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -227,43 +222,6 @@ class Engine {
     return out;
   }
 
-  // Box → storage row `row` (spectrum index f = block·blk + lane), in runs of `group` blocks.
-  void store(const Complex* box, Spectra<T>& s, std::int64_t row) const {
-    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
-      T* e = s.at(b0, row);
-      const std::int64_t end = std::min(points_, (b0 + G) * blk);
-      std::int64_t f = b0 * blk;
-      for (; f + blk <= end; f += blk, e += 2 * blk) {
-        const Complex* src = box + f;
-#pragma omp simd
-        for (std::int64_t l = 0; l < blk; ++l) {
-          e[l] = src[l].real();
-          e[blk + l] = src[l].imag();
-        }
-      }
-      if (f < end) {  // the last, partial block: zeros after the last frequency
-        const std::int64_t n = end - f;
-        for (std::int64_t l = 0; l < blk; ++l) {
-          e[l] = l < n ? box[f + l].real() : T(0);
-          e[blk + l] = l < n ? box[f + l].imag() : T(0);
-        }
-      }
-    }
-  }
-  void load(const Spectra<T>& s, std::int64_t row, Complex* box) const {
-    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
-      const T* e = s.at(b0, row);
-      const std::int64_t end = std::min(points_, (b0 + G) * blk);
-      std::int64_t f = b0 * blk;
-      for (; f + blk <= end; f += blk, e += 2 * blk) {
-        Complex* dst = box + f;
-#pragma omp simd
-        for (std::int64_t l = 0; l < blk; ++l) dst[l] = Complex(e[l], e[blk + l]);
-      }
-      for (std::int64_t l = 0; f + l < end; ++l) box[f + l] = Complex(e[l], e[blk + l]);
-    }
-  }
-
   // The box rows a map touches, as a pruning region: [min, max] of its local indices per axis
   // (a map that wraps around spans nearly the whole axis, which is still correct).
   void region(const Maps& m, Extent& lo, Extent& hi) const {
@@ -277,51 +235,6 @@ class Engine {
     }
   }
 
-  // f(row, mirror_row) for every line of L1 spectrum points and the line holding the negated
-  // frequencies −k (layout of BoxTransform: planes k0, each [k2][k1]; also right for one-line
-  // planes); within a line, −k1 sits at (L1 − k1) mod L1.
-  template <class F> void for_each_mirror_line(F&& f) const {
-    const Extent& L = plan_.length;
-    for (std::int64_t k0 = 0; k0 < L[0]; ++k0) {
-      const std::int64_t m0 = k0 == 0 ? 0 : L[0] - k0;
-      for (std::int64_t k2 = 0; k2 < L[2]; ++k2) {
-        const std::int64_t m2 = k2 == 0 ? 0 : L[2] - k2;
-        f((k0 * L[2] + k2) * L[1], (m0 * L[2] + m2) * L[1]);
-      }
-    }
-  }
-
-  // Z = F(w_a + i·w_b) → W_a = (Z[k] + conj Z[−k])/2 and W_b = (Z[k] − conj Z[−k])/(2i).
-  void hermitian_split(const Complex* z, Complex* wa, Complex* wb) const {
-    const std::int64_t L1 = plan_.length[1];
-    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
-      const Complex* zr = z + row;
-      const Complex* zm = z + mirror;
-      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
-        const Complex u = zr[k1], v = zm[k1 == 0 ? 0 : L1 - k1];
-        // v̄ = (v.re, −v.im); (u + v̄)/2 and −i·(u − v̄)/2
-        wa[row + k1] = Complex(T(0.5) * (u.real() + v.real()), T(0.5) * (u.imag() - v.imag()));
-        wb[row + k1] = Complex(T(0.5) * (u.imag() + v.imag()), T(-0.5) * (u.real() - v.real()));
-      }
-    });
-  }
-
-  // out = Herm(za) + i·Herm(zb), Herm(z)[k] = (z[k] + conj z[−k])/2: its inverse is
-  // Re F⁻¹(za) + i·Re F⁻¹(zb).
-  void hermitian_pack(const Complex* za, const Complex* zb, Complex* out) const {
-    const std::int64_t L1 = plan_.length[1];
-    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
-      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
-        const std::int64_t m = mirror + (k1 == 0 ? 0 : L1 - k1);
-        const Complex a = za[row + k1], am = za[m], b = zb[row + k1], bm = zb[m];
-        // Herm(za) = ((a.re + am.re)/2, (a.im − am.im)/2), likewise hb; out = ha + i·hb
-        const T ha_re = T(0.5) * (a.real() + am.real()), ha_im = T(0.5) * (a.imag() - am.imag());
-        const T hb_re = T(0.5) * (b.real() + bm.real()), hb_im = T(0.5) * (b.imag() - bm.imag());
-        out[row + k1] = Complex(ha_re - hb_im, ha_im + hb_re);
-      }
-    });
-  }
-
   // Spectra of w: rows (o, c within the group), taps at k·d. Two real filters per transform:
   // Z = F(w_a + i·w_b) gives W_a[k] = (Z[k] + conj Z[−k])/2 and W_b[k] = (Z[k] − conj Z[−k])/(2i)
   // (the Hermitian and anti-Hermitian parts), halving the filter transforms.
@@ -330,23 +243,23 @@ class Engine {
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
       Complex* a = box_scratch<T>(points_);
       Complex* b = a + points_;
       box_.clear(a, lo, hi);
-      scatter_real(w + r * K, two ? w + (r + 1) * K : nullptr, g_.kernel, k_map_, a);
+      scatter_real(w + r * K, two ? w + (r + 1) * K : nullptr, g_.kernel, k_map_, plan_.length, a);
       box_.forward(a, b, lo, hi);
       if (!two) {
-        store(b, s, r);
+        store(b, points_, s, r);
         continue;
       }
       Complex* c = b + points_;
-      hermitian_split(b, a, c);
-      store(a, s, r);
-      store(c, s, r + 1);
+      hermitian_split(plan_.length, b, a, c);
+      store(a, points_, s, r);
+      store(c, points_, s, r + 1);
     }
     count(count_w, std::uint64_t(jobs));
     return s;
@@ -360,7 +273,7 @@ class Engine {
     std::vector<Spectra<T>> out(chunk.size());
     for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -371,9 +284,9 @@ class Engine {
       box_.clear(box, lo, hi);
       const T* a = data + ((2 * p) * channels + c) * pixels;
       const T* b = 2 * p + 1 < g_.batch ? data + ((2 * p + 1) * channels + c) * pixels : nullptr;
-      scatter_real(a, b, extent, maps, box);
+      scatter_real(a, b, extent, maps, plan_.length, box);
       box_.forward(box, box + points_, lo, hi);
-      store(box + points_, out[t], row);
+      store(box + points_, points_, out[t], row);
     }
     count(is_x ? count_x : count_dy, std::uint64_t(jobs));
     return out;
@@ -386,19 +299,19 @@ class Engine {
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
       const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
       Complex* box = box_scratch<T>(points_);
-      load(spectra[t], row, box + points_);
+      load(spectra[t], row, points_, box + points_);
       Extent lo, hi;
       region(maps, lo, hi);
       box_.inverse(box + points_, box, lo, hi);
       T* a = out + ((2 * p) * channels + c) * pixels;
       T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
-      gather_add(box, extent, maps, a, b);
+      gather_add(box, extent, maps, plan_.length, scale_, a, b);
     }
     count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(jobs));
   }
@@ -410,7 +323,7 @@ class Engine {
     Extent lo, hi;
     region(k_map_, lo, hi);
     std::fill(dw, dw + rows * K, T(0));
-#pragma omp parallel for schedule(dynamic) if (spread(jobs))
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -418,72 +331,17 @@ class Engine {
       Complex* b = a + points_;
       if (two) {
         Complex* c = b + points_;
-        load(DW, r, a);
-        load(DW, r + 1, c);
-        hermitian_pack(a, c, b);
+        load(DW, r, points_, a);
+        load(DW, r + 1, points_, c);
+        hermitian_pack(plan_.length, a, c, b);
       } else {
-        load(DW, r, b);
+        load(DW, r, points_, b);
       }
       box_.inverse(b, a, lo, hi);
       // One row: the real part is the pair sum (the imaginary part holds cross terms, dropped).
-      gather_add(a, g_.kernel, k_map_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
+      gather_add(a, g_.kernel, k_map_, plan_.length, scale_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
     }
     count(count_dw_inv, std::uint64_t(jobs));
-  }
-
-  // box[maps.dst] = a[maps.src] + i·b[maps.src] (b may be null).
-  void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, Complex* box) const {
-    const Extent& L = plan_.length;
-    for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
-      for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
-        const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
-        Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
-        const std::int64_t* src = m[2].src.data();
-        const std::int64_t* dst = m[2].dst.data();
-        const std::size_t n = m[2].src.size();
-        if (n == 0) continue;
-        if (m[2].unit) {  // both runs contiguous: a loop the compiler vectorizes
-          const T* pa = a + s + src[0];
-          Complex* pd = d + dst[0];
-          if (b) {
-            const T* pb = b + s + src[0];
-            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], pb[j]);
-          } else {
-            for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], T(0));
-          }
-        } else if (b) {
-          for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
-        } else {
-          for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
-        }
-      }
-  }
-
-  // a[maps.src] += scale·Re box[maps.dst], b[maps.src] += scale·Im box[maps.dst] (b may be null).
-  void gather_add(const Complex* box, const Extent& extent, const Maps& m, T* a, T* b) const {
-    const Extent& L = plan_.length;
-    for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
-      for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
-        const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
-        const Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
-        const std::int64_t* src = m[2].src.data();
-        const std::int64_t* dst = m[2].dst.data();
-        const std::size_t n = m[2].src.size();
-        if (n == 0) continue;
-        if (m[2].unit) {
-          T* pa = a + s + src[0];
-          const Complex* pd = d + dst[0];
-          for (std::size_t j = 0; j < n; ++j) pa[j] += scale_ * pd[j].real();
-          if (b) {
-            T* pb = b + s + src[0];
-            for (std::size_t j = 0; j < n; ++j) pb[j] += scale_ * pd[j].imag();
-          }
-          continue;
-        }
-        for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
-        if (b)
-          for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
-      }
   }
 
   ConvGeometry g_;
