@@ -12,6 +12,12 @@
 // The largest error of each node is printed.
 #include <doctest/doctest.h>
 
+#ifndef NODAL_HAS_OPENCL
+TEST_CASE("OpenCL parity tests are skipped: this build has no OpenCL backend") {
+  MESSAGE("skipped: configured with -DNODAL_OPENCL=OFF");
+}
+#else
+
 #include <cmath>
 #include <limits>
 #include <map>
@@ -355,3 +361,5 @@ TEST_CASE("OpenCL kernels refuse complex dtypes and host tensors with clear erro
   const Tensor device = Tensor::ones(Shape{3}, DType::float32, Backend::opencl);
   CHECK_THROWS_AS(nodal::add(host, device), BackendError);
 }
+
+#endif  // NODAL_HAS_OPENCL
