@@ -257,7 +257,7 @@ Runner direct_runner(const LayerData& d, const std::string& method, Tensor* out)
 Runner torch_runner(const LayerData& d, const Tensor& nodal_output) {
   Runner r{"libtorch"};
   std::shared_ptr<TorchConv> t = make_torch_conv(d.s, d.x.data<float>(), d.w.data<float>(), d.b.data<float>(), d.dy.data<float>());
-  if (nodal_output.defined()) r.note = fmt::format("max |Δy| vs auto {:.1e} of max |y|", t->max_error(nodal_output.data<float>()));
+  if (nodal_output.defined()) r.note = fmt::format("max Δy vs auto: {:.1e} of max y", t->max_error(nodal_output.data<float>()));
   r.forward = [t] { t->forward(); };
   r.train = [t] { t->train(); };
   return r;

@@ -8,10 +8,11 @@
 // axes that are contiguous for every operand, so a contiguous same-shape call arrives with rank 1
 // and the index arithmetic below is one multiply-add per operand.
 //
-// Work-group layout: 1-D. Work-item i handles elements i, i + G, i + 2G, ... (G = global size,
-// a multiple of the local size chosen by the host, at most a few thousand groups), so any n is
-// covered without a bound-sized launch, and adjacent work-items touch adjacent elements (coalesced
-// on GPUs, vectorisable across work-items by PoCL). No local memory; each element is read once
+// Work-group layout: 1-D, 256 work-items per group. Work-item i handles elements i, i + G, ...
+// (G = global size). The host normally launches n rounded up to 256 work-items, one element each
+// (PoCL vectorises across work-items only when each runs its loop once), and caps the launch at
+// 2^20 groups, beyond which the grid-stride loop covers the rest. Adjacent work-items touch
+// adjacent elements (coalesced on GPUs). No local memory; each element is read once
 // per operand and written once: (operands + 1) · n · sizeof(T) bytes of global traffic.
 //
 // Operation codes equal the enum values of nodes/unary.hpp (UnaryOp) and nodes/binary.hpp
@@ -24,6 +25,7 @@
 
 // Element offset of linear (row-major) index i of `shape` in a view with `strides`.
 inline long strided_offset(long i, int rank, const long* shape, long8 strides8) {
+  if (rank == 1) return i * strides8.s0;  // the common case: no 64-bit division at all
   long strides[MAX_RANK];
   vstore8(strides8, 0, strides);
   long offset = 0;

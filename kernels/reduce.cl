@@ -11,6 +11,7 @@
 #define MAX_RANK 8
 
 inline long strided_offset(long i, int rank, const long* shape, const long* strides) {
+  if (rank == 1) return i * strides[0];  // the common case: no 64-bit division at all
   long offset = 0;
   for (int d = rank - 1; d >= 0; --d) {
     const long extent = shape[d];
@@ -53,18 +54,22 @@ kernel void reduce_sum_tree(const long M, const long R, const int rank, const lo
   }
 }
 
-// Serial rows, for short rows (R small, M large: e.g. a bias gradient summed over a small batch,
-// or a cotangent summed over one broadcast axis of extent 3).
-// Layout: 1-D, one work-item per output element (grid-stride like the elementwise kernels); each
-// item sums its R elements in order. No local memory.
+// Serial pieces: one work-item per (output, piece) unit, summing its elements in order; no local
+// memory, no barriers. Used for short rows (R ≤ 32, pieces = 1: e.g. a bias gradient summed over a
+// small batch), and on CPU devices for every row, cut into pieces so that there are enough units
+// for every core: there a work-item is a loop iteration, so a private running sum over a contiguous
+// piece beats a tree of barriers (PoCL runs the tree kernel ~10x slower).
+// Layout: 1-D, grid-stride over the M · pieces units like the elementwise kernels.
 kernel void reduce_sum_serial(const long M, const long R, const int rank, const long8 shape8, global const T* x,
-                              const long x_offset, const long8 strides8, const T scale, global T* out) {
+                              const long x_offset, const long8 strides8, const T scale, global T* out,
+                              const long chunk, const long chunks) {
   long shape[MAX_RANK], strides[MAX_RANK];
   vstore8(shape8, 0, shape);
   vstore8(strides8, 0, strides);
-  for (long o = get_global_id(0); o < M; o += get_global_size(0)) {
+  for (long u = get_global_id(0); u < M * chunks; u += get_global_size(0)) {
+    const long o = u / chunks, start = (u % chunks) * chunk, stop = min(R, start + chunk);
     T sum = (T)0;
-    for (long r = 0; r < R; ++r) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
-    out[o] = scale * sum;
+    for (long r = start; r < stop; ++r) sum += x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
+    out[u] = scale * sum;
   }
 }

@@ -3,7 +3,7 @@
 // of x [..., n] with one filter h [m], every leading axis a separate signal.
 //
 //   convolve:  y[k] = Σ_j x̃[k + k0 − j] · h[j]          (true convolution, h reversed as it slides)
-//   correlate: y[k] = Σ_j x̃[k + k0 − (m−1) + j] · h[j]  (= convolve with h reversed)
+//   correlate: y[k] = Σ_j x̃[k + k0 − (m−1) + j] · h[j]  (convolve with h reversed; k0 below)
 //
 // mode (output length L and first index k0 of the full result, s = min(n, m), l = max(n, m)):
 //   full   L = n + m − 1   k0 = 0

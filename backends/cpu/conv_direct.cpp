@@ -6,12 +6,14 @@
 //   backward input   dx[n,c,i] = Σ_o Σ_k dy↑[n,o, i − (K−1−k)·d … ]  — the same correlation run
 //                    on dy with zeros inserted between its pixels (stride s), padded by
 //                    (K−1)·d − pad, against the kernel flipped and with in/out channels swapped
-//   backward weight  dw[o,c,k] = Σ_n Σ_p dy[n,o,p] · x[n,c, p·s + k·d − pad]   (dot products)
+//   backward weight  dw[o,c,k] = Σ_n Σ_p dy[n,o,p] · x[n,c, p·s + k·d − pad]   (register-blocked
+//                    over 4 output channels × 4 taps, conv_direct_weight.hpp)
 #include <fmt/format.h>
 
 #include "nodal/backends/cpu/conv_algorithm.hpp"
 #include "nodal/backends/cpu/conv_cost.hpp"
 #include "nodal/backends/cpu/conv_direct_kernel.hpp"
+#include "nodal/backends/cpu/conv_direct_weight.hpp"
 
 namespace nodal::cpu {
 namespace {
@@ -79,48 +81,11 @@ template <class T> void backward_input_typed(const ConvGeometry& g, const T* dy,
   conv_detail::correlate(q, dyp.data(), wt.data(), dx);
 }
 
-// dw[o, c, k] = Σ_n Σ_rows Σ_ow dy[n, o, row, ow] · xp[n, c, row·s + k·d, ow·s + k2·d], one
-// (o, c) pair per work item: each writes its own K weights, so threads never share an output.
+// dw[o, c, k] = Σ_n Σ_p dy[n, o, p] · xp[n, c, p·s + k·d] (conv_direct_weight.hpp).
 template <class T> void backward_weight_typed(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
   const DirectProblem q = forward_problem(g);
   const std::vector<T> xp = prepare_x(g, q, x);
-  const std::int64_t cin_g = g.in_per_group(), cout_g = g.out_per_group(), Lpix = q.L_pixels();
-  const std::int64_t Opix = g.out_pixels(), O1 = g.out[1], O2 = g.out[2];
-  const std::int64_t s2 = q.s[2], d2 = q.d[2];
-  parallel_for(
-      g.out_channels * cin_g,
-      [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t item = begin; item < end; ++item) {
-          const std::int64_t o = item / cin_g, c = item % cin_g, grp = o / cout_g;
-          T* dwo = dw + item * g.kernel_pixels();
-          for (std::int64_t k0 = 0; k0 < q.K[0]; ++k0)
-            for (std::int64_t k1 = 0; k1 < q.K[1]; ++k1)
-              for (std::int64_t k2 = 0; k2 < q.K[2]; ++k2) {
-                double total = 0;  // rows summed in double: N·rows partial dots
-                for (std::int64_t n = 0; n < g.batch; ++n) {
-                  const T* dyo = dy + (n * g.out_channels + o) * Opix;
-                  const T* xc = xp.data() + (n * g.in_channels + grp * cin_g + c) * Lpix;
-                  for (std::int64_t o0 = 0; o0 < g.out[0]; ++o0)
-                    for (std::int64_t o1 = 0; o1 < O1; ++o1) {
-                      const T* dyr = dyo + (o0 * O1 + o1) * O2;
-                      const T* xr = xc + ((o0 * q.s[0] + k0 * q.d[0]) * q.L[1] + o1 * q.s[1] + k1 * q.d[1]) * q.L[2] +
-                                    k2 * d2;
-                      T dot = 0;
-                      if (s2 == 1) {
-#pragma omp simd reduction(+ : dot)
-                        for (std::int64_t j = 0; j < O2; ++j) dot += dyr[j] * xr[j];
-                      } else {
-#pragma omp simd reduction(+ : dot)
-                        for (std::int64_t j = 0; j < O2; ++j) dot += dyr[j] * xr[j * s2];
-                      }
-                      total += double(dot);
-                    }
-                }
-                dwo[(k0 * q.K[1] + k1) * q.K[2] + k2] = T(total);
-              }
-        }
-      },
-      std::max<std::int64_t>(1, (1 << 16) / std::max<std::int64_t>(1, g.kernel_pixels() * g.batch * Opix)));
+  conv_detail::weight_gradient(q, xp.data(), dy, dw);
 }
 
 class DirectConv final : public ConvAlgorithm {

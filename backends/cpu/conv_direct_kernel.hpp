@@ -29,18 +29,44 @@ struct DirectProblem {
   std::int64_t slack(std::int64_t V) const { return V * s[2] + 1; }
 };
 
-// One output row for channels o .. o+B−1 (all in one group). xg: the group's first channel of
-// sample n in xp; w: weights [Cout, cin_g, K]; y: the output of sample n, [Cout, O].
-template <class T, int B, int V>
+// A 64-byte SIMD vector of T (GCC vector extension: one zmm register with AVX-512, split by
+// the compiler elsewhere). Spelled out because the auto-vectorizer kept the B·V accumulators of
+// an array on the stack (and used 256-bit registers), at a third of this loop's speed.
+template <class T> struct Simd {
+  static constexpr int lanes = int(64 / sizeof(T));
+  typedef T type __attribute__((vector_size(64)));
+  static type load(const T* p) {
+    type v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static type load_strided(const T* p, std::int64_t step) {
+    T lane[lanes];
+    for (int l = 0; l < lanes; ++l) lane[l] = p[l * step];
+    return load(lane);
+  }
+};
+
+// One output row for channels o .. o+B−1 (all in one group), in chunks of NV vectors. xg: the
+// group's first channel of sample n in xp; w: weights [Cout, cin_g, K]; y: the output of sample
+// n, [Cout, O].
+template <class T, int B, int NV>
 void correlate_row(const DirectProblem& q, const T* xg, const T* w, T* y, std::int64_t o, std::int64_t o0,
                    std::int64_t o1) {
+  using S = Simd<T>;
+  using V = typename S::type;
+  constexpr int chunk = NV * S::lanes;
   const std::int64_t K0 = q.K[0], K1 = q.K[1], K2 = q.K[2], O2 = q.O[2];
   const std::int64_t L1 = q.L[1], L2 = q.L[2], s2 = q.s[2], d2 = q.d[2];
   const std::int64_t cinK = q.cin_g * q.K_pixels(), Lpix = q.L_pixels();
   T* yrow[B];
   for (int b = 0; b < B; ++b) yrow[b] = y + (o + b) * q.O_pixels() + (o0 * q.O[1] + o1) * O2;
-  for (std::int64_t ow0 = 0; ow0 < O2; ow0 += V) {
-    T acc[B][V] = {};
+  for (std::int64_t ow0 = 0; ow0 < O2; ow0 += chunk) {
+    V acc[B][NV];
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[b][j] = V{};
     for (std::int64_t c = 0; c < q.cin_g; ++c)
       for (std::int64_t k0 = 0; k0 < K0; ++k0)
         for (std::int64_t k1 = 0; k1 < K1; ++k1) {
@@ -48,28 +74,41 @@ void correlate_row(const DirectProblem& q, const T* xg, const T* w, T* y, std::i
           const T* wr = w + ((o * q.cin_g + c) * K0 + k0) * K1 * K2 + k1 * K2;
           for (std::int64_t k2 = 0; k2 < K2; ++k2) {
             const T* xs = xr + k2 * d2;
-            T xv[V];
-            if (s2 == 1)
-              for (int v = 0; v < V; ++v) xv[v] = xs[v];
-            else
-              for (int v = 0; v < V; ++v) xv[v] = xs[v * s2];
+            V xv[NV];
+#pragma GCC unroll 4
+            for (int j = 0; j < NV; ++j)
+              xv[j] = s2 == 1 ? S::load(xs + j * S::lanes) : S::load_strided(xs + j * S::lanes * s2, s2);
+#pragma GCC unroll 16
             for (int b = 0; b < B; ++b) {
               const T wv = wr[b * cinK + k2];
-              for (int v = 0; v < V; ++v) acc[b][v] += wv * xv[v];
+#pragma GCC unroll 4
+              for (int j = 0; j < NV; ++j) acc[b][j] += wv * xv[j];
             }
           }
         }
-    const std::int64_t n = std::min<std::int64_t>(V, O2 - ow0);
-    for (int b = 0; b < B; ++b)
-      for (std::int64_t v = 0; v < n; ++v) yrow[b][ow0 + v] = acc[b][v];
+    const std::int64_t n = std::min<std::int64_t>(chunk, O2 - ow0);
+    for (int b = 0; b < B; ++b) {
+      T out[chunk];
+      __builtin_memcpy(out, acc[b], sizeof(out));
+      for (std::int64_t v = 0; v < n; ++v) yrow[b][ow0 + v] = out[v];
+    }
   }
+}
+
+// Channels o .. o+count−1 of one row: blocks of 8, then 4, then single channels.
+template <class T, int NV>
+void correlate_rows(const DirectProblem& q, const T* xg, const T* w, T* y, std::int64_t o, std::int64_t count,
+                    std::int64_t o0, std::int64_t o1) {
+  for (; count >= 8; o += 8, count -= 8) correlate_row<T, 8, NV>(q, xg, w, y, o, o0, o1);
+  for (; count >= 4; o += 4, count -= 4) correlate_row<T, 4, NV>(q, xg, w, y, o, o0, o1);
+  for (; count >= 1; o += 1, count -= 1) correlate_row<T, 1, NV>(q, xg, w, y, o, o0, o1);
 }
 
 // y [N, groups·cout_g, O] = the correlation of xp [N, groups·cin_g, L] (+ slack) with
 // w [groups·cout_g, cin_g, K], in parallel over (sample, channel block, output row).
 template <class T> void correlate(const DirectProblem& q, const T* xp, const T* w, T* y) {
-  constexpr int B = 4;
-  const bool narrow = q.O[2] <= 8;
+  constexpr int B = 8;
+  const bool narrow = q.O[2] <= Simd<T>::lanes;
   const std::int64_t blocks = (q.cout_g + B - 1) / B;
   const std::int64_t rows = q.O[0] * q.O[1];
   const std::int64_t items = q.batch * q.groups * blocks * rows;
@@ -92,22 +131,15 @@ template <class T> void correlate(const DirectProblem& q, const T* xp, const T* 
           const T* xg = xp + (n * q.groups + group) * q.cin_g * q.L_pixels();
           T* yn = y + n * cout * q.O_pixels();
           const std::int64_t o0 = row / q.O[1], o1 = row % q.O[1];
-          if (count == B) {
-            if (narrow) correlate_row<T, B, 8>(q, xg, w, yn, o, o0, o1);
-            else correlate_row<T, B, 64 / sizeof(T) * 2>(q, xg, w, yn, o, o0, o1);
-          } else {
-            for (std::int64_t b = 0; b < count; ++b) {
-              if (narrow) correlate_row<T, 1, 8>(q, xg, w, yn, o + b, o0, o1);
-              else correlate_row<T, 1, 64 / sizeof(T) * 2>(q, xg, w, yn, o + b, o0, o1);
-            }
-          }
+          if (narrow) correlate_rows<T, 1>(q, xg, w, yn, o, count, o0, o1);
+          else correlate_rows<T, 2>(q, xg, w, yn, o, count, o0, o1);
         }
       },
       grain);
 }
 
 // The widest chunk correlate() uses (sizes the slack of prepared inputs).
-template <class T> constexpr std::int64_t max_chunk() { return std::max<std::int64_t>(8, 64 / sizeof(T) * 2); }
+template <class T> constexpr std::int64_t max_chunk() { return 2 * Simd<T>::lanes; }
 
 // xp[n, c, j] for j ∈ [0, L) per axis, from src [N, C, S] (S per axis): along each axis
 // xp[j] = src[(j − offset)/up] when j − offset ≥ 0 is a multiple of `up` below S·up, else 0.

@@ -27,7 +27,7 @@ namespace {
 // one big convolution does not pin its im2col matrix for the life of the thread.
 constexpr std::size_t keep_scratch_bytes = std::size_t(32) << 20;
 template <class T> std::vector<T>& scratch(int slot) {
-  thread_local std::vector<T> buffers[2];
+  thread_local std::vector<T> buffers[4];  // cols, dcols, padded x, padded dx
   return buffers[slot];
 }
 template <class T> T* scratch_data(int slot, std::int64_t n) {
@@ -36,7 +36,7 @@ template <class T> T* scratch_data(int slot, std::int64_t n) {
   return b.data();
 }
 template <class T> void trim_scratch() {
-  for (int slot = 0; slot < 2; ++slot) {
+  for (int slot = 0; slot < 4; ++slot) {
     std::vector<T>& b = scratch<T>(slot);
     if (b.capacity() * sizeof(T) > keep_scratch_bytes) std::vector<T>().swap(b);
   }
@@ -75,11 +75,14 @@ template <class T> struct Layout {
   std::int64_t out_rows, O2, block_rows;
   explicit Layout(const ConvGeometry& g)
       : cin_g(g.in_per_group()), cout_g(g.out_per_group()), K(g.kernel_pixels()), P(g.out_pixels()),
-        rows(g.in_per_group() * g.kernel_pixels()), out_rows(g.out[0] * g.out[1]), O2(g.out[2]) {
+        rows(g.in_per_group() * g.kernel_pixels()), out_rows(g.out[0] * g.out[1]), O2(g.out[2]),
+        L(conv_detail::padded_extents(g)) {
     const std::int64_t row_bytes = std::max<std::int64_t>(1, rows * O2 * std::int64_t(sizeof(T)));
     block_rows = is_pointwise(g) ? out_rows : std::clamp<std::int64_t>(block_bytes / row_bytes, 1, out_rows);
   }
+  std::array<std::int64_t, 3> L;  // padded input extents (conv_im2col.hpp)
   std::int64_t block_elements() const { return rows * block_rows * O2; }
+  std::int64_t padded_elements() const { return cin_g * L[0] * L[1] * L[2]; }
   MatrixRef<T> weight(const T* w, std::int64_t grp) const { return {w + grp * cout_g * rows, cout_g, rows, rows, 1}; }
   // Runs f(row_begin, row_end) over the blocks of output rows.
   template <class F> void for_each_block(F&& f) const {
@@ -92,12 +95,14 @@ template <class T> void forward_typed(const ConvGeometry& g, const T* x, const T
   const bool pointwise = is_pointwise(g);
   for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int) {
     T* cols = pointwise ? nullptr : scratch_data<T>(0, l.block_elements());
+    T* xp = pointwise ? nullptr : scratch_data<T>(2, l.padded_elements());
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
       const T* xg = x + (n * g.in_channels + grp * l.cin_g) * g.in_pixels();
       T* yg = y + (n * g.out_channels + grp * l.cout_g) * l.P;
+      if (!pointwise) conv_detail::pad_group(g, l.L, xg, xp);
       l.for_each_block([&](std::int64_t r0, std::int64_t r1) {
         const std::int64_t pixels = (r1 - r0) * l.O2;
-        if (!pointwise) conv_detail::im2col(g, xg, cols, pixels, r0, r1);
+        if (!pointwise) conv_detail::im2col_padded(g, l.L, xp, cols, pixels, r0, r1);
         const MatrixRef<T> c = pointwise ? MatrixRef<T>{xg, l.rows, l.P, l.P, 1} : MatrixRef<T>{cols, l.rows, pixels, pixels, 1};
         gemm(l.weight(w, grp), c, yg + r0 * l.O2, l.P);
       });
@@ -111,11 +116,12 @@ template <class T> void backward_input_typed(const ConvGeometry& g, const T* w, 
   const bool pointwise = is_pointwise(g);
   for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int) {
     T* dcols = pointwise ? nullptr : scratch_data<T>(1, l.block_elements());
+    T* dxp = pointwise ? nullptr : scratch_data<T>(3, l.padded_elements());
     T* dxn = dx + n * g.in_channels * g.in_pixels();
-    if (!pointwise) std::fill(dxn, dxn + g.in_channels * g.in_pixels(), T(0));
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
       const T* dyg = dy + (n * g.out_channels + grp * l.cout_g) * l.P;
       T* dxg = dxn + grp * l.cin_g * g.in_pixels();
+      if (!pointwise) std::fill(dxp, dxp + l.padded_elements(), T(0));
       l.for_each_block([&](std::int64_t r0, std::int64_t r1) {
         const std::int64_t pixels = (r1 - r0) * l.O2;
         const MatrixRef<T> dyb{dyg + r0 * l.O2, l.cout_g, pixels, l.P, 1};
@@ -123,9 +129,10 @@ template <class T> void backward_input_typed(const ConvGeometry& g, const T* w, 
           gemm(l.weight(w, grp).transposed(), dyb, dxg, l.P);
         } else {
           gemm(l.weight(w, grp).transposed(), dyb, dcols, pixels);
-          conv_detail::col2im_add(g, dcols, pixels, dxg, r0, r1);
+          conv_detail::col2im_padded_add(g, l.L, dcols, pixels, dxp, r0, r1);
         }
       });
+      if (!pointwise) conv_detail::crop_group(g, l.L, dxp, dxg);
     }
   });
   trim_scratch<T>();
@@ -142,12 +149,14 @@ template <class T> void backward_weight_typed(const ConvGeometry& g, const T* x,
   for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int t) {
     T* acc = t == 0 ? dw : partials.data() + std::size_t(t - 1) * std::size_t(wsize);
     T* cols = pointwise ? nullptr : scratch_data<T>(0, l.block_elements());
+    T* xp = pointwise ? nullptr : scratch_data<T>(2, l.padded_elements());
     for (std::int64_t grp = 0; grp < g.groups; ++grp) {
       const T* xg = x + (n * g.in_channels + grp * l.cin_g) * g.in_pixels();
       const T* dyg = dy + (n * g.out_channels + grp * l.cout_g) * l.P;
+      if (!pointwise) conv_detail::pad_group(g, l.L, xg, xp);
       l.for_each_block([&](std::int64_t r0, std::int64_t r1) {
         const std::int64_t pixels = (r1 - r0) * l.O2;
-        if (!pointwise) conv_detail::im2col(g, xg, cols, pixels, r0, r1);
+        if (!pointwise) conv_detail::im2col_padded(g, l.L, xp, cols, pixels, r0, r1);
         const MatrixRef<T> c = pointwise ? MatrixRef<T>{xg, l.rows, l.P, l.P, 1} : MatrixRef<T>{cols, l.rows, pixels, pixels, 1};
         const MatrixRef<T> dyb{dyg + r0 * l.O2, l.cout_g, pixels, l.P, 1};
         gemm(dyb, c.transposed(), acc + grp * l.cout_g * l.rows, l.rows, /*accumulate=*/true);

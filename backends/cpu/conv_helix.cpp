@@ -86,7 +86,7 @@ struct Helix {
             });
           }
         },
-        1);
+        std::max<std::int64_t>(1, (std::int64_t(1) << 15) / std::max<std::int64_t>(to_pixels, 1)));
   }
 
   template <class T> Tensor flatten_input(const Tensor& x) const {

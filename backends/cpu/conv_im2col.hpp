@@ -1,9 +1,7 @@
 #pragma once
-// Index helpers shared by the direct and gemm convolution algorithms: which output positions of
-// one kernel tap read inside the (unpadded) input, and the im2col / col2im copies.
-//
-// Along one axis, output position o of tap k reads input position i = o·s + k·d − pad_before.
-// Zero padding is never materialised: a tap only touches the outputs whose i lies in [0, I).
+// The im2col / col2im copies of the gemm algorithm. Along one axis, output position o of tap k
+// reads input position i = o·s + k·d − pad_before; the sample's channels are first copied into a
+// zero-padded buffer (pad_group), so that every copy below is a plain strided read.
 //
 // im2col of one sample and one channel group (rows r = (c, kd, kh, kw), columns p = (od, oh, ow)):
 //
@@ -18,106 +16,104 @@
 // so that y[g] = W[g] (Cout_g x Cin_g·K) · cols (Cin_g·K x P) is one matrix product. col2im is
 // the transposed copy (a scatter-add), used by the backward input pass.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "nodal/nodes/conv.hpp"
 
 namespace nodal::cpu::conv_detail {
 
-// Output positions [begin, end) of one tap along one axis whose input index is inside [0, extent).
-struct TapRange {
-  std::int64_t begin = 0, end = 0;
-  std::int64_t first_input = 0;  // input index read by output `begin`
-};
-inline TapRange tap_range(std::int64_t extent, std::int64_t out, std::int64_t stride, std::int64_t offset) {
-  // i = o·stride + offset ∈ [0, extent)  ⇔  o ∈ [⌈−offset/stride⌉, ⌊(extent − 1 − offset)/stride⌋]
-  TapRange r;
-  r.begin = offset >= 0 ? 0 : std::min(out, (-offset + stride - 1) / stride);
-  const std::int64_t last = extent - 1 - offset;
-  r.end = last < 0 ? 0 : std::min(out, last / stride + 1);
-  if (r.end < r.begin) r.end = r.begin;
-  r.first_input = r.begin * stride + offset;
-  return r;
+// The padded extents L = (O − 1)·s + (K − 1)·d + 1 per axis: exactly what the outputs read. With
+// the padding materialised, every im2col row is a plain strided read with no bounds checks (per-row
+// tap ranges and zero fills on the unpadded input cost as much as the product for small images).
+inline std::array<std::int64_t, 3> padded_extents(const ConvGeometry& g) {
+  std::array<std::int64_t, 3> L{};
+  for (std::size_t a = 0; a < 3; ++a) L[a] = (g.out[a] - 1) * g.stride[a] + (g.kernel[a] - 1) * g.dilation[a] + 1;
+  return L;
 }
 
-// The offset k·d − pad_before of tap k along axis a.
-inline std::int64_t tap_offset(const ConvGeometry& g, int a, std::int64_t k) {
-  return k * g.dilation[std::size_t(a)] - g.pad_before[std::size_t(a)];
+// xp[c] = x[c] zero-padded (Cin_g channels, channel stride L0·L1·L2); reads only inside x.
+template <class T> void pad_group(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, const T* x, T* xp) {
+  const std::int64_t Lpix = L[0] * L[1] * L[2];
+  std::fill(xp, xp + g.in_per_group() * Lpix, T(0));
+  for (std::int64_t c = 0; c < g.in_per_group(); ++c)
+    for (std::int64_t i0 = 0; i0 < g.in[0]; ++i0) {
+      const std::int64_t j0 = i0 + g.pad_before[0];
+      if (j0 >= L[0]) break;
+      for (std::int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+        const std::int64_t j1 = i1 + g.pad_before[1];
+        if (j1 >= L[1]) break;
+        const T* src = x + ((c * g.in[0] + i0) * g.in[1] + i1) * g.in[2];
+        T* dst = xp + c * Lpix + (j0 * L[1] + j1) * L[2] + g.pad_before[2];
+        const std::int64_t n = std::min(g.in[2], L[2] - g.pad_before[2]);
+        for (std::int64_t i2 = 0; i2 < n; ++i2) dst[i2] = src[i2];
+      }
+    }
 }
 
-// cols[r, j] for the Cin_g channels starting at `x` (one sample, one group; channel stride
-// in_pixels) and the output pixels of output rows [row_begin, row_end) (a row is one (o0, o1);
-// column j = pixel − row_begin·O2). cols is row-major with row stride `ld` ≥ the block's pixels.
-template <class T>
-void im2col(const ConvGeometry& g, const T* x, T* cols, std::int64_t ld, std::int64_t row_begin, std::int64_t row_end) {
-  const std::int64_t K0 = g.kernel[0], K1 = g.kernel[1], K2 = g.kernel[2];
-  const std::int64_t O0 = g.out[0], O1 = g.out[1], O2 = g.out[2];
-  const std::int64_t I1 = g.in[1], I2 = g.in[2], s2 = g.stride[2];
-  const std::int64_t cin_g = g.in_per_group();
-  for (std::int64_t c = 0; c < cin_g; ++c) {
-    const T* xc = x + c * g.in_pixels();
+// dx[c] = the part of the padded dxp[c] that lies on the input (the inverse view of pad_group).
+template <class T> void crop_group(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, const T* dxp, T* dx) {
+  const std::int64_t Lpix = L[0] * L[1] * L[2];
+  for (std::int64_t c = 0; c < g.in_per_group(); ++c)
+    for (std::int64_t i0 = 0; i0 < g.in[0]; ++i0)
+      for (std::int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+        T* dst = dx + ((c * g.in[0] + i0) * g.in[1] + i1) * g.in[2];
+        const std::int64_t j0 = i0 + g.pad_before[0], j1 = i1 + g.pad_before[1];
+        for (std::int64_t i2 = 0; i2 < g.in[2]; ++i2) {
+          const std::int64_t j2 = i2 + g.pad_before[2];
+          // Input pixels beyond L (only reachable by no tap: the stride skipped them) get 0.
+          dst[i2] = j0 < L[0] && j1 < L[1] && j2 < L[2] ? dxp[c * Lpix + (j0 * L[1] + j1) * L[2] + j2] : T(0);
+        }
+      }
+}
+
+// Visits every (im2col row, output row) pair of rows [row_begin, row_end): f(col_row, xp_row)
+// with col_row the O2 destination pixels and xp_row the padded input they read (step s2).
+template <class T, class F>
+void for_each_padded_row(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, T* cols, std::int64_t ld,
+                         std::int64_t row_begin, std::int64_t row_end, F&& f) {
+  const std::int64_t K0 = g.kernel[0], K1 = g.kernel[1], K2 = g.kernel[2], O1 = g.out[1], O2 = g.out[2];
+  const std::int64_t Lpix = L[0] * L[1] * L[2];
+  for (std::int64_t c = 0; c < g.in_per_group(); ++c)
     for (std::int64_t k0 = 0; k0 < K0; ++k0)
       for (std::int64_t k1 = 0; k1 < K1; ++k1)
         for (std::int64_t k2 = 0; k2 < K2; ++k2) {
           T* row = cols + (((c * K0 + k0) * K1 + k1) * K2 + k2) * ld;
-          const TapRange r0 = tap_range(g.in[0], O0, g.stride[0], tap_offset(g, 0, k0));
-          const TapRange r1 = tap_range(I1, O1, g.stride[1], tap_offset(g, 1, k1));
-          const TapRange r2 = tap_range(I2, O2, s2, tap_offset(g, 2, k2));
-          const std::int64_t n = r2.end - r2.begin;
           for (std::int64_t orow = row_begin; orow < row_end; ++orow) {
             const std::int64_t o0 = orow / O1, o1 = orow % O1;
-            T* dst = row + (orow - row_begin) * O2;
-            if (o0 < r0.begin || o0 >= r0.end || o1 < r1.begin || o1 >= r1.end || n <= 0) {
-              std::fill(dst, dst + O2, T(0));
-              continue;
-            }
-            const std::int64_t i0 = r0.first_input + (o0 - r0.begin) * g.stride[0];
-            const std::int64_t i1 = r1.first_input + (o1 - r1.begin) * g.stride[1];
-            const T* src = xc + (i0 * I1 + i1) * I2 + r2.first_input;
-            std::fill(dst, dst + r2.begin, T(0));
-            if (s2 == 1) std::copy(src, src + n, dst + r2.begin);
-            else
-              for (std::int64_t j = 0; j < n; ++j) dst[r2.begin + j] = src[j * s2];
-            std::fill(dst + r2.end, dst + O2, T(0));
+            const std::int64_t offset = c * Lpix + ((o0 * g.stride[0] + k0 * g.dilation[0]) * L[1] + o1 * g.stride[1] +
+                                                    k1 * g.dilation[1]) * L[2] + k2 * g.dilation[2];
+            f(row + (orow - row_begin) * O2, offset);
           }
         }
-  }
 }
 
-// dx[c] += the scatter of cols[r, j] back to the input pixels each entry was copied from (the
-// transpose of im2col), for every channel of the group and output rows [row_begin, row_end).
+// cols[r, j] from the padded group xp (see im2col for the layout).
 template <class T>
-void col2im_add(const ConvGeometry& g, const T* cols, std::int64_t ld, T* dx, std::int64_t row_begin,
-                std::int64_t row_end) {
-  const std::int64_t K0 = g.kernel[0], K1 = g.kernel[1], K2 = g.kernel[2];
-  const std::int64_t O1 = g.out[1], O2 = g.out[2];
-  const std::int64_t I1 = g.in[1], I2 = g.in[2], s2 = g.stride[2];
-  const std::int64_t cin_g = g.in_per_group();
-  for (std::int64_t c = 0; c < cin_g; ++c) {
-    T* xc = dx + c * g.in_pixels();
-    for (std::int64_t k0 = 0; k0 < K0; ++k0)
-      for (std::int64_t k1 = 0; k1 < K1; ++k1)
-        for (std::int64_t k2 = 0; k2 < K2; ++k2) {
-          const T* row = cols + (((c * K0 + k0) * K1 + k1) * K2 + k2) * ld;
-          const TapRange r0 = tap_range(g.in[0], g.out[0], g.stride[0], tap_offset(g, 0, k0));
-          const TapRange r1 = tap_range(I1, O1, g.stride[1], tap_offset(g, 1, k1));
-          const TapRange r2 = tap_range(I2, O2, s2, tap_offset(g, 2, k2));
-          const std::int64_t n = r2.end - r2.begin;
-          if (n <= 0) continue;
-          for (std::int64_t orow = row_begin; orow < row_end; ++orow) {
-            const std::int64_t o0 = orow / O1, o1 = orow % O1;
-            if (o0 < r0.begin || o0 >= r0.end || o1 < r1.begin || o1 >= r1.end) continue;
-            const std::int64_t i0 = r0.first_input + (o0 - r0.begin) * g.stride[0];
-            const std::int64_t i1 = r1.first_input + (o1 - r1.begin) * g.stride[1];
-            const T* src = row + (orow - row_begin) * O2 + r2.begin;
-            T* dst = xc + (i0 * I1 + i1) * I2 + r2.first_input;
-            if (s2 == 1)
-              for (std::int64_t j = 0; j < n; ++j) dst[j] += src[j];
-            else
-              for (std::int64_t j = 0; j < n; ++j) dst[j * s2] += src[j];
-          }
-        }
-  }
+void im2col_padded(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, const T* xp, T* cols, std::int64_t ld,
+                   std::int64_t row_begin, std::int64_t row_end) {
+  const std::int64_t O2 = g.out[2], s2 = g.stride[2];
+  for_each_padded_row(g, L, cols, ld, row_begin, row_end, [&](T* dst, std::int64_t offset) {
+    const T* src = xp + offset;
+    if (s2 == 1)
+      for (std::int64_t j = 0; j < O2; ++j) dst[j] = src[j];
+    else
+      for (std::int64_t j = 0; j < O2; ++j) dst[j] = src[j * s2];
+  });
+}
+
+// dxp += the scatter of cols back onto the padded group (the transpose of im2col_padded).
+template <class T>
+void col2im_padded_add(const ConvGeometry& g, const std::array<std::int64_t, 3>& L, T* cols, std::int64_t ld, T* dxp,
+                       std::int64_t row_begin, std::int64_t row_end) {
+  const std::int64_t O2 = g.out[2], s2 = g.stride[2];
+  for_each_padded_row(g, L, cols, ld, row_begin, row_end, [&](T* src, std::int64_t offset) {
+    T* dst = dxp + offset;
+    if (s2 == 1)
+      for (std::int64_t j = 0; j < O2; ++j) dst[j] += src[j];
+    else
+      for (std::int64_t j = 0; j < O2; ++j) dst[j * s2] += src[j];
+  });
 }
 
 }  // namespace nodal::cpu::conv_detail

@@ -9,7 +9,6 @@
 // so Σ_p conj(DŶ_p)·X̂_p summed over pairs has the batch sum of x ⋆ dy as the real part of its inverse.
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <omp.h>
 
 #include <fmt/format.h>
@@ -17,6 +16,7 @@
 #include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/cpu/conv_spectral_box.hpp"
 #include "nodal/backends/cpu/conv_spectral_mac.hpp"
+#include "nodal/backends/cpu/conv_spectral_moves.hpp"
 #include "nodal/backends/cpu/conv_spectral_storage.hpp"
 #include "nodal/core/error.hpp"
 
@@ -47,11 +47,14 @@ std::complex<T>* box_scratch(std::int64_t points) {
   return buffer.data();
 }
 
-// Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
-struct AxisMap {
-  std::vector<std::int64_t> src, dst;
-};
-using Maps = std::array<AxisMap, 3>;
+// Whether `jobs` independent pieces of work (transforms, frequency blocks) are worth a parallel
+// region. With fewer jobs than threads the region would leave threads idle (outside one, the 1-D
+// plans of a large box split their own rows over the threads instead); below 2^15 points of work,
+// waking a team and meeting at its barrier costs more than the work, and far more on an
+// oversubscribed machine.
+bool spread(std::int64_t jobs, std::int64_t points_each) {
+  return jobs >= omp_get_max_threads() && jobs * points_each >= (std::int64_t(1) << 15);
+}
 
 // One problem: geometry, tiles, transform sizes.
 template <class T>
@@ -82,6 +85,10 @@ class Engine {
           zm[i].dst.push_back(((z - t.origin[i]) % L + L) % L);
         }
       }
+      for (std::size_t i = 0; i < 3; ++i) {
+        xm[i].finish();
+        zm[i].finish();
+      }
       x_maps_.push_back(std::move(xm));
       z_maps_.push_back(std::move(zm));
     }
@@ -90,6 +97,7 @@ class Engine {
         k_map_[i].src.push_back(k);
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
+    for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
     // Row plans for every region size that a transform will see.
     auto prepare = [&](const Maps& m) {
       Extent lo, hi;
@@ -115,13 +123,14 @@ class Engine {
       saved->key = saved_key(g_, config_, dtype);
       saved->x.resize(plan_.tiles.size());
     }
-    for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/false)) {
+    for (const std::vector<std::size_t>& chunk : chunks(Writes::y)) {
       std::vector<Spectra<T>> X = transform_data(x, chunk, /*is_x=*/true);
       std::vector<Spectra<T>> Y(chunk.size());
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
       for (auto& s : Y) s = Spectra<T>(pairs_ * O, blocks_, false);
+      const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]   (y = x ⋆ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
       for (std::int64_t b = 0; b < blocks_; ++b)
         for (std::size_t t = 0; t < chunk.size(); ++t)
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -151,14 +160,15 @@ class Engine {
     }
     Spectra<T> DW;
     if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
-    for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/dx != nullptr)) {
+    for (const std::vector<std::size_t>& chunk : chunks(dx ? Writes::dx : Writes::nothing)) {
+      const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // dy is transformed once per tile and serves both dx and dw.
       std::vector<Spectra<T>> DY = transform_data(dy, chunk, /*is_x=*/false);
       if (dx) {
         std::vector<Spectra<T>> DX(chunk.size());
         for (auto& s : DX) s = Spectra<T>(pairs_ * C, blocks_, false);
         // DX̂_f[n, c] = Σ_o DŶ_f[n, o] · Ŵ_f[o, c]   (dx = dy ⋆ᵀ w)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -176,7 +186,7 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t) X[t] = &X_local[t];
         }
         // DŴ_f[o, c] += Σ_n conj DŶ_f[n, o] · X̂_f[n, c]   (dw = x ⋆ dy, summed over pairs and tiles)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (spread(blocks_, mac_work))
         for (std::int64_t b = 0; b < blocks_; ++b)
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
@@ -188,62 +198,26 @@ class Engine {
   }
 
  private:
-  // Tiles grouped so that tiles of one group never write the same output points (the K-step
-  // schedule of overlap-add: along each axis, tiles m apart with m·step ≥ the written extent),
-  // then cut to bound the memory of the spectra in flight.
-  std::vector<std::vector<std::size_t>> chunks(bool dx_pass) const {
-    Extent m{1, 1, 1};
-    const bool overlapping = plan_.method == TileMethod::overlap_add ? !dx_pass : plan_.method == TileMethod::overlap_save && dx_pass;
-    if (overlapping)
-      for (std::size_t i = 0; i < 3; ++i) m[i] = (plan_.step[i] + span_[i] - 1 + plan_.step[i] - 1) / plan_.step[i];
-    std::vector<std::vector<std::size_t>> classes(std::size_t(m[0] * m[1] * m[2]));
-    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) {
-      const Extent& idx = plan_.tiles[t].index;
-      classes[std::size_t(((idx[0] % m[0]) * m[1] + idx[1] % m[1]) * m[2] + idx[2] % m[2])].push_back(t);
-    }
+  using Writes = TileWrites;
+  std::size_t colour(std::size_t t, Writes writes) const { return tile_colour(g_, plan_, t, writes); }
+
+  // The tiles ordered by colour and cut into chunks that bound the memory of the spectra in flight.
+  // A chunk's transforms and GEMMs run all at once; only its inverse-and-add step goes colour by
+  // colour (inverse_data), so the colours cost no extra parallel regions elsewhere.
+  std::vector<std::vector<std::size_t>> chunks(Writes writes) const {
+    std::vector<std::size_t> order(plan_.tiles.size());
+    for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t u, std::size_t v) { return colour(u, writes) < colour(v, writes); });
     const std::int64_t tile_bytes =
         blocks_ * 2 * blk * std::int64_t(sizeof(T)) * pairs_ * 2 * (g_.in_channels + g_.out_channels);
-    const std::size_t per_chunk = std::size_t(std::max<std::int64_t>(1, (std::int64_t(256) << 20) / std::max<std::int64_t>(tile_bytes, 1)));
+    const std::size_t per_chunk =
+        std::size_t(std::max<std::int64_t>(1, (std::int64_t(256) << 20) / std::max<std::int64_t>(tile_bytes, 1)));
     std::vector<std::vector<std::size_t>> out;
-    for (const auto& cls : classes)
-      for (std::size_t first = 0; first < cls.size(); first += per_chunk)
-        out.emplace_back(cls.begin() + std::ptrdiff_t(first), cls.begin() + std::ptrdiff_t(std::min(cls.size(), first + per_chunk)));
+    for (std::size_t first = 0; first < order.size(); first += per_chunk)
+      out.emplace_back(order.begin() + std::ptrdiff_t(first),
+                       order.begin() + std::ptrdiff_t(std::min(order.size(), first + per_chunk)));
     return out;
-  }
-
-  // Box → storage row `row` (spectrum index f = block·blk + lane), in runs of `group` blocks.
-  void store(const Complex* box, Spectra<T>& s, std::int64_t row) const {
-    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
-      T* e = s.at(b0, row);
-      const std::int64_t end = std::min(points_, (b0 + G) * blk);
-      std::int64_t f = b0 * blk;
-      for (; f + blk <= end; f += blk, e += 2 * blk) {
-        const Complex* src = box + f;
-#pragma omp simd
-        for (std::int64_t l = 0; l < blk; ++l) {
-          e[l] = src[l].real();
-          e[blk + l] = src[l].imag();
-        }
-      }
-      if (f < end) {  // the last, partial block: zeros after the last frequency
-        const std::int64_t n = end - f;
-        for (std::int64_t l = 0; l < blk; ++l) {
-          e[l] = l < n ? box[f + l].real() : T(0);
-          e[blk + l] = l < n ? box[f + l].imag() : T(0);
-        }
-      }
-    }
-  }
-  void load(const Spectra<T>& s, std::int64_t row, Complex* box) const {
-    for (std::int64_t b0 = 0; b0 < blocks_; b0 += G) {
-      const T* e = s.at(b0, row);
-      const std::int64_t end = std::min(points_, (b0 + G) * blk);
-      for (std::int64_t f = b0 * blk; f < end; f += blk, e += 2 * blk) {
-        const std::int64_t n = std::min(blk, end - f);
-        Complex* dst = box + f;
-        for (std::int64_t l = 0; l < n; ++l) dst[l] = Complex(e[l], e[blk + l]);
-      }
-    }
   }
 
   // The box rows a map touches, as a pruning region: [min, max] of its local indices per axis
@@ -259,51 +233,6 @@ class Engine {
     }
   }
 
-  // f(row, mirror_row) for every line of L1 spectrum points and the line holding the negated
-  // frequencies −k (layout of BoxTransform: planes k0, each [k2][k1]; also right for one-line
-  // planes); within a line, −k1 sits at (L1 − k1) mod L1.
-  template <class F> void for_each_mirror_line(F&& f) const {
-    const Extent& L = plan_.length;
-    for (std::int64_t k0 = 0; k0 < L[0]; ++k0) {
-      const std::int64_t m0 = k0 == 0 ? 0 : L[0] - k0;
-      for (std::int64_t k2 = 0; k2 < L[2]; ++k2) {
-        const std::int64_t m2 = k2 == 0 ? 0 : L[2] - k2;
-        f((k0 * L[2] + k2) * L[1], (m0 * L[2] + m2) * L[1]);
-      }
-    }
-  }
-
-  // Z = F(w_a + i·w_b) → W_a = (Z[k] + conj Z[−k])/2 and W_b = (Z[k] − conj Z[−k])/(2i).
-  void hermitian_split(const Complex* z, Complex* wa, Complex* wb) const {
-    const std::int64_t L1 = plan_.length[1];
-    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
-      const Complex* zr = z + row;
-      const Complex* zm = z + mirror;
-      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
-        const Complex u = zr[k1], v = zm[k1 == 0 ? 0 : L1 - k1];
-        // v̄ = (v.re, −v.im); (u + v̄)/2 and −i·(u − v̄)/2
-        wa[row + k1] = Complex(T(0.5) * (u.real() + v.real()), T(0.5) * (u.imag() - v.imag()));
-        wb[row + k1] = Complex(T(0.5) * (u.imag() + v.imag()), T(-0.5) * (u.real() - v.real()));
-      }
-    });
-  }
-
-  // out = Herm(za) + i·Herm(zb), Herm(z)[k] = (z[k] + conj z[−k])/2: its inverse is
-  // Re F⁻¹(za) + i·Re F⁻¹(zb).
-  void hermitian_pack(const Complex* za, const Complex* zb, Complex* out) const {
-    const std::int64_t L1 = plan_.length[1];
-    for_each_mirror_line([&](std::int64_t row, std::int64_t mirror) {
-      for (std::int64_t k1 = 0; k1 < L1; ++k1) {
-        const std::int64_t m = mirror + (k1 == 0 ? 0 : L1 - k1);
-        const Complex a = za[row + k1], am = za[m], b = zb[row + k1], bm = zb[m];
-        // Herm(za) = ((a.re + am.re)/2, (a.im − am.im)/2), likewise hb; out = ha + i·hb
-        const T ha_re = T(0.5) * (a.real() + am.real()), ha_im = T(0.5) * (a.imag() - am.imag());
-        const T hb_re = T(0.5) * (b.real() + bm.real()), hb_im = T(0.5) * (b.imag() - bm.imag());
-        out[row + k1] = Complex(ha_re - hb_im, ha_im + hb_re);
-      }
-    });
-  }
-
   // Spectra of w: rows (o, c within the group), taps at k·d. Two real filters per transform:
   // Z = F(w_a + i·w_b) gives W_a[k] = (Z[k] + conj Z[−k])/2 and W_b[k] = (Z[k] − conj Z[−k])/(2i)
   // (the Hermitian and anti-Hermitian parts), halving the filter transforms.
@@ -312,23 +241,23 @@ class Engine {
     Spectra<T> s(rows, blocks_, false);
     Extent lo, hi;
     region(k_map_, lo, hi);
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
       Complex* a = box_scratch<T>(points_);
       Complex* b = a + points_;
       box_.clear(a, lo, hi);
-      scatter_real(w + r * K, two ? w + (r + 1) * K : nullptr, g_.kernel, k_map_, a);
+      scatter_real(w + r * K, two ? w + (r + 1) * K : nullptr, g_.kernel, k_map_, plan_.length, a);
       box_.forward(a, b, lo, hi);
       if (!two) {
-        store(b, s, r);
+        store(b, points_, s, r);
         continue;
       }
       Complex* c = b + points_;
-      hermitian_split(b, a, c);
-      store(a, s, r);
-      store(c, s, r + 1);
+      hermitian_split(plan_.length, b, a, c);
+      store(a, points_, s, r);
+      store(c, points_, s, r + 1);
     }
     count(count_w, std::uint64_t(jobs));
     return s;
@@ -342,7 +271,7 @@ class Engine {
     std::vector<Spectra<T>> out(chunk.size());
     for (auto& s : out) s = Spectra<T>(pairs_ * channels, blocks_, false);
     const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::size_t t = std::size_t(j / per_tile);
       const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
@@ -353,9 +282,9 @@ class Engine {
       box_.clear(box, lo, hi);
       const T* a = data + ((2 * p) * channels + c) * pixels;
       const T* b = 2 * p + 1 < g_.batch ? data + ((2 * p + 1) * channels + c) * pixels : nullptr;
-      scatter_real(a, b, extent, maps, box);
+      scatter_real(a, b, extent, maps, plan_.length, box);
       box_.forward(box, box + points_, lo, hi);
-      store(box + points_, out[t], row);
+      store(box + points_, points_, out[t], row);
     }
     count(is_x ? count_x : count_dy, std::uint64_t(jobs));
     return out;
@@ -367,22 +296,32 @@ class Engine {
     const std::int64_t channels = is_y ? g_.out_channels : g_.in_channels;
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
-    const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
-#pragma omp parallel for schedule(dynamic)
-    for (std::int64_t j = 0; j < jobs; ++j) {
-      const std::size_t t = std::size_t(j / per_tile);
-      const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
-      const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
-      Complex* box = box_scratch<T>(points_);
-      load(spectra[t], row, box + points_);
-      Extent lo, hi;
-      region(maps, lo, hi);
-      box_.inverse(box + points_, box, lo, hi);
-      T* a = out + ((2 * p) * channels + c) * pixels;
-      T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
-      gather_add(box, extent, maps, a, b);
+    const std::int64_t per_tile = pairs_ * channels;
+    const Writes writes = is_y ? Writes::y : Writes::dx;
+    // One colour at a time (chunks() ordered the tiles by colour); within a colour all in parallel.
+    for (std::size_t first = 0; first < chunk.size();) {
+      std::size_t last = first + 1;
+      while (last < chunk.size() && colour(chunk[last], writes) == colour(chunk[first], writes)) ++last;
+      const std::int64_t jobs = std::int64_t(last - first) * per_tile;
+      // Tiles innermost: neighbouring jobs add into the same image, so a wrong colouring would show.
+      const std::int64_t tiles = std::int64_t(last - first);
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
+      for (std::int64_t j = 0; j < jobs; ++j) {
+        const std::size_t t = first + std::size_t(j % tiles);
+        const std::int64_t row = j / tiles, p = row / channels, c = row % channels;
+        const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
+        Complex* box = box_scratch<T>(points_);
+        load(spectra[t], row, points_, box + points_);
+        Extent lo, hi;
+        region(maps, lo, hi);
+        box_.inverse(box + points_, box, lo, hi);
+        T* a = out + ((2 * p) * channels + c) * pixels;
+        T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
+        gather_add(box, extent, maps, plan_.length, scale_, a, b);
+      }
+      first = last;
     }
-    count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(jobs));
+    count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(std::int64_t(chunk.size()) * per_tile));
   }
 
   // dw from its spectra, two rows per inverse: the wanted real parts Re F⁻¹(Z) = F⁻¹(Herm Z) with
@@ -392,7 +331,7 @@ class Engine {
     Extent lo, hi;
     region(k_map_, lo, hi);
     std::fill(dw, dw + rows * K, T(0));
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
       const bool two = r + 1 < rows;
@@ -400,50 +339,17 @@ class Engine {
       Complex* b = a + points_;
       if (two) {
         Complex* c = b + points_;
-        load(DW, r, a);
-        load(DW, r + 1, c);
-        hermitian_pack(a, c, b);
+        load(DW, r, points_, a);
+        load(DW, r + 1, points_, c);
+        hermitian_pack(plan_.length, a, c, b);
       } else {
-        load(DW, r, b);
+        load(DW, r, points_, b);
       }
       box_.inverse(b, a, lo, hi);
       // One row: the real part is the pair sum (the imaginary part holds cross terms, dropped).
-      gather_add(a, g_.kernel, k_map_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
+      gather_add(a, g_.kernel, k_map_, plan_.length, scale_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
     }
     count(count_dw_inv, std::uint64_t(jobs));
-  }
-
-  // box[maps.dst] = a[maps.src] + i·b[maps.src] (b may be null).
-  void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, Complex* box) const {
-    const Extent& L = plan_.length;
-    for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
-      for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
-        const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
-        Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
-        const std::int64_t* src = m[2].src.data();
-        const std::int64_t* dst = m[2].dst.data();
-        const std::size_t n = m[2].src.size();
-        if (b)
-          for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
-        else
-          for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
-      }
-  }
-
-  // a[maps.src] += scale·Re box[maps.dst], b[maps.src] += scale·Im box[maps.dst] (b may be null).
-  void gather_add(const Complex* box, const Extent& extent, const Maps& m, T* a, T* b) const {
-    const Extent& L = plan_.length;
-    for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
-      for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
-        const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
-        const Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
-        const std::int64_t* src = m[2].src.data();
-        const std::int64_t* dst = m[2].dst.data();
-        const std::size_t n = m[2].src.size();
-        for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale_ * d[dst[j]].real();
-        if (b)
-          for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale_ * d[dst[j]].imag();
-      }
   }
 
   ConvGeometry g_;
@@ -467,6 +373,11 @@ void check_tensors(std::string_view what, const ConvGeometry& g, const Tensor& x
                                  to_string(w.shape())));
 }
 
+void fill_zero(Tensor& t) {
+  if (t.dtype() == DType::float64) std::fill(t.data<double>(), t.data<double>() + t.numel(), 0.0);
+  else std::fill(t.data<float>(), t.data<float>() + t.numel(), 0.0f);
+}
+
 template <class T>
 const T* cdata(const Tensor& t) {
   return t.data<T>();
@@ -481,6 +392,10 @@ std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig&
     throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
                                  to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
                                  dtype_name(y.dtype())));
+  if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {  // empty batch or channels: sums of nothing
+    fill_zero(y);
+    return nullptr;
+  }
   if (x.dtype() == DType::float64)
     return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
   return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
@@ -501,6 +416,11 @@ void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor
   check_out(dx, g.input_shape(), "dx");
   check_out(dw, g.weight_shape(), "dw");
   if (!dx && !dw) return;
+  if (x.numel() == 0 || w.numel() == 0 || dy.numel() == 0) {
+    if (dx) fill_zero(*dx);
+    if (dw) fill_zero(*dw);
+    return;
+  }
   if (x.dtype() == DType::float64)
     Engine<double>(g, config).backward(cdata<double>(x), cdata<double>(w), cdata<double>(dy),
                                        dx ? dx->data<double>() : nullptr, dw ? dw->data<double>() : nullptr, saved,

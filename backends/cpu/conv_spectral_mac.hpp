@@ -121,7 +121,7 @@ void block_gemm(std::int64_t I, std::int64_t J, std::int64_t K, const T* a, std:
                 const T* b, std::int64_t b_k, std::int64_t b_j, T* c, std::int64_t c_i, std::int64_t c_j,
                 bool accumulate) {
   constexpr std::int64_t e = 2 * spectral_block<T>;
-  if (K < 4 || I * J < 8) {
+  if (K < 4 || I < 8) {  // B is re-read only I/2 times: not worth a copy
     block_gemm_direct<T, conj_a, conj_b>(I, J, K, a, a_i, a_k, b, b_k, b_j, c, c_i, c_j, accumulate);
     return;
   }

@@ -17,6 +17,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -106,6 +109,20 @@ TilePlan plan_of(const ConvGeometry& g, const TileConfig& config, bool with_tile
 
 TilePlan make_tile_plan(const ConvGeometry& g, const TileConfig& config) { return plan_of(g, config, true); }
 
+std::size_t tile_colour(const ConvGeometry& g, const TilePlan& plan, std::size_t t, TileWrites writes) {
+  const bool overlapping = (plan.method == TileMethod::overlap_add && writes == TileWrites::y) ||
+                           (plan.method == TileMethod::overlap_save && writes == TileWrites::dx);
+  if (!overlapping) return 0;
+  std::array<std::int64_t, 3> m{};
+  for (int a = 0; a < 3; ++a) {
+    const std::size_t i = std::size_t(a);
+    const std::int64_t span = axis_of(g, a).span;
+    m[i] = (plan.step[i] + span - 1 + plan.step[i] - 1) / plan.step[i];
+  }
+  const std::array<std::int64_t, 3>& idx = plan.tiles[t].index;
+  return std::size_t(((idx[0] % m[0]) * m[1] + idx[1] % m[1]) * m[2] + idx[2] % m[2]);
+}
+
 double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& config) {
   using namespace conv_cost;
   const TilePlan plan = plan_of(g, config, false);
@@ -131,6 +148,15 @@ double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& c
 TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method) {
   TileConfig best{method, {1, 1, 1}};
   if (method == TileMethod::whole) return best;
+  // The search costs as much as a small convolution: remember its answers (forward and backward of
+  // every training step ask the same question).
+  static std::mutex mutex;
+  static std::map<std::string, TileConfig> known;
+  const std::string key = fmt::format("{} {} {}", g.key(), dtype_name(dtype), int(method));
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
   // Candidate transform sizes per axis: smooth sizes from span + 1 up to the whole extent; the tile
   // is L − span + 1 so that the transform is used fully.
   std::array<std::vector<std::int64_t>, 3> candidates;
@@ -158,6 +184,9 @@ TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method) {
           best = c;
         }
       }
+  std::lock_guard lock(mutex);
+  if (known.size() > 4096) known.clear();  // bounded: a process that sees endless new shapes
+  known.emplace(key, best);
   return best;
 }
 

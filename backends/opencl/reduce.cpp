@@ -3,6 +3,7 @@
 //   vjp:              x̄ = scale · broadcast(ȳ)       (one scaled_copy launch)
 //   jvp:              ẏ = scale · Σ_axes ẋ            (one reduction launch)
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -23,10 +24,20 @@ constexpr std::int64_t serial_row_limit = 32;
 
 template <class T> void set_scale(Launch& launch, double scale) { launch.arg(T(scale)); }
 
+std::atomic<ReduceStrategy> strategy{ReduceStrategy::automatic};
+
+// CPU devices (PoCL) take the serial kernel for every row: see kernels/reduce.cl.
+bool prefers_serial(const Context& context) {
+  const ReduceStrategy s = strategy.load(std::memory_order_relaxed);
+  if (s != ReduceStrategy::automatic) return s == ReduceStrategy::serial;
+  return context.device().type.find("cpu") != std::string::npos;
+}
+
 // One reduction launch: out[u] = scale · Σ over piece u of the rows (see kernels/reduce.cl).
 void launch_sum(Context& context, const StridedLayout& layout, DType dtype, std::int64_t outputs, std::int64_t row,
                 std::int64_t chunk, std::int64_t chunks, double scale, const Tensor& out) {
-  const bool serial = row <= serial_row_limit && chunks == 1;
+  const bool forced_tree = strategy.load(std::memory_order_relaxed) == ReduceStrategy::tree;
+  const bool serial = (row <= serial_row_limit && chunks == 1 && !forced_tree) || prefers_serial(context);
   const std::string_view name = serial ? "reduce_sum_serial" : "reduce_sum_tree";
   Launch launch(context, typed_kernel(context, "reduce", dtype, name), name);
   launch.arg(cl_long(outputs)).arg(cl_long(row)).arg(layout.rank).arg(layout.shape);
@@ -35,7 +46,7 @@ void launch_sum(Context& context, const StridedLayout& layout, DType dtype, std:
   else set_scale<float>(launch, scale);
   launch.mem(device_buffer(*out.buffer(), "sum").mem());
   if (serial) {
-    launch.run_elements(outputs);
+    launch.arg(cl_long(chunk)).arg(cl_long(chunks)).run_elements(outputs * chunks);
     return;
   }
   const std::size_t local = tree_group_size(context, std::min(row, chunk));
@@ -44,6 +55,9 @@ void launch_sum(Context& context, const StridedLayout& layout, DType dtype, std:
 }
 
 }  // namespace
+
+void set_reduce_strategy(ReduceStrategy s) { strategy.store(s, std::memory_order_relaxed); }
+ReduceStrategy reduce_strategy() { return strategy.load(std::memory_order_relaxed); }
 
 std::size_t tree_group_size(const Context& context, std::int64_t row) {
   // a power of two ≤ 256, ≤ the device's work-group limit, no larger than the row needs
@@ -69,14 +83,16 @@ Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t>
   Tensor out = device_empty(context, out_shape, x.dtype());
   if (outputs == 0) return out;
   const StridedLayout layout = permuted_layout(x, axes);
-  // Too few outputs to occupy the device (a full sum, say): cut each row into pieces, sum the
-  // pieces in parallel, then sum the pieces' results in a second launch. Pieces stay at least
-  // 4·L elements long, so each work-item still adds several elements.
-  const std::int64_t target_groups = 4 * std::int64_t(context.device().compute_units);
-  const std::int64_t min_piece = 4 * std::int64_t(tree_group_size(context, row));
+  // Too few units to occupy the device (a full sum, say): cut each row into pieces, sum the
+  // pieces in parallel, then sum the pieces' results in a second launch. On a GPU a unit is a
+  // work-group and we want 4 per compute unit, pieces of at least 4·L elements; on a CPU device a
+  // unit is one work-item and we want 64 per core, pieces of at least 1024 elements.
+  const bool serial = prefers_serial(context);
+  const std::int64_t target_units = (serial ? 64 : 4) * std::int64_t(context.device().compute_units);
+  const std::int64_t min_piece = serial ? 1024 : 4 * std::int64_t(tree_group_size(context, row));
   std::int64_t chunks = 1;
-  if (row > serial_row_limit && outputs < target_groups)
-    chunks = std::max<std::int64_t>(1, std::min((target_groups + outputs - 1) / outputs, row / min_piece));
+  if (row > serial_row_limit && outputs < target_units)
+    chunks = std::max<std::int64_t>(1, std::min((target_units + outputs - 1) / outputs, row / min_piece));
   if (chunks == 1) {
     launch_sum(context, layout, x.dtype(), outputs, row, row, 1, scale, out);
     return out;

@@ -15,6 +15,13 @@ namespace nodal::opencl {
 // in a second launch.
 Tensor sum_axes(Context& context, const Tensor& x, std::span<const std::uint8_t> reduced, double scale);
 
+// Which reduction kernel runs: automatic (the serial kernel on CPU devices, the tree kernel
+// elsewhere, the serial one for short rows everywhere), or one forced for every row (so that tests
+// cover both kernels on any device). Process-wide.
+enum class ReduceStrategy { automatic, tree, serial };
+void set_reduce_strategy(ReduceStrategy strategy);
+ReduceStrategy reduce_strategy();
+
 // The work-group size of the tree reduction for rows of `row` elements: a power of two ≤ 256,
 // ≤ the device's limit, no larger than the row needs.
 std::size_t tree_group_size(const Context& context, std::int64_t row);

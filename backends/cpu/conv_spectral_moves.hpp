@@ -1,0 +1,181 @@
+#pragma once
+// Moving data between the tensors, the transform boxes and the block storage of the spectral
+// engine (conv_spectral.cpp): where each point of a tile goes (AxisMap), placing real data into a box
+// two signals at a time and reading results back, converting a box's spectrum to and from the split
+// block storage, and the Hermitian split/pack that puts two real filters into one transform.
+#include <algorithm>
+#include <array>
+#include <complex>
+#include <cstdint>
+#include <vector>
+
+#include "nodal/backends/cpu/conv_spectral_storage.hpp"
+
+namespace nodal::cpu::spectral {
+
+using Extent = std::array<std::int64_t, 3>;
+
+// Where each grid point of a tile goes, per axis: tensor index `src` ↔ local box index `dst`.
+struct AxisMap {
+  std::vector<std::int64_t> src, dst;
+  bool unit = false;  // src and dst both consecutive runs (set by finish())
+  void finish() {
+    unit = true;
+    for (std::size_t j = 1; j < src.size(); ++j)
+      if (src[j] != src[0] + std::int64_t(j) || dst[j] != dst[0] + std::int64_t(j)) unit = false;
+  }
+};
+using Maps = std::array<AxisMap, 3>;
+
+// box[maps.dst] = a[maps.src] + i·b[maps.src] (b may be null).
+template <class T>
+void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, const Extent& L, std::complex<T>* box) {
+  using Complex = std::complex<T>;
+  for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
+    for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
+      const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
+      Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
+      const std::int64_t* src = m[2].src.data();
+      const std::int64_t* dst = m[2].dst.data();
+      const std::size_t n = m[2].src.size();
+      if (n == 0) continue;
+      if (m[2].unit) {  // both runs contiguous: a loop the compiler vectorizes
+        const T* pa = a + s + src[0];
+        Complex* pd = d + dst[0];
+        if (b) {
+          const T* pb = b + s + src[0];
+          for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], pb[j]);
+        } else {
+          for (std::size_t j = 0; j < n; ++j) pd[j] = Complex(pa[j], T(0));
+        }
+      } else if (b) {
+        for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], b[s + src[j]]);
+      } else {
+        for (std::size_t j = 0; j < n; ++j) d[dst[j]] = Complex(a[s + src[j]], T(0));
+      }
+    }
+}
+
+// a[maps.src] += scale·Re box[maps.dst], b[maps.src] += scale·Im box[maps.dst] (b may be null).
+template <class T>
+void gather_add(const std::complex<T>* box, const Extent& extent, const Maps& m, const Extent& L, T scale, T* a, T* b) {
+  using Complex = std::complex<T>;
+  for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
+    for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
+      const std::int64_t s = (m[0].src[j0] * extent[1] + m[1].src[j1]) * extent[2];
+      const Complex* d = box + (m[0].dst[j0] * L[1] + m[1].dst[j1]) * L[2];
+      const std::int64_t* src = m[2].src.data();
+      const std::int64_t* dst = m[2].dst.data();
+      const std::size_t n = m[2].src.size();
+      if (n == 0) continue;
+      if (m[2].unit) {
+        T* pa = a + s + src[0];
+        const Complex* pd = d + dst[0];
+        for (std::size_t j = 0; j < n; ++j) pa[j] += scale * pd[j].real();
+        if (b) {
+          T* pb = b + s + src[0];
+          for (std::size_t j = 0; j < n; ++j) pb[j] += scale * pd[j].imag();
+        }
+        continue;
+      }
+      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale * d[dst[j]].real();
+      if (b)
+        for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale * d[dst[j]].imag();
+    }
+}
+
+// Box → storage row `row` (spectrum index f = block·blk + lane), in runs of `group` blocks.
+template <class T>
+void store(const std::complex<T>* box, std::int64_t points, Spectra<T>& s, std::int64_t row) {
+  using Complex = std::complex<T>;
+  constexpr std::int64_t blk = spectral_block<T>, G = Spectra<T>::group;
+  const std::int64_t blocks = s.blocks;
+  for (std::int64_t b0 = 0; b0 < blocks; b0 += G) {
+    T* e = s.at(b0, row);
+    const std::int64_t end = std::min(points, (b0 + G) * blk);
+    std::int64_t f = b0 * blk;
+    for (; f + blk <= end; f += blk, e += 2 * blk) {
+      const Complex* src = box + f;
+#pragma omp simd
+      for (std::int64_t l = 0; l < blk; ++l) {
+        e[l] = src[l].real();
+        e[blk + l] = src[l].imag();
+      }
+    }
+    if (f < end) {  // the last, partial block: zeros after the last frequency
+      const std::int64_t n = end - f;
+      for (std::int64_t l = 0; l < blk; ++l) {
+        e[l] = l < n ? box[f + l].real() : T(0);
+        e[blk + l] = l < n ? box[f + l].imag() : T(0);
+      }
+    }
+  }
+}
+// Storage row `row` → box (the inverse of store).
+template <class T>
+void load(const Spectra<T>& s, std::int64_t row, std::int64_t points, std::complex<T>* box) {
+  using Complex = std::complex<T>;
+  constexpr std::int64_t blk = spectral_block<T>, G = Spectra<T>::group;
+  const std::int64_t blocks = s.blocks;
+  for (std::int64_t b0 = 0; b0 < blocks; b0 += G) {
+    const T* e = s.at(b0, row);
+    const std::int64_t end = std::min(points, (b0 + G) * blk);
+    std::int64_t f = b0 * blk;
+    for (; f + blk <= end; f += blk, e += 2 * blk) {
+      Complex* dst = box + f;
+#pragma omp simd
+      for (std::int64_t l = 0; l < blk; ++l) dst[l] = Complex(e[l], e[blk + l]);
+    }
+    for (std::int64_t l = 0; f + l < end; ++l) box[f + l] = Complex(e[l], e[blk + l]);
+  }
+}
+
+// f(row, mirror_row) for every line of L1 spectrum points and the line holding the negated
+// frequencies −k (layout of BoxTransform: planes k0, each [k2][k1]; also right for one-line
+// planes); within a line, −k1 sits at (L1 − k1) mod L1.
+template <class F> void for_each_mirror_line(const Extent& L, F&& f) {
+  for (std::int64_t k0 = 0; k0 < L[0]; ++k0) {
+    const std::int64_t m0 = k0 == 0 ? 0 : L[0] - k0;
+    for (std::int64_t k2 = 0; k2 < L[2]; ++k2) {
+      const std::int64_t m2 = k2 == 0 ? 0 : L[2] - k2;
+      f((k0 * L[2] + k2) * L[1], (m0 * L[2] + m2) * L[1]);
+    }
+  }
+}
+
+// Z = F(w_a + i·w_b) → W_a = (Z[k] + conj Z[−k])/2 and W_b = (Z[k] − conj Z[−k])/(2i).
+template <class T>
+void hermitian_split(const Extent& L, const std::complex<T>* z, std::complex<T>* wa, std::complex<T>* wb) {
+  using Complex = std::complex<T>;
+  const std::int64_t L1 = L[1];
+  for_each_mirror_line(L, [&](std::int64_t row, std::int64_t mirror) {
+    const Complex* zr = z + row;
+    const Complex* zm = z + mirror;
+    for (std::int64_t k1 = 0; k1 < L1; ++k1) {
+      const Complex u = zr[k1], v = zm[k1 == 0 ? 0 : L1 - k1];
+      // v̄ = (v.re, −v.im); (u + v̄)/2 and −i·(u − v̄)/2
+      wa[row + k1] = Complex(T(0.5) * (u.real() + v.real()), T(0.5) * (u.imag() - v.imag()));
+      wb[row + k1] = Complex(T(0.5) * (u.imag() + v.imag()), T(-0.5) * (u.real() - v.real()));
+    }
+  });
+}
+
+// out = Herm(za) + i·Herm(zb), Herm(z)[k] = (z[k] + conj z[−k])/2: its inverse is
+// Re F⁻¹(za) + i·Re F⁻¹(zb).
+template <class T>
+void hermitian_pack(const Extent& L, const std::complex<T>* za, const std::complex<T>* zb, std::complex<T>* out) {
+  using Complex = std::complex<T>;
+  const std::int64_t L1 = L[1];
+  for_each_mirror_line(L, [&](std::int64_t row, std::int64_t mirror) {
+    for (std::int64_t k1 = 0; k1 < L1; ++k1) {
+      const std::int64_t m = mirror + (k1 == 0 ? 0 : L1 - k1);
+      const Complex a = za[row + k1], am = za[m], b = zb[row + k1], bm = zb[m];
+      // Herm(za) = ((a.re + am.re)/2, (a.im − am.im)/2), likewise hb; out = ha + i·hb
+      const T ha_re = T(0.5) * (a.real() + am.real()), ha_im = T(0.5) * (a.imag() - am.imag());
+      const T hb_re = T(0.5) * (b.real() + bm.real()), hb_im = T(0.5) * (b.imag() - bm.imag());
+      out[row + k1] = Complex(ha_re - hb_im, ha_im + hb_re);
+    }
+  });
+}
+
+}  // namespace nodal::cpu::spectral
