@@ -131,6 +131,8 @@ Position resume_run(const std::filesystem::path& path, nn::Module& net, nn::Opti
 
 }  // namespace
 
+void request_stop() { stop_requested = true; }
+
 std::string train_usage() {
   return "options: --epochs N (3)  --batch-size N (64)  --optimizer sgd|adam|adamw (sgd)  --lr X (0.01)\n"
          "         --momentum X (0.9)  --weight-decay X (0)  --seed N (1)  --backend cpu|opencl (cpu)\n"
@@ -232,6 +234,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
   const auto previous_handler = std::signal(SIGINT, on_interrupt);
   const std::filesystem::path checkpoint = std::filesystem::path(o.out_dir) / "checkpoint.safetensors";
   TrainResult result;
+  std::int64_t batches_this_run = 0;
   for (; at.epoch <= o.epochs; ++at.epoch) {
     nn::ProgressBar bar(fmt::format("epoch {}/{}", at.epoch, o.epochs), loader.batches_per_epoch(),
                         o.quiet ? nullptr : stdout);
@@ -250,6 +253,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
       at.images += n;
       at.batch = batch->index + 1;
       bar.update(batch->index, n, at.loss_sum / double(at.images), double(at.correct) / double(at.images));
+      if (o.stop_after_batches > 0 && ++batches_this_run == o.stop_after_batches) stop_requested = true;
       if (stop_requested) {
         save_run(checkpoint, *net, *opt, at, log);
         std::signal(SIGINT, previous_handler);

@@ -25,6 +25,7 @@ struct TrainOptions {
   std::int64_t test_subset = 0;
   std::int64_t test_batch_size = 1000;
   bool quiet = false;
+  std::int64_t stop_after_batches = 0;  // > 0: act as if Ctrl-C came after that many batches (tests)
 };
 
 struct TrainResult {
@@ -38,6 +39,9 @@ struct TrainResult {
 // --train-subset N --test-subset N --quiet; ValueError naming a bad flag or value.
 TrainOptions parse_train_options(const std::vector<std::string>& args);
 std::string train_usage();
+// Asks a running train_fashion_mnist to stop after its current batch and save a checkpoint (what
+// Ctrl-C does).
+void request_stop();
 TrainResult train_fashion_mnist(const TrainOptions& options);
 
 }  // namespace nodal::examples

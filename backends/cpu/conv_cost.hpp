@@ -30,14 +30,14 @@ inline double element_bytes(DType dtype) { return dtype == DType::float64 ? 8.0 
 // (single-thread CPU time, geometric mean over the 6 benchmark layers: robust on a busy machine)
 // divided by each algorithm's 2-thread speed-up measured in a quiet run (gemm 2.35, direct 2.0,
 // fft family 1.7, helix 1.65). docs/convolution.md has the figures and how well `auto` then picks. Known limit: gemm's error depends on the
-// shape (×0.43 at k3 to ×0.73 at k11 single-threaded; worse than estimated on 1-channel images,
+// shape (×0.36 to ×0.61 single-threaded over the layers; worse than estimated on 1-channel images,
 // where its products are matrix-vector), which one factor cannot follow.
 struct Calibration {
   std::string_view algorithm;
   double factor;
 };
 inline constexpr Calibration calibration_table[] = {
-    {"direct", 1.55}, {"gemm", 0.23}, {"fft", 0.62}, {"fft_tiled", 0.65}, {"fft_overlap_save", 0.71}, {"helix", 0.94},
+    {"direct", 1.1}, {"gemm", 0.2}, {"fft", 0.63}, {"fft_tiled", 0.64}, {"fft_overlap_save", 0.65}, {"helix", 0.88},
 };
 inline double calibration(std::string_view algorithm) {
   for (const Calibration& c : calibration_table)

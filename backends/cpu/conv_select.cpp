@@ -107,30 +107,21 @@ std::optional<Measured> cached(const std::string& key) {
   return it->second;
 }
 
-// Forward (keeping what backward reuses) then both backward correlations, as one training step
-// runs them. The first call is a warm-up (plans, caches, page faults); then the min of up to 3
-// timed runs while they stay cheap (the min, because other work on the machine only ever adds
-// time), so that measuring costs a few training steps, not a benchmark.
+// One training step's worth of one algorithm: forward (keeping what backward reuses) then both
+// backward correlations, timed.
 double time_forward_backward(const ConvAlgorithm& a, const ConvGeometry& g, const Tensor& x, const Tensor& w,
                              const Tensor& dy, Tensor& y, Tensor& dx, Tensor& dw) {
-  using clock = std::chrono::steady_clock;
-  auto once = [&] {
-    const auto start = clock::now();
-    std::unique_ptr<ConvSaved> saved = a.forward(g, x, w, y, true);
-    a.backward(g, x, w, dy, &dx, &dw, saved.get());
-    return std::chrono::duration<double>(clock::now() - start).count();
-  };
-  once();
-  double best = once(), spent = best;
-  for (int run = 1; run < 3 && spent < 0.2; ++run) {
-    const double s = once();
-    best = std::min(best, s);
-    spent += s;
-  }
-  cache().runs.fetch_add(1, std::memory_order_relaxed);
-  return best;
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<ConvSaved> saved = a.forward(g, x, w, y, true);
+  a.backward(g, x, w, dy, &dx, &dw, saved.get());
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Every candidate within measure_skip_factor of the best estimate: a warm-up each (plans, caches,
+// page faults), then up to 3 rounds in which each candidate runs once, keeping each one's minimum.
+// Rounds, not runs in a row, so that a spell of other work on the machine slows one round of every
+// candidate rather than every run of one; further rounds only while the rounds so far took < 0.2 s,
+// so that measuring costs a few training steps, not a benchmark.
 Measured measure(const ConvGeometry& g, DType dtype, const std::vector<ConvCandidate>& ranked) {
   Measured m;
   const double best_estimate = ranked.front().estimate_s;
@@ -140,20 +131,31 @@ Measured measure(const ConvGeometry& g, DType dtype, const std::vector<ConvCandi
   Tensor y = Tensor::empty(g.output_shape(), dtype);
   Tensor dx = Tensor::empty(g.input_shape(), dtype);
   Tensor dw = Tensor::empty(g.weight_shape(), dtype);
+  std::vector<const ConvAlgorithm*> timed;
   for (const ConvCandidate& c : ranked) {
     if (!c.supported) break;
     if (c.estimate_s > measure_skip_factor * best_estimate) {
       m.skipped.push_back(c.name);
       continue;
     }
-    const ConvAlgorithm& a = *find_conv_algorithm(c.name);
+    const ConvAlgorithm* a = find_conv_algorithm(c.name);
     try {
-      m.timings.push_back({c.name, time_forward_backward(a, g, x, w, dy, y, dx, dw)});
-    } catch (const std::exception& e) {  // a failing candidate is reported and left out, not fatal
+      time_forward_backward(*a, g, x, w, dy, y, dx, dw);  // warm-up; a failing candidate is left out, not fatal
+      timed.push_back(a);
+      m.timings.push_back({c.name, std::numeric_limits<double>::infinity()});
+    } catch (const std::exception& e) {
       log_warn("{} {}: measure: {} failed and is left out: {}", g.key(), dtype_name(dtype), c.name, e.what());
     }
   }
-  if (m.timings.empty()) throw BackendError(fmt::format("conv{}d: measure: every candidate failed on {}", g.rank, g.key()));
+  if (timed.empty()) throw BackendError(fmt::format("conv{}d: measure: every candidate failed on {}", g.rank, g.key()));
+  double spent = 0;
+  for (int round = 0; round < 3 && (round == 0 || spent < 0.2); ++round)
+    for (std::size_t i = 0; i < timed.size(); ++i) {
+      const double s = time_forward_backward(*timed[i], g, x, w, dy, y, dx, dw);
+      m.timings[i].seconds = std::min(m.timings[i].seconds, s);
+      spent += s;
+    }
+  cache().runs.fetch_add(std::int64_t(timed.size()), std::memory_order_relaxed);
   std::stable_sort(m.timings.begin(), m.timings.end(), [](const Timing& a, const Timing& b) { return a.seconds < b.seconds; });
   m.winner = find_conv_algorithm(m.timings.front().name);
   for (const Timing& t : m.timings) m.ranking += fmt::format("{}{} {}", m.ranking.empty() ? "" : " < ", t.name, ms(t.seconds));

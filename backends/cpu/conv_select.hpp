@@ -4,8 +4,9 @@
 //   explicit name  the algorithm named by the node (ValueError if unknown or unable)
 //   auto           the smallest calibrated cost estimate among the algorithms that support the
 //                  geometry: estimated_seconds(g) · conv_cost::calibration(name)
-//   measure        time forward + backward of every candidate once on scratch tensors of the real
-//                  shapes (warm-up, then the min of up to 2 runs), per (geometry, dtype, backend),
+//   measure        time forward + backward of every candidate on scratch tensors of the real
+//                  shapes (a warm-up each, then the min over up to 3 rounds of all candidates),
+//                  once per (geometry, dtype, backend),
 //                  and cache the fastest for the life of the process (like cuDNN's find /
 //                  PyTorch's cudnn.benchmark). Candidates whose estimate exceeds
 //                  measure_skip_factor × the best estimate are not timed.

@@ -9,7 +9,6 @@
 // so Σ_p conj(DŶ_p)·X̂_p summed over pairs has the batch sum of x ⋆ dy as the real part of its inverse.
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <omp.h>
 
 #include <fmt/format.h>
@@ -48,11 +47,11 @@ std::complex<T>* box_scratch(std::int64_t points) {
   return buffer.data();
 }
 
-// Whether `jobs` independent transforms are worth a parallel region. With fewer jobs than threads
-// the region would leave threads idle; outside one, the 1-D plans of a large box split their own
-// rows over the threads instead.
-// Small problems run on one thread: waking a team (and meeting at its barrier) costs more than the
-// work, and much more on an oversubscribed machine.
+// Whether `jobs` independent pieces of work (transforms, frequency blocks) are worth a parallel
+// region. With fewer jobs than threads the region would leave threads idle (outside one, the 1-D
+// plans of a large box split their own rows over the threads instead); below 2^15 points of work,
+// waking a team and meeting at its barrier costs more than the work, and far more on an
+// oversubscribed machine.
 bool spread(std::int64_t jobs, std::int64_t points_each) {
   return jobs >= omp_get_max_threads() && jobs * points_each >= (std::int64_t(1) << 15);
 }
@@ -124,7 +123,7 @@ class Engine {
       saved->key = saved_key(g_, config_, dtype);
       saved->x.resize(plan_.tiles.size());
     }
-    for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/false)) {
+    for (const std::vector<std::size_t>& chunk : chunks(Writes::y)) {
       std::vector<Spectra<T>> X = transform_data(x, chunk, /*is_x=*/true);
       std::vector<Spectra<T>> Y(chunk.size());
       const std::int64_t C = g_.in_channels, O = g_.out_channels, Cg = g_.in_per_group(), Og = g_.out_per_group();
@@ -161,7 +160,7 @@ class Engine {
     }
     Spectra<T> DW;
     if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
-    for (const std::vector<std::size_t>& chunk : chunks(/*dx_pass=*/dx != nullptr)) {
+    for (const std::vector<std::size_t>& chunk : chunks(dx ? Writes::dx : Writes::nothing)) {
       const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // dy is transformed once per tile and serves both dx and dw.
       std::vector<Spectra<T>> DY = transform_data(dy, chunk, /*is_x=*/false);
@@ -199,26 +198,25 @@ class Engine {
   }
 
  private:
-  // Tiles grouped so that tiles of one group never write the same output points (the K-step
-  // schedule of overlap-add: along each axis, tiles m apart with m·step ≥ the written extent),
-  // then cut to bound the memory of the spectra in flight.
-  std::vector<std::vector<std::size_t>> chunks(bool dx_pass) const {
-    Extent m{1, 1, 1};
-    const bool overlapping = plan_.method == TileMethod::overlap_add ? !dx_pass : plan_.method == TileMethod::overlap_save && dx_pass;
-    if (overlapping)
-      for (std::size_t i = 0; i < 3; ++i) m[i] = (plan_.step[i] + span_[i] - 1 + plan_.step[i] - 1) / plan_.step[i];
-    std::vector<std::vector<std::size_t>> classes(std::size_t(m[0] * m[1] * m[2]));
-    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) {
-      const Extent& idx = plan_.tiles[t].index;
-      classes[std::size_t(((idx[0] % m[0]) * m[1] + idx[1] % m[1]) * m[2] + idx[2] % m[2])].push_back(t);
-    }
+  using Writes = TileWrites;
+  std::size_t colour(std::size_t t, Writes writes) const { return tile_colour(g_, plan_, t, writes); }
+
+  // The tiles ordered by colour and cut into chunks that bound the memory of the spectra in flight.
+  // A chunk's transforms and GEMMs run all at once; only its inverse-and-add step goes colour by
+  // colour (inverse_data), so the colours cost no extra parallel regions elsewhere.
+  std::vector<std::vector<std::size_t>> chunks(Writes writes) const {
+    std::vector<std::size_t> order(plan_.tiles.size());
+    for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t u, std::size_t v) { return colour(u, writes) < colour(v, writes); });
     const std::int64_t tile_bytes =
         blocks_ * 2 * blk * std::int64_t(sizeof(T)) * pairs_ * 2 * (g_.in_channels + g_.out_channels);
-    const std::size_t per_chunk = std::size_t(std::max<std::int64_t>(1, (std::int64_t(256) << 20) / std::max<std::int64_t>(tile_bytes, 1)));
+    const std::size_t per_chunk =
+        std::size_t(std::max<std::int64_t>(1, (std::int64_t(256) << 20) / std::max<std::int64_t>(tile_bytes, 1)));
     std::vector<std::vector<std::size_t>> out;
-    for (const auto& cls : classes)
-      for (std::size_t first = 0; first < cls.size(); first += per_chunk)
-        out.emplace_back(cls.begin() + std::ptrdiff_t(first), cls.begin() + std::ptrdiff_t(std::min(cls.size(), first + per_chunk)));
+    for (std::size_t first = 0; first < order.size(); first += per_chunk)
+      out.emplace_back(order.begin() + std::ptrdiff_t(first),
+                       order.begin() + std::ptrdiff_t(std::min(order.size(), first + per_chunk)));
     return out;
   }
 
@@ -298,22 +296,32 @@ class Engine {
     const std::int64_t channels = is_y ? g_.out_channels : g_.in_channels;
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
-    const std::int64_t per_tile = pairs_ * channels, jobs = std::int64_t(chunk.size()) * per_tile;
+    const std::int64_t per_tile = pairs_ * channels;
+    const Writes writes = is_y ? Writes::y : Writes::dx;
+    // One colour at a time (chunks() ordered the tiles by colour); within a colour all in parallel.
+    for (std::size_t first = 0; first < chunk.size();) {
+      std::size_t last = first + 1;
+      while (last < chunk.size() && colour(chunk[last], writes) == colour(chunk[first], writes)) ++last;
+      const std::int64_t jobs = std::int64_t(last - first) * per_tile;
+      // Tiles innermost: neighbouring jobs add into the same image, so a wrong colouring would show.
+      const std::int64_t tiles = std::int64_t(last - first);
 #pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
-    for (std::int64_t j = 0; j < jobs; ++j) {
-      const std::size_t t = std::size_t(j / per_tile);
-      const std::int64_t row = j % per_tile, p = row / channels, c = row % channels;
-      const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
-      Complex* box = box_scratch<T>(points_);
-      load(spectra[t], row, points_, box + points_);
-      Extent lo, hi;
-      region(maps, lo, hi);
-      box_.inverse(box + points_, box, lo, hi);
-      T* a = out + ((2 * p) * channels + c) * pixels;
-      T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
-      gather_add(box, extent, maps, plan_.length, scale_, a, b);
+      for (std::int64_t j = 0; j < jobs; ++j) {
+        const std::size_t t = first + std::size_t(j % tiles);
+        const std::int64_t row = j / tiles, p = row / channels, c = row % channels;
+        const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
+        Complex* box = box_scratch<T>(points_);
+        load(spectra[t], row, points_, box + points_);
+        Extent lo, hi;
+        region(maps, lo, hi);
+        box_.inverse(box + points_, box, lo, hi);
+        T* a = out + ((2 * p) * channels + c) * pixels;
+        T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
+        gather_add(box, extent, maps, plan_.length, scale_, a, b);
+      }
+      first = last;
     }
-    count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(jobs));
+    count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(std::int64_t(chunk.size()) * per_tile));
   }
 
   // dw from its spectra, two rows per inverse: the wanted real parts Re F⁻¹(Z) = F⁻¹(Herm Z) with

@@ -59,6 +59,14 @@ struct TilePlan {
 };
 TilePlan make_tile_plan(const ConvGeometry& g, const TileConfig& config);
 
+// The accumulation colour of tile t (the K-step schedule of overlap-add): where the ranges that
+// neighbouring tiles add into overlap (overlap-add's y, overlap-save's dx), tiles are coloured by
+// their index mod m per axis, m = ⌈(step + span − 1)/step⌉, so two tiles of one colour are at least
+// m·step ≥ the written extent apart on some axis and never write the same point; tiles of one colour
+// run in parallel, colours one after another. Always 0 where the written ranges are disjoint.
+enum class TileWrites { y, dx, nothing };
+std::size_t tile_colour(const ConvGeometry& g, const TilePlan& plan, std::size_t t, TileWrites writes);
+
 // The configuration the cost model prefers for fft_tiled / fft_overlap_save, and its estimated
 // seconds of forward + backward (transforms + MAC + memory traffic, conv_cost.hpp rates).
 TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method);

@@ -109,6 +109,20 @@ TilePlan plan_of(const ConvGeometry& g, const TileConfig& config, bool with_tile
 
 TilePlan make_tile_plan(const ConvGeometry& g, const TileConfig& config) { return plan_of(g, config, true); }
 
+std::size_t tile_colour(const ConvGeometry& g, const TilePlan& plan, std::size_t t, TileWrites writes) {
+  const bool overlapping = (plan.method == TileMethod::overlap_add && writes == TileWrites::y) ||
+                           (plan.method == TileMethod::overlap_save && writes == TileWrites::dx);
+  if (!overlapping) return 0;
+  std::array<std::int64_t, 3> m{};
+  for (int a = 0; a < 3; ++a) {
+    const std::size_t i = std::size_t(a);
+    const std::int64_t span = axis_of(g, a).span;
+    m[i] = (plan.step[i] + span - 1 + plan.step[i] - 1) / plan.step[i];
+  }
+  const std::array<std::int64_t, 3>& idx = plan.tiles[t].index;
+  return std::size_t(((idx[0] % m[0]) * m[1] + idx[1] % m[1]) * m[2] + idx[2] % m[2]);
+}
+
 double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& config) {
   using namespace conv_cost;
   const TilePlan plan = plan_of(g, config, false);
