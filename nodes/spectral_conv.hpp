@@ -22,7 +22,7 @@
 // Does it save anything? No: the filter transform is one small irfft2 of Cout·Cin filters per
 // step, negligible next to the convolution itself, and the convolution (whichever algorithm)
 // still transforms x and dE/dy every step. The design text's conclusion ("not helpful") holds;
-// docs/convolution-pooling-separable.md has a measurement.
+// docs/convolution.md has a measurement.
 #include <cstdint>
 #include <vector>
 

@@ -1,4 +1,4 @@
-// Algorithm "fft": the whole convolution as one spectral product per sample pair (docs/convolution-spectral.md).
+// Algorithm "fft": the whole convolution as one spectral product per sample pair (docs/convolution.md).
 //
 // Transform size per axis: the smallest 2·3·5·7-smooth L ≥ the padded extent that the outputs read
 // (Z + span − 1 ≤ S + pad_before + pad_after, = H + K − 1 for 'same'); conv_spectral_tiles.cpp argues

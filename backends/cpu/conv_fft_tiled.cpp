@@ -1,6 +1,6 @@
 // Algorithms "fft_tiled" (overlap-add) and "fft_overlap_save" (overlap-discard): the spectral
 // convolution in tiles, so that large images need transforms of a bounded size and the spectra in
-// flight stay bounded (docs/convolution-spectral.md).
+// flight stay bounded (docs/convolution.md).
 //
 //   overlap-add: the padded input is cut into blocks of B points per axis; each block's full
 //     correlation (B + span − 1 points, fits a transform of L ≥ B + span − 1) is added into the

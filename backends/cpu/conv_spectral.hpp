@@ -1,6 +1,6 @@
 #pragma once
 // The spectral convolution engine shared by the algorithms "fft", "fft_tiled", "fft_overlap_save"
-// and "helix" (docs/convolution-spectral.md).
+// and "helix" (docs/convolution.md).
 //
 // Every pass is a circular convolution/correlation of zero-padded boxes of L0×L1×L2 points:
 //   forward   Ŷ_f[n, o] = Σ_c X̂_f[n, c] · conj Ŵ_f[o, c]        y  = x ⋆ w
