@@ -1,5 +1,8 @@
 // Unary elementwise nodes: values against hand-computed numbers or float64 std:: references,
 // gradients by gradcheck (Jacobian from vjp and jvp vs central differences), error messages.
+#include <bit>
+#include <limits>
+
 #include "elementwise_test_util.hpp"
 
 #include <nodal/core/gradcheck.hpp>
@@ -148,4 +151,21 @@ TEST_CASE("unary nodes are registered under their own names with their attribute
   auto node = reg.make("leaky_relu", {{"negative_slope", 0.5}});
   check_close(apply1(*node, {x4()}), {-1.0, -0.25, 0.25, 1.5}, 0);
   CHECK(std::get<double>(*reg.make("elu", {})->attributes().find("alpha")) == 1.0);
+}
+
+TEST_CASE("sqrt is correctly rounded in float32 and keeps +inf and zeros") {
+  // IEEE 754 requires sqrt to be correctly rounded, so every element must equal std::sqrt bit for
+  // bit; 4099 elements take the vectorized loop and its remainder.
+  std::vector<float> v(4099);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(i) * 0.37f + float(i % 7) * 1e-3f;
+  v[0] = 0.0f;
+  v[1] = std::numeric_limits<float>::infinity();
+  v[2] = std::numeric_limits<float>::denorm_min();
+  v[3] = std::numeric_limits<float>::max();
+  v[4] = -0.0f;
+  const std::vector<float> got = nodal::sqrt(Tensor::from_vector(v, Shape{std::int64_t(v.size())})).to_vector<float>();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    INFO("element ", i, " = ", v[i]);
+    CHECK(std::bit_cast<std::uint32_t>(got[i]) == std::bit_cast<std::uint32_t>(std::sqrt(v[i])));
+  }
 }

@@ -56,7 +56,9 @@ template <class T> Tensor unary_forward(const Unary& n, const Tensor& x) {
       case UnaryOp::abs: return map_array<T>(x, [](const auto& a) { return a.abs(); });
       case UnaryOp::exp: return map_array<T>(x, [](const auto& a) { return a.exp(); });
       case UnaryOp::log: return map_array<T>(x, [](const auto& a) { return a.log(); });
-      case UnaryOp::sqrt: return map_array<T>(x, [](const auto& a) { return a.sqrt(); });
+      // std::sqrt, not Eigen's: with EIGEN_FAST_MATH (its default) Eigen's float sqrt on AVX-512 is
+      // rsqrt + Newton, which turns +inf into NaN; the compiler still vectorizes this loop.
+      case UnaryOp::sqrt: return cpu::map_unary<T, T>(x, [](T v) { return std::sqrt(v); });
       case UnaryOp::square: return map_array<T>(x, [](const auto& a) { return a.square(); });
       case UnaryOp::tanh: return map_array<T>(x, [](const auto& a) { return a.tanh(); });
       case UnaryOp::sigmoid: return map_array<T>(x, [](const auto& a) { return a.logistic(); });
