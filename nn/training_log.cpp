@@ -1,18 +1,15 @@
 #include "nodal/nn/training_log.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 
 #include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
+#include "nodal/nn/atomic_file.hpp"
 
 namespace nodal::nn {
 
@@ -122,30 +119,9 @@ std::string TrainingLog::svg() const {
 }
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError(fmt::format("cannot write '{}': {}", tmp.string(), std::strerror(errno)));
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw IoError(fmt::format("cannot write '{}': {}", tmp.string(), std::strerror(e)));
-    }
-    written += std::size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw IoError(fmt::format("cannot flush '{}': {}", tmp.string(), std::strerror(errno)));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    throw IoError(fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), path.string(), std::strerror(e)));
-  }
+  AtomicFile out(path, "write_file_atomically");
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
 void TrainingLog::write_csv(const std::filesystem::path& path) const { write_file_atomically(path, csv()); }

@@ -30,7 +30,7 @@ class TrainingLog {
   std::vector<EpochMetrics> epochs_;
 };
 
-// Writes `text` to `path` through a temporary file in the same folder and a rename, so readers
+// Writes `text` to `path` through nn::AtomicFile (temporary file, fsync, rename), so readers
 // never see a half-written file; IoError naming the path on failure.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 
