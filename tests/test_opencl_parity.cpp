@@ -32,11 +32,14 @@ TEST_CASE("OpenCL parity tests are skipped: this build has no OpenCL backend") {
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/registry.hpp"
+#include "opencl_parity_util.hpp"
 #include "opencl_test_util.hpp"
 
 using namespace nodal;
 using nodal::test::opencl_present;
 using nodal::test::sample;
+using nodal::test::max_error;
+using nodal::test::NodeOutcome;
 
 namespace {
 
@@ -46,101 +49,26 @@ constexpr double elementwise_bound = 8.0;  // ε units, see the header
 constexpr double pow_bound = 32.0;
 constexpr double sum_bound = 16.0;         // ε · Σ|x| units
 
-double epsilon(DType d) {
-  return d == DType::float32 ? double(std::numeric_limits<float>::epsilon()) : std::numeric_limits<double>::epsilon();
-}
-
-// Largest error of `actual` (any backend) against `expected` (cpu) in ε units; NaN where exactly
-// one is NaN, or where infinities differ.
-double max_error(const Tensor& actual, const Tensor& expected, const Tensor* scale = nullptr) {
-  REQUIRE(actual.defined());
-  REQUIRE(expected.defined());
-  REQUIRE(actual.shape() == expected.shape());
-  CHECK(actual.dtype() == expected.dtype());
-  const auto a = actual.to(Backend::cpu).to_vector<double>();
-  const auto e = expected.to_vector<double>();
-  const auto s = scale ? scale->to_vector<double>() : std::vector<double>();
-  const double eps = epsilon(expected.dtype());
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i]) || std::isnan(e[i])) {
-      if (std::isnan(a[i]) != std::isnan(e[i])) return std::numeric_limits<double>::quiet_NaN();
-      continue;
-    }
-    if (std::isinf(a[i]) || std::isinf(e[i])) {
-      if (a[i] != e[i]) return std::numeric_limits<double>::quiet_NaN();
-      continue;
-    }
-    const double unit = scale ? std::max(s[i], std::numeric_limits<double>::min()) : std::max(std::abs(e[i]), 1.0);
-    worst = std::max(worst, std::abs(a[i] - e[i]) / (eps * unit));
-  }
-  return worst;
-}
-
-// The same values as `host`, on the device as a transposed (non-contiguous) view of its last two
-// axes when `strided`.
-Tensor on_device(const Tensor& host, bool strided) {
-  if (!strided || host.rank() < 2) return host.to(Backend::opencl);
-  const int r = host.rank();
-  return host.transpose(r - 2, r - 1).contiguous().to(Backend::opencl).transpose(r - 2, r - 1);
-}
-
-struct Outcome {
-  Tensor y;
-  std::vector<Tensor> cotangents;  // of every input
-  Tensor tangent;                  // of the output, all input tangents given
-  std::vector<Tensor> partial_tangents;  // of the output, one input tangent at a time
-};
-
-Outcome run(const Node& node, const std::vector<Tensor>& inputs, const Tensor& g, const std::vector<Tensor>& tangents,
-            Backend backend, bool strided) {
-  const auto place = [&](const Tensor& t) { return backend == Backend::cpu ? t : on_device(t, strided); };
-  std::vector<Tensor> in, tan;
-  for (const Tensor& t : inputs) in.push_back(place(t));
-  for (const Tensor& t : tangents) tan.push_back(place(t));
-  const Tensor cot = place(g);
-  const NodeImpl& impl = node.impl(backend);
-  Outcome o;
-  Tensor outs[1];
-  impl.forward(ForwardCall{node, in, outs});
-  o.y = outs[0];
-  o.cotangents.resize(in.size());
-  const std::vector<std::uint8_t> wanted(in.size(), 1);
-  const Tensor cots[] = {cot};
-  impl.vjp(VjpCall{node, in, outs, cots, o.cotangents, wanted});
-  Tensor out_tangent[1];
-  impl.jvp(JvpCall{node, in, outs, tan, out_tangent});
-  o.tangent = out_tangent[0];
-  for (std::size_t i = 0; i < in.size() && in.size() > 1; ++i) {
-    std::vector<Tensor> one(in.size());
-    one[i] = tan[i];
-    Tensor t[1];
-    impl.jvp(JvpCall{node, in, outs, one, t});
-    o.partial_tangents.push_back(t[0]);
-  }
-  return o;
-}
-
 // Runs `node` on both backends and checks every result; returns the largest error.
 double compare(const Node& node, const std::vector<Tensor>& inputs, const Tensor& g, const std::vector<Tensor>& tangents,
                bool strided, const char* what) {
-  const Outcome cpu = run(node, inputs, g, tangents, Backend::cpu, false);
-  const Outcome cl = run(node, inputs, g, tangents, Backend::opencl, strided);
+  const NodeOutcome cpu = nodal::test::run_node(node, inputs, g, tangents, Backend::cpu, false);
+  const NodeOutcome cl = nodal::test::run_node(node, inputs, g, tangents, Backend::opencl, strided);
   INFO(std::string(node.type()), " ", std::string(what), " ", std::string(dtype_name(inputs[0].dtype())),
        std::string(strided ? " strided views" : ""), " on ", opencl::current_context().device().name);
-  CHECK(cl.y.backend() == Backend::opencl);
-  double worst = max_error(cl.y, cpu.y);
+  CHECK(cl.outputs[0].backend() == Backend::opencl);
+  double worst = max_error(cl.outputs[0], cpu.outputs[0]);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     CHECK(cl.cotangents[i].shape() == inputs[i].shape());
-    if (inputs[i].shape() == cpu.y.shape()) {
+    if (inputs[i].shape() == cpu.outputs[0].shape()) {
       worst = std::max(worst, max_error(cl.cotangents[i], cpu.cotangents[i]));
       continue;
     }
     // A broadcast input's cotangent is a sum: its rounding scales with Σ|terms|, taken from the
     // CPU's unsummed terms (the vjp with every input expanded to the output's shape).
     std::vector<Tensor> expanded;
-    for (const Tensor& t : inputs) expanded.push_back(t.expand(cpu.y.shape()).contiguous());
-    const Outcome terms = run(node, expanded, g, expanded, Backend::cpu, false);
+    for (const Tensor& t : inputs) expanded.push_back(t.expand(cpu.outputs[0].shape()).contiguous());
+    const NodeOutcome terms = nodal::test::run_node(node, expanded, g, expanded, Backend::cpu, false);
     const Tensor abs_terms = apply1(*Registry::instance().make("abs", {}), {terms.cotangents[i]});
     const Tensor scale = cpu::sum_to(abs_terms, inputs[i].shape());
     const double e = max_error(cl.cotangents[i], cpu.cotangents[i], &scale);
@@ -275,12 +203,12 @@ TEST_CASE("sum and mean on OpenCL match the CPU backend over any axes") {
         for (bool strided : {false, true}) {
           INFO(type, " of ", to_string(c.shape), " axes ", c.axes.size(), " keepdims ", c.keepdims, " ",
                std::string(dtype_name(dtype)), std::string(strided ? " strided" : ""));
-          const Outcome cpu = run(*node, {x}, g, {t}, Backend::cpu, false);
-          const Outcome cl = run(*node, {x}, g, {t}, Backend::opencl, strided);
+          const NodeOutcome cpu = nodal::test::run_node(*node, {x}, g, {t}, Backend::cpu, false);
+          const NodeOutcome cl = nodal::test::run_node(*node, {x}, g, {t}, Backend::opencl, strided);
           // scale of the sums' rounding: the same reduction of |x| (and of |ẋ| for the tangent)
           const Tensor abs_sum = apply1(*node, {apply1(*make("abs"), {x})});
           const Tensor abs_tangent_sum = apply1(*node, {apply1(*make("abs"), {t})});
-          const double e = std::max({max_error(cl.y, cpu.y, &abs_sum), max_error(cl.tangent, cpu.tangent, &abs_tangent_sum)});
+          const double e = std::max({max_error(cl.outputs[0], cpu.outputs[0], &abs_sum), max_error(cl.tangent, cpu.tangent, &abs_tangent_sum)});
           CHECK(e <= sum_bound);
           // the vjp broadcasts and scales: elementwise exact up to the scale's rounding
           CHECK(max_error(cl.cotangents[0], cpu.cotangents[0]) <= elementwise_bound);
