@@ -30,6 +30,12 @@ TEST_CASE("OpenCL training-node tests are skipped: this build has no OpenCL back
 #include "nodal/nodes/dropout.hpp"
 #include "nodal/nodes/loss.hpp"
 #include "nodal/nodes/softmax.hpp"
+#include "nodal/core/execution.hpp"
+#include "nodal/nn/adam.hpp"
+#include "nodal/nn/clip.hpp"
+#include "nodal/nn/init.hpp"
+#include "nodal/nn/layers.hpp"
+#include "nodal/nn/sgd.hpp"
 #include "opencl_parity_util.hpp"
 #include "opencl_test_util.hpp"
 
@@ -316,5 +322,155 @@ TEST_CASE("dropout on OpenCL draws the CPU's masks bit for bit") {
           }
         }
   MESSAGE(fmt::format("dropout: masks bit-identical over {} float32 elements ({} kept)", total, kept_total));
+}
+
+namespace {
+
+// Parameters of a few shapes (odd sizes, a scalar) on the host, and per-step gradients.
+nn::NamedTensors host_parameters(DType dtype, std::uint64_t seed) {
+  nn::NamedTensors p;
+  int k = 0;
+  for (const Shape& shape : {Shape{6, 1, 5, 5}, Shape{120, 400}, Shape{10}, Shape{}, Shape{3, 7}})
+    p.emplace_back(fmt::format("p{}", k++), sample(shape, -1, 1, seed++).astype(dtype));
+  return p;
+}
+
+nn::NamedTensors clone_to(const nn::NamedTensors& params, Backend backend) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : params) out.emplace_back(name, backend == Backend::cpu ? t.clone() : t.to(backend));
+  return out;
+}
+
+std::unique_ptr<nn::Optimizer> make_optimizer(const std::string& kind, nn::NamedTensors params) {
+  if (kind == "sgd") return std::make_unique<nn::Sgd>(std::move(params), nn::SgdOptions{.lr = 0.05});
+  if (kind == "sgd-momentum")
+    return std::make_unique<nn::Sgd>(std::move(params),
+                                     nn::SgdOptions{.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 1e-3});
+  if (kind == "sgd-nesterov")
+    return std::make_unique<nn::Sgd>(std::move(params),
+                                     nn::SgdOptions{.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-2, .nesterov = true});
+  if (kind == "adam") return std::make_unique<nn::Adam>(std::move(params), nn::AdamOptions{.lr = 1e-2, .weight_decay = 1e-3});
+  return std::make_unique<nn::AdamW>(std::move(params), nn::AdamOptions{.lr = 1e-2, .weight_decay = 0.05});
+}
+
+}  // namespace
+
+TEST_CASE("optimizers update device parameters as the CPU does: SGD (momentum, Nesterov, weight decay), Adam, AdamW") {
+  if (!opencl_present()) return;
+  // Both backends run the same operations in the same order on the same rounded scalars, and
+  // division and √ are correctly rounded on both. The one difference: the CPU build (GCC -O3
+  // -march=native, whose default -ffp-contract=fast) fuses some a·b + c into FMAs, while
+  // kernels/optimizer.cl switches FP_CONTRACT off (the same result on every device). Each fused
+  // operation differs by at most one rounding (ε relative to its result); an update has at most
+  // two (μ·b + (1 − d)·g, p − lr·g), so 4 steps stay within 8ε of the parameter's scale.
+  // Measured on PoCL: ≤ 3ε.
+  for (DType dtype : real_dtypes)
+    for (const std::string kind : {"sgd", "sgd-momentum", "sgd-nesterov", "adam", "adamw"}) {
+      const nn::NamedTensors start = host_parameters(dtype, 900);
+      nn::NamedTensors cpu_params = clone_to(start, Backend::cpu), cl_params = clone_to(start, Backend::opencl);
+      const auto cpu_opt = make_optimizer(kind, cpu_params);
+      const auto cl_opt = make_optimizer(kind, cl_params);
+      for (int step = 0; step < 4; ++step) {
+        std::vector<Tensor> cpu_grads, cl_grads;
+        for (const auto& [name, t] : start) {
+          cpu_grads.push_back(sample(t.shape(), -1, 1, 1000 + step * 17 + cpu_grads.size()).astype(dtype));
+          cl_grads.push_back(cpu_grads.back().to(Backend::opencl));
+        }
+        cpu_opt->step(cpu_grads);
+        cl_opt->step(cl_grads);
+      }
+      double worst = 0;
+      for (std::size_t i = 0; i < start.size(); ++i) {
+        CHECK(cl_params[i].second.backend() == Backend::opencl);
+        worst = std::max(worst, max_error(cl_params[i].second, cpu_params[i].second));
+      }
+      // the state (momentum buffers, moments) as saved: downloaded by state_dict
+      const nn::OptimizerState cpu_state = cpu_opt->state_dict(), cl_state = cl_opt->state_dict();
+      REQUIRE(cpu_state.tensors.size() == cl_state.tensors.size());
+      for (std::size_t i = 0; i < cpu_state.tensors.size(); ++i) {
+        CHECK(cl_state.tensors[i].second.backend() == Backend::cpu);
+        worst = std::max(worst, max_error(cl_state.tensors[i].second, cpu_state.tensors[i].second));
+      }
+      INFO(kind, " ", dtype_name(dtype));
+      CHECK(worst <= 8.0);
+      MESSAGE(fmt::format("{} {}: largest difference after 4 steps {:.2f} eps", kind, dtype_name(dtype), worst));
+    }
+}
+
+TEST_CASE("optimizers refuse a gradient on another backend than its parameter") {
+  if (!opencl_present()) return;
+  nn::NamedTensors params{{"w", Tensor::zeros(Shape{3}, DType::float32, Backend::opencl)}};
+  nn::Sgd opt(params, {.lr = 0.1});
+  const std::vector<Tensor> host_grad{Tensor::ones(Shape{3})};
+  CHECK_THROWS_WITH_AS(opt.step(host_grad), doctest::Contains("is on backend 'cpu', the parameter on 'opencl'"), BackendError);
+}
+
+TEST_CASE("clip_grad_norm on device gradients matches the CPU and keeps the norm on the device") {
+  if (!opencl_present()) return;
+  for (DType dtype : real_dtypes)
+    for (double max_norm : {0.5, 1e6}) {
+      const nn::NamedTensors start = host_parameters(dtype, 950);
+      std::vector<Tensor> cpu_grads, cl_grads, async_grads;
+      for (const auto& [name, t] : start) {
+        cpu_grads.push_back(t.clone());
+        cl_grads.push_back(t.to(Backend::opencl));
+        async_grads.push_back(t.to(Backend::opencl));
+      }
+      const double cpu_norm = nn::clip_grad_norm(cpu_grads, max_norm);
+      const double cl_norm = nn::clip_grad_norm(cl_grads, max_norm);
+      const Tensor device_norm = nn::clip_grad_norm_on_device(async_grads, max_norm);
+      CHECK(device_norm.backend() == Backend::opencl);
+      // Σ g² over 48k terms: the device sums in T by a 256-item tree per gradient (⌈n/256⌉ + 8
+      // roundings, ≤ 197 for the 120×400 gradient, plus one per gradient), the CPU in double;
+      // the norm's relative error is half the sum's. Scaled gradients add the coefficient's.
+      const double eps = nodal::test::epsilon(dtype);
+      const double sum_order = double((120 * 400 + 255) / 256) + 8 + 5;
+      CHECK(std::abs(cl_norm - cpu_norm) <= sum_order * eps * cpu_norm);
+      CHECK(std::abs(device_norm.to(Backend::cpu).to_vector<double>()[0] - cpu_norm) <= sum_order * eps * cpu_norm);
+      double worst = 0;
+      for (std::size_t i = 0; i < cpu_grads.size(); ++i) {
+        worst = std::max(worst, max_error(cl_grads[i], cpu_grads[i]));
+        worst = std::max(worst, max_error(async_grads[i], cpu_grads[i]));
+      }
+      CHECK(worst <= sum_order + 2);
+      MESSAGE(fmt::format("clip_grad_norm {} max_norm {}: norm {} (cpu {}), gradients within {:.2f} eps", dtype_name(dtype),
+                          max_norm, cl_norm, cpu_norm, worst));
+    }
+}
+
+TEST_CASE("backward gives device zeros for device parameters that no cotangent reaches") {
+  if (!opencl_present()) return;
+  Graph g;
+  const Value x = g.input("x", Shape{4});
+  const Value used = g.parameter("used", Tensor::ones(Shape{4}, DType::float32, Backend::opencl));
+  const Value unused = g.parameter("unused", Tensor::ones(Shape{3}, DType::float32, Backend::opencl));
+  const Value loss = mse(x, used);
+  Execution run = g.forward({loss}, {{x, Tensor::zeros(Shape{4}, DType::float32, Backend::opencl)}});
+  const std::vector<Value> wrt{used, unused};
+  const Gradients grads = run.backward(loss, wrt);
+  CHECK(grads[used].backend() == Backend::opencl);
+  CHECK(grads[unused].backend() == Backend::opencl);
+  CHECK(grads[unused].to(Backend::cpu).to_vector<float>() == std::vector<float>(3, 0.0f));
+}
+
+TEST_CASE("Module::to moves parameters and buffers; BatchNorm2d's running statistics follow") {
+  if (!opencl_present()) return;
+  nn::manual_seed(3);
+  auto net = nn::sequential({nn::linear(5, 4), nn::relu()});
+  auto bn = std::make_shared<nn::BatchNorm2d>(3);
+  net->push_back(bn);
+  const nn::NamedTensors before = net->state();
+  net->to(Backend::opencl);
+  const nn::NamedTensors after = net->state();
+  REQUIRE(after.size() == before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    CHECK(after[i].first == before[i].first);
+    CHECK(after[i].second.backend() == Backend::opencl);
+    CHECK(max_error(after[i].second, before[i].second) == 0);
+  }
+  CHECK(bn->state().running_mean.buffer() == bn->named_buffers()[0].second.buffer());
+  // and back
+  net->to(Backend::cpu);
+  for (const auto& [name, t] : net->state()) CHECK(t.backend() == Backend::cpu);
 }
 #endif
