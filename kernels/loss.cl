@@ -181,3 +181,32 @@ kernel void mse_vjp(const long n, const T two_s, global const T* gy, const long 
     if (want_b) db[i] = k * (bv - av);
   }
 }
+
+// Training-loop metrics: sums[0] += loss·N, sums[1] += #rows whose first largest logit is at the
+// label (std::max_element's choice, as the CPU trainer counts). One work-group of L items: item i
+// takes rows i, i + L, ... (C is small: a serial arg-max per row), then a tree over the group's
+// counts in __local memory (L · sizeof(T) bytes); item 0 updates sums. Counts stay exact in float32
+// up to 2^24 images.
+kernel void classification_metrics(const long N, const long C, global const T* z, const long z_offset,
+                                   global const T* labels, const long labels_offset, global const T* loss,
+                                   const long loss_offset, global T* sums, local T* scratch) {
+  const int lid = get_local_id(0), L = get_local_size(0);
+  T count = (T)0;
+  for (long row = lid; row < N; row += L) {
+    global const T* zr = z + z_offset + row * C;
+    long best = 0;
+    for (long k = 1; k < C; ++k)
+      if (zr[k] > zr[best]) best = k;
+    count += (T)best == labels[labels_offset + row] ? (T)1 : (T)0;
+  }
+  scratch[lid] = count;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int step = L / 2; step > 0; step /= 2) {
+    if (lid < step) scratch[lid] += scratch[lid + step];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    sums[0] += loss[loss_offset] * (T)N;
+    sums[1] += scratch[0];
+  }
+}

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "nodal/core/error.hpp"
-#include "nodal/nn/device_optimizer.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 namespace {
@@ -105,7 +105,7 @@ void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, st
   const double l2 = decoupled_ ? 0.0 : group.weight_decay;
   const double shrink = decoupled_ ? 1 - group.lr * group.weight_decay : 1.0;
   if (param.backend() != Backend::cpu) {  // the same update by the device's kernel, in place
-    device_optimizer_kernels(param.backend(), decoupled_ ? "AdamW.step" : "Adam.step")
+    device_training_kernels(param.backend(), decoupled_ ? "AdamW.step" : "Adam.step")
         .adam(param, grad, slots[0], slots[1],
               AdamScalars{l2, shrink, 1 - options_.beta1, options_.beta2, 1 - options_.beta2, group.lr / bias1,
                           std::sqrt(bias2), options_.eps});

@@ -6,7 +6,7 @@
 
 #include "nodal/core/error.hpp"
 #include "nodal/core/registry.hpp"
-#include "nodal/nn/device_optimizer.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 namespace {
@@ -46,7 +46,7 @@ double host_norm(const Tensor& sum_squares) { return std::sqrt(sum_squares.to(Ba
 
 double grad_norm(std::span<const Tensor> grads) {
   if (const Backend b = backend_of(grads, "grad_norm"); b != Backend::cpu)
-    return host_norm(device_optimizer_kernels(b, "grad_norm").sum_of_squares(grads));
+    return host_norm(device_training_kernels(b, "grad_norm").sum_of_squares(grads));
   double total = 0;
   for (const Tensor& g : grads) {
     if (!g.defined()) continue;  // a parameter without gradient contributes nothing
@@ -63,7 +63,7 @@ double clip_grad_norm(std::span<Tensor> grads, double max_norm) {
   if (!(max_norm >= 0)) throw ValueError(fmt::format("clip_grad_norm: max_norm must be >= 0, got {}", max_norm));
   const std::span<const Tensor> view(grads.data(), grads.size());
   if (const Backend b = backend_of(view, "clip_grad_norm"); b != Backend::cpu) {
-    DeviceOptimizerKernels& kernels = device_optimizer_kernels(b, "clip_grad_norm");
+    DeviceTrainingKernels& kernels = device_training_kernels(b, "clip_grad_norm");
     const Tensor sum_squares = kernels.sum_of_squares(view);
     kernels.clip(grads, sum_squares, max_norm);
     return host_norm(sum_squares);  // the one download, after the scaling is queued
@@ -87,7 +87,7 @@ Tensor clip_grad_norm_on_device(std::span<Tensor> grads, double max_norm) {
   const std::span<const Tensor> view(grads.data(), grads.size());
   const Backend b = backend_of(view, "clip_grad_norm");
   if (b == Backend::cpu) return Tensor::scalar(clip_grad_norm(grads, max_norm), DType::float64);
-  DeviceOptimizerKernels& kernels = device_optimizer_kernels(b, "clip_grad_norm");
+  DeviceTrainingKernels& kernels = device_training_kernels(b, "clip_grad_norm");
   const Tensor sum_squares = kernels.sum_of_squares(view);
   kernels.clip(grads, sum_squares, max_norm);
   static const std::unique_ptr<Node> sqrt_node = Registry::instance().make("sqrt", {});

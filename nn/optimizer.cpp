@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "nodal/core/error.hpp"
-#include "nodal/nn/device_optimizer.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 
@@ -36,7 +36,7 @@ Optimizer::Optimizer(std::vector<ParameterGroup> groups, double lr, double weigh
     groups_.push_back(group);
     for (auto& [name, t] : groups[g].parameters) {
       if (!t.defined()) throw ValueError(fmt::format("{}: parameter '{}' is undefined", op, name));
-      if (!t.is_contiguous() || (t.backend() != Backend::cpu && !has_device_optimizer_kernels(t.backend())))
+      if (!t.is_contiguous() || (t.backend() != Backend::cpu && !has_device_training_kernels(t.backend())))
         throw ValueError(fmt::format("{}: parameter '{}' ({}) must be a contiguous tensor on the CPU or on a device "
                                      "with optimizer kernels: it is updated in place",
                                      op, name, describe(t)));

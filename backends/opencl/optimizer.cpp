@@ -1,14 +1,15 @@
-// The optimizers' device updates (nn/device_optimizer.hpp) on kernels/optimizer.cl, registered
+// The optimizers' device updates (nn/device_training.hpp) on kernels/optimizer.cl, registered
 // for Backend::opencl when the library loads:
 //   sgd              sgd_update                           1 launch per parameter tensor
 //   adam / adamw     adam_update                          1 launch per parameter tensor
 //   sum_of_squares   sum_squares per gradient + sum_partials    (gradients + 1) launches
 //   clip             clip_scale                           1 launch per gradient
+//   accumulate_classification  classification_metrics (kernels/loss.cl)   1 launch per batch
 // Nothing is downloaded: the norm stays on the device and clip_scale reads it there.
 #include <fmt/format.h>
 
 #include "nodal/backends/opencl/nn_common.hpp"
-#include "nodal/nn/device_optimizer.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::opencl {
 namespace {
@@ -19,7 +20,7 @@ void check_in_place(const Tensor& t, std::string_view what, std::string_view op)
     throw ValueError(fmt::format("{} (opencl): {} {} must be contiguous: it is updated in place", op, what, describe(t)));
 }
 
-class OpenClOptimizerKernels final : public nn::DeviceOptimizerKernels {
+class OpenClTrainingKernels final : public nn::DeviceTrainingKernels {
  public:
   void sgd(Tensor& param, const Tensor& grad_in, Tensor* buf, const nn::SgdScalars& s) override {
     Context& context = context_of({&param, &grad_in, buf}, "Sgd.step");
@@ -93,10 +94,31 @@ class OpenClOptimizerKernels final : public nn::DeviceOptimizerKernels {
       typed_arg(launch, g.dtype(), max_norm).run_elements(g.numel());
     }
   }
+
+  void accumulate_classification(const Tensor& logits_in, const Tensor& labels_in, const Tensor& loss,
+                                 Tensor& sums) override {
+    Context& context = context_of({&logits_in, &labels_in, &loss, &sums}, "accumulate_classification");
+    const DType dt = logits_in.dtype();
+    check_kernel_dtype(context, dt, "accumulate_classification");
+    if (logits_in.rank() != 2 || !(labels_in.shape() == Shape{logits_in.dim(0)}) || loss.numel() != 1 ||
+        !(sums.shape() == Shape{2}) || labels_in.dtype() != dt || loss.dtype() != dt || sums.dtype() != dt ||
+        !sums.is_contiguous() || sums.offset() != 0)
+      throw ShapeError(fmt::format("accumulate_classification (opencl): needs logits [N, C], labels [N], a scalar "
+                                   "loss and contiguous sums [2] of one dtype; got {}, {}, {}, {}",
+                                   describe(logits_in), describe(labels_in), describe(loss), describe(sums)));
+    const Tensor logits = contiguous_on(context, logits_in), labels = contiguous_on(context, labels_in);
+    const std::size_t local = tree_group_size(context, 256);
+    Launch launch(context, typed_kernel(context, "loss", dt, "classification_metrics"), "classification_metrics");
+    launch.arg(cl_long(logits.dim(0))).arg(cl_long(logits.dim(1)));
+    launch.mem(mem_of(logits, "metrics")).arg(cl_long(logits.offset()));
+    launch.mem(mem_of(labels, "metrics")).arg(cl_long(labels.offset()));
+    launch.mem(mem_of(loss, "metrics")).arg(cl_long(loss.offset())).mem(mem_of(sums, "metrics"));
+    launch.local_bytes(local * dtype_size(dt)).run(1, local);
+  }
 };
 
-OpenClOptimizerKernels kernels;
-[[maybe_unused]] const bool registered = nn::register_device_optimizer_kernels(Backend::opencl, &kernels);
+OpenClTrainingKernels kernels;
+[[maybe_unused]] const bool registered = nn::register_device_training_kernels(Backend::opencl, &kernels);
 
 }  // namespace
 }  // namespace nodal::opencl

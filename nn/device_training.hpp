@@ -1,9 +1,10 @@
 #pragma once
-// The optimizers' in-place updates on a device (OpenCL): nn/ stays free of any device API, as core
-// does for memory (core/device_memory.hpp). A backend registers its kernels once when the library
-// loads (backends/opencl/optimizer.cpp); Sgd, Adam/AdamW and clip_grad_norm call them for
-// parameters and gradients that live on that backend, so a training step on the device never
-// copies a parameter, gradient or state buffer to the host.
+// The in-place parts of a training step on a device (OpenCL): the optimizers' updates, gradient
+// clipping, and the running loss/accuracy sums of a training loop. nn/ stays free of any device
+// API, as core does for memory (core/device_memory.hpp). A backend registers its kernels once
+// when the library loads (backends/opencl/optimizer.cpp); Sgd, Adam/AdamW and clip_grad_norm call
+// them for parameters and gradients that live on that backend, so a training step on the device
+// never copies a parameter, gradient or state buffer to the host.
 //
 // The scalars are those of the CPU kernels (nn/sgd.cpp, nn/adam.cpp), computed on the host in
 // double and rounded to the parameter's dtype once, so both backends run the same arithmetic.
@@ -24,9 +25,9 @@ struct AdamScalars {
          eps = 0;
 };
 
-class DeviceOptimizerKernels {
+class DeviceTrainingKernels {
  public:
-  virtual ~DeviceOptimizerKernels() = default;
+  virtual ~DeviceTrainingKernels() = default;
   // p, b (momentum buffer, may be null) updated in place from g; one launch.
   virtual void sgd(Tensor& param, const Tensor& grad, Tensor* momentum_buffer, const SgdScalars& s) = 0;
   // p, m, v updated in place from g; one launch.
@@ -37,11 +38,17 @@ class DeviceOptimizerKernels {
   // g ← g·c for every gradient when c = max_norm / (√total + 1e-6) < 1, with `total` = Σ g² from
   // sum_of_squares: the coefficient is computed on the device.
   virtual void clip(std::span<Tensor> grads, const Tensor& sum_squares, double max_norm) = 0;
+  // sums[0] += loss·N and sums[1] += the number of rows of logits [N, C] whose first largest entry
+  // is at the row's label (labels [N] as floats); `sums` is a [2] tensor of the logits' dtype on
+  // the device, `loss` a scalar there. One launch, nothing downloaded: a training loop reads the
+  // sums once per progress update.
+  virtual void accumulate_classification(const Tensor& logits, const Tensor& labels, const Tensor& loss,
+                                         Tensor& sums) = 0;
 };
 
-bool register_device_optimizer_kernels(Backend backend, DeviceOptimizerKernels* kernels);
+bool register_device_training_kernels(Backend backend, DeviceTrainingKernels* kernels);
 // The kernels of `backend`; BackendError naming `op` when none are registered.
-DeviceOptimizerKernels& device_optimizer_kernels(Backend backend, std::string_view op);
-bool has_device_optimizer_kernels(Backend backend);
+DeviceTrainingKernels& device_training_kernels(Backend backend, std::string_view op);
+bool has_device_training_kernels(Backend backend);
 
 }  // namespace nodal::nn
