@@ -102,11 +102,7 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const TrainOptions& o, nn::NamedTe
 
 // --lr-schedule cosine: WarmupCosineLr stepped once per batch (null for none).
 std::unique_ptr<nn::LrSchedule> make_schedule(const TrainOptions& o, nn::Optimizer& opt, std::int64_t batches_per_epoch) {
-  if (o.lr_schedule == "none") return nullptr;
-  if (o.lr_schedule != "cosine")
-    throw ValueError(fmt::format("train: --lr-schedule must be none or cosine, got '{}'", o.lr_schedule));
-  if (o.warmup_epochs >= o.epochs)
-    throw ValueError(fmt::format("train: --warmup-epochs ({}) must be below --epochs ({})", o.warmup_epochs, o.epochs));
+  if (o.lr_schedule == "none") return nullptr;  // the options were checked on entry
   return std::make_unique<nn::WarmupCosineLr>(
       opt, nn::WarmupCosineLrOptions{.warmup_steps = o.warmup_epochs * batches_per_epoch,
                                      .total_steps = std::int64_t(o.epochs) * batches_per_epoch});
@@ -216,6 +212,10 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
                                    o.backend));
   if (o.epochs < 1 || o.batch_size < 1)
     throw ValueError(fmt::format("train: epochs ({}) and batch size ({}) must be ≥ 1", o.epochs, o.batch_size));
+  if (o.lr_schedule != "none" && o.lr_schedule != "cosine")
+    throw ValueError(fmt::format("train: --lr-schedule must be none or cosine, got '{}'", o.lr_schedule));
+  if (o.lr_schedule == "cosine" && o.warmup_epochs >= o.epochs)
+    throw ValueError(fmt::format("train: --warmup-epochs ({}) must be below --epochs ({})", o.warmup_epochs, o.epochs));
   std::filesystem::create_directories(o.out_dir);
 
   // 1. Data. A subset (--train-subset) keeps tests and experiments short.
