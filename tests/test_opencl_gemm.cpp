@@ -173,6 +173,120 @@ TEST_CASE("opencl gemm: bad operands raise errors naming the shapes") {
   CHECK_THROWS_AS(opencl::matmul_batched(Tensor::zeros(Shape{2, 2, 3}, DType::float32, Backend::opencl),
                                          Tensor::zeros(Shape{3, 3, 4}, DType::float32, Backend::opencl)),
                   ShapeError);
+  // the nodes: complex is not in the OpenCL kernels yet; mismatched shapes are the node's ShapeError
+  const Tensor z = Tensor::zeros(Shape{2, 2}, DType::complex64).to(Backend::opencl);
+  CHECK_THROWS_WITH_AS(matmul(z, z), doctest::Contains("matmul"), DTypeError);
+  CHECK_THROWS_AS(matmul(a, a), ShapeError);
+  CHECK_THROWS_WITH_AS(linear(z, z), doctest::Contains("linear"), DTypeError);
+}
+
+// --- the matmul and linear nodes against the CPU backend -------------------------------------
+//
+// Tolerance. Every result of these nodes (outputs, cotangents, tangents) is, per element, a sum of
+// products of the inputs (the batch sums of broadcast operands and the bias terms included), and
+// is linear in each input. Both backends compute it within (K + 2)·ε·Σ|terms| of the exact value
+// (K the number of terms, as for the GEMM above), so they differ by at most 2·(K + 2)·ε·Σ|terms|.
+// Σ|terms| per element is obtained exactly by running the CPU node on the absolute values of
+// every input, cotangent and tangent. The check is that per-element bound with K the longest sum
+// in the case; the measured worst (error / (ε·Σ|terms|)) is printed.
+namespace {
+
+Tensor abs_of(const Tensor& t) {
+  if (!t.defined()) return t;
+  std::vector<double> v = t.to(Backend::cpu).contiguous().to_vector<double>();
+  for (double& x : v) x = std::fabs(x);
+  return Tensor::from_vector(v, t.shape()).astype(t.dtype());
+}
+
+double compare_products(const Node& node, const std::vector<Tensor>& inputs, const Tensor& g,
+                        const std::vector<Tensor>& tangents, bool strided, std::int64_t terms) {
+  using nodal::test::run_node;
+  const auto cpu = run_node(node, inputs, g, tangents, Backend::cpu);
+  const auto cl = run_node(node, inputs, g, tangents, Backend::opencl, strided);
+  std::vector<Tensor> abs_inputs, abs_tangents;
+  for (const Tensor& t : inputs) abs_inputs.push_back(abs_of(t));
+  for (const Tensor& t : tangents) abs_tangents.push_back(abs_of(t));
+  const auto scale = run_node(node, abs_inputs, abs_of(g), abs_tangents, Backend::cpu);
+  double worst = 0;
+  const auto take = [&](const Tensor& d, const Tensor& c, const Tensor& s) {
+    if (!c.defined()) return;
+    REQUIRE(d.defined());
+    CHECK(d.backend() == Backend::opencl);
+    const double e = nodal::test::max_error(d, c, &s);
+    CHECK(e <= 2.0 * double(terms + 2));
+    worst = std::isnan(e) ? e : std::max(worst, e);
+  };
+  take(cl.outputs[0], cpu.outputs[0], scale.outputs[0]);
+  for (std::size_t i = 0; i < inputs.size(); ++i) take(cl.cotangents[i], cpu.cotangents[i], scale.cotangents[i]);
+  take(cl.tangent, cpu.tangent, scale.tangent);
+  for (std::size_t i = 0; i < cpu.partial_tangents.size(); ++i)
+    take(cl.partial_tangents[i], cpu.partial_tangents[i], scale.partial_tangents[i]);
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("opencl matmul: forward, vjp, jvp against the CPU backend (1-D promotion, broadcast batches, views)") {
+  if (!opencl_present()) return;
+  struct Case { Shape a, b; };
+  const Case cases[] = {{Shape{3, 4}, Shape{4, 5}},          {Shape{7}, Shape{7}},
+                        {Shape{5}, Shape{5, 3}},             {Shape{4, 5}, Shape{5}},
+                        {Shape{2, 3, 4}, Shape{4, 5}},       {Shape{4, 5}, Shape{2, 5, 3}},
+                        {Shape{2, 1, 3, 4}, Shape{3, 4, 6}}, {Shape{1, 33, 17}, Shape{4, 17, 9}},
+                        {Shape{3, 2, 7}, Shape{7}},          {Shape{6}, Shape{2, 6, 5}},
+                        {Shape{65, 130}, Shape{130, 31}},    {Shape{0, 3}, Shape{3, 4}},
+                        {Shape{2, 3, 0}, Shape{0, 4}}};
+  const MatMul node;
+  for (DType dtype : {DType::float32, DType::float64}) {
+    double worst = 0;
+    std::uint64_t seed = 77;
+    for (const Case& k : cases)
+      for (bool strided : {false, true}) {
+        INFO(fmt::format("matmul {} a {} b {}{}", dtype_name(dtype), to_string(k.a), to_string(k.b),
+                         strided ? " (transposed views)" : ""));
+        const MatmulShapes s = matmul_shapes(k.a, k.b);
+        const Tensor a = Tensor::randn(k.a, seed++, dtype), b = Tensor::randn(k.b, seed++, dtype);
+        const Tensor g = Tensor::randn(s.out, seed++, dtype);
+        const Tensor ta = Tensor::randn(k.a, seed++, dtype), tb = Tensor::randn(k.b, seed++, dtype);
+        // the longest sum: K of the product, or the batch·n (b̄) / batch·m rows summed in a vjp
+        const std::int64_t n = s.a[s.a.rank() - 2], kk = s.a[s.a.rank() - 1], m = s.b[s.b.rank() - 1];
+        const std::int64_t terms = std::max({2 * kk, s.batch.numel() * n, s.batch.numel() * m, std::int64_t(1)});
+        worst = std::max(worst, compare_products(node, {a, b}, g, {ta, tb}, strided, terms));
+      }
+    MESSAGE(fmt::format("matmul {}: worst error {:.3f} ε·Σ|terms|", dtype_name(dtype), worst));
+  }
+}
+
+TEST_CASE("opencl linear: forward, vjp, jvp against the CPU backend (with and without bias, views)") {
+  if (!opencl_present()) return;
+  struct Case { Shape x; std::int64_t out; };
+  const Case cases[] = {{Shape{5, 7}, 3}, {Shape{7}, 4}, {Shape{2, 3, 7}, 5}, {Shape{33, 130}, 17},
+                        {Shape{2, 0, 7}, 3}, {Shape{4, 3, 2, 9}, 1}, {Shape{64, 16}, 64}};
+  const Linear node;
+  for (DType dtype : {DType::float32, DType::float64}) {
+    double worst = 0;
+    std::uint64_t seed = 500;
+    for (const Case& k : cases)
+      for (bool with_bias : {false, true})
+        for (bool strided : {false, true}) {
+          INFO(fmt::format("linear {} x {} out {}{}{}", dtype_name(dtype), to_string(k.x), k.out,
+                           with_bias ? " with bias" : "", strided ? " (transposed views)" : ""));
+          const std::int64_t in = k.x[k.x.rank() - 1];
+          Shape y_shape = k.x;
+          y_shape[y_shape.rank() - 1] = k.out;
+          std::vector<Tensor> inputs = {Tensor::randn(k.x, seed++, dtype), Tensor::randn(Shape{k.out, in}, seed++, dtype)};
+          std::vector<Tensor> tangents = {Tensor::randn(k.x, seed++, dtype), Tensor::randn(Shape{k.out, in}, seed++, dtype)};
+          if (with_bias) {
+            inputs.push_back(Tensor::randn(Shape{k.out}, seed++, dtype));
+            tangents.push_back(Tensor::randn(Shape{k.out}, seed++, dtype));
+          }
+          const Tensor g = Tensor::randn(y_shape, seed++, dtype);
+          const std::int64_t rows = k.x.numel() / std::max<std::int64_t>(in, 1);
+          const std::int64_t terms = std::max({2 * in + 1, rows, std::int64_t(1)});
+          worst = std::max(worst, compare_products(node, inputs, g, tangents, strided, terms));
+        }
+    MESSAGE(fmt::format("linear {}: worst error {:.3f} ε·Σ|terms|", dtype_name(dtype), worst));
+  }
 }
 
 #endif
