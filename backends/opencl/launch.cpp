@@ -41,6 +41,10 @@ void check_kernel_dtype(const Context& context, DType dtype, std::string_view op
                                  context.device().spec(), context.device().name));
 }
 
+void check_complex_kernel_dtype(const Context& context, DType dtype, std::string_view op) {
+  check_kernel_dtype(context, real_dtype(dtype), op);
+}
+
 cl_kernel typed_kernel(Context& context, std::string_view program, DType dtype, std::string_view kernel) {
   // No -cl-fast-relaxed-math / -cl-mad-enable: results must stay within a few ulp of the CPU
   // backend, and these kernels are memory-bound, so fused or relaxed arithmetic buys nothing.
