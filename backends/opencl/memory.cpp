@@ -6,6 +6,7 @@
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/copy.hpp"
 #include "nodal/core/device_memory.hpp"
 #include "nodal/core/error.hpp"
 
@@ -36,6 +37,14 @@ class OpenClMemory final : public DeviceMemory {
     if (bytes == 0) return;
     check(clEnqueueReadBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
           "clEnqueueReadBuffer", fmt::format("{} bytes from {}", bytes, d.context().device().name));
+  }
+
+  // Tensor::clone / contiguous on the device (kernels/copy.cl); views on two devices go through the host.
+  bool copy(const Tensor& src, Tensor& dst) override {
+    if (&device_buffer(*src.buffer(), "opencl copy").context() != &device_buffer(*dst.buffer(), "opencl copy").context())
+      return false;
+    copy_into(src, dst, "Tensor::clone");
+    return true;
   }
 };
 
