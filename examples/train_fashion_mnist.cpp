@@ -29,6 +29,7 @@
 #include "nodal/nn/device_training.hpp"
 #include "nodal/nn/layers.hpp"
 #include "nodal/nn/loader.hpp"
+#include "nodal/nn/lr_schedule.hpp"
 #include "nodal/nn/progress.hpp"
 #include "nodal/nn/safetensors.hpp"
 #include "nodal/nn/sgd.hpp"
@@ -177,6 +178,14 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const TrainOptions& o, nn::NamedTe
   throw ValueError(fmt::format("train: --optimizer must be sgd, adam or adamw, got '{}'", o.optimizer));
 }
 
+// --lr-schedule cosine: WarmupCosineLr stepped once per batch (null for none).
+std::unique_ptr<nn::LrSchedule> make_schedule(const TrainOptions& o, nn::Optimizer& opt, std::int64_t batches_per_epoch) {
+  if (o.lr_schedule == "none") return nullptr;  // the options were checked on entry
+  return std::make_unique<nn::WarmupCosineLr>(
+      opt, nn::WarmupCosineLrOptions{.warmup_steps = o.warmup_epochs * batches_per_epoch,
+                                     .total_steps = std::int64_t(o.epochs) * batches_per_epoch});
+}
+
 // Where an interrupted or finished run stands, kept in the checkpoint's metadata so that a resumed
 // run continues bit for bit: the epoch, the batches done in it and the epoch's running sums.
 struct Position {
@@ -220,7 +229,8 @@ void request_stop() { stop_requested = true; }
 
 std::string train_usage() {
   return "options: --epochs N (3)  --batch-size N (64)  --optimizer sgd|adam|adamw (sgd)  --lr X (0.01)\n"
-         "         --momentum X (0.9)  --weight-decay X (0)  --seed N (1)  --backend cpu|opencl (cpu)\n"
+         "         --momentum X (0.9)  --weight-decay X (0)  --lr-schedule none|cosine (none)\n"
+         "         --warmup-epochs N (0)  --seed N (1)  --backend cpu|opencl (cpu)\n"
          "         --conv-algorithm auto|measure|direct|gemm|fft|... (auto)  --data DIR  --out DIR\n"
          "         --resume CHECKPOINT  --train-subset N  --test-subset N  --quiet\n";
 }
@@ -264,6 +274,8 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
     else if (flag == "--lr") o.lr = number(flag, value);
     else if (flag == "--momentum") o.momentum = number(flag, value);
     else if (flag == "--weight-decay") o.weight_decay = number(flag, value);
+    else if (flag == "--lr-schedule") o.lr_schedule = value;
+    else if (flag == "--warmup-epochs") o.warmup_epochs = int(integer(flag, value));
     else if (flag == "--seed") o.seed = std::uint64_t(integer(flag, value));
     else if (flag == "--backend") o.backend = value;
     else if (flag == "--conv-algorithm") o.conv_algorithm = value;
@@ -282,6 +294,10 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
   const Backend backend = train_backend(o.backend);
   if (o.epochs < 1 || o.batch_size < 1)
     throw ValueError(fmt::format("train: epochs ({}) and batch size ({}) must be ≥ 1", o.epochs, o.batch_size));
+  if (o.lr_schedule != "none" && o.lr_schedule != "cosine")
+    throw ValueError(fmt::format("train: --lr-schedule must be none or cosine, got '{}'", o.lr_schedule));
+  if (o.lr_schedule == "cosine" && o.warmup_epochs >= o.epochs)
+    throw ValueError(fmt::format("train: --warmup-epochs ({}) must be below --epochs ({})", o.warmup_epochs, o.epochs));
   std::filesystem::create_directories(o.out_dir);
 
   // 1. Data. A subset (--train-subset) keeps tests and experiments short.
@@ -310,10 +326,15 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
   const std::vector<Value> params = net->parameter_values(g);
   const std::unique_ptr<nn::Optimizer> opt = make_optimizer(o, net->named_parameters());
   nn::Loader loader(data.train, {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed});
+  // Built before a resume loads the optimizer's lr, so its base is --lr; its position is the
+  // global batch number, hence a pure function of where the run stands.
+  const std::unique_ptr<nn::LrSchedule> schedule = make_schedule(o, *opt, loader.batches_per_epoch());
 
   nn::TrainingLog log;
   Position at;
   if (resumed) at = resume_run(*resumed, o.resume, *opt, log);
+  if (schedule)
+    for (std::int64_t t = (at.epoch - 1) * loader.batches_per_epoch() + at.batch; schedule->epoch() < t;) schedule->step();
   if (!o.quiet) fmt::print("{}", net->summary());
 
   stop_requested = false;
@@ -341,6 +362,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
         Execution run = g.forward({loss, logits}, {{x, xd}, {y, yd}});
         const Gradients grads = run.backward(loss, params);
         opt->step(grads.tensors());
+        if (schedule) schedule->step();
         device_score->add(run[logits], yd, run[loss]);
         at.images += n;
         at.batch = batch->index + 1;
@@ -359,6 +381,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
         Execution run = g.forward({loss, logits}, {{x, batch->images}, {y, batch->labels}});
         const Gradients grads = run.backward(loss, params);
         opt->step(grads.tensors());
+        if (schedule) schedule->step();
 
         at.loss_sum += double(run[loss].item<float>()) * double(n);
         at.correct += correct_predictions(run[logits], batch->labels);

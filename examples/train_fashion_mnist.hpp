@@ -15,6 +15,8 @@ struct TrainOptions {
   double lr = 0.01;
   double momentum = 0.9;          // sgd only
   double weight_decay = 0.0;
+  std::string lr_schedule = "none";  // none | cosine (per batch, to 0 at the end of the last epoch)
+  int warmup_epochs = 0;             // cosine only: linear warm-up from 0 over these epochs
   std::uint64_t seed = 1;
   std::string backend = "cpu";
   std::string conv_algorithm = "auto";
@@ -34,7 +36,8 @@ struct TrainResult {
   bool interrupted = false;
 };
 
-// --epochs N --batch-size N --optimizer sgd|adam|adamw --lr X --momentum X --weight-decay X --seed N
+// --epochs N --batch-size N --optimizer sgd|adam|adamw --lr X --momentum X --weight-decay X
+// --lr-schedule none|cosine --warmup-epochs N --seed N
 // --backend cpu|opencl --conv-algorithm NAME --data DIR --out DIR --resume CHECKPOINT
 // --train-subset N --test-subset N --quiet; ValueError naming a bad flag or value.
 TrainOptions parse_train_options(const std::vector<std::string>& args);

@@ -99,14 +99,48 @@ TEST_CASE("same seed gives a bitwise identical run and resuming matches an unint
   for (const auto& d : {full, again, split}) std::filesystem::remove_all(d);
 }
 
+TEST_CASE("a cosine learning-rate schedule changes the run and survives a resume mid-epoch") {
+  const auto plain = scratch("plain"), full = scratch("cosine_full"), split = scratch("cosine_split");
+  examples::TrainOptions o = small_run(full);
+  o.epochs = 2;
+  o.lr_schedule = "cosine";
+  o.warmup_epochs = 1;
+  examples::train_fashion_mnist(o);
+  examples::TrainOptions none = o;
+  none.lr_schedule = "none";
+  none.warmup_epochs = 0;
+  none.out_dir = plain.string();
+  examples::train_fashion_mnist(none);
+  // the schedule is applied: a different lr at every step gives different weights
+  CHECK(weights(full / "checkpoint.safetensors") != weights(plain / "checkpoint.safetensors"));
+
+  examples::TrainOptions first = o;
+  first.out_dir = split.string();
+  first.stop_after_batches = 16 + 7;  // in the second epoch, past the warm-up
+  CHECK(examples::train_fashion_mnist(first).interrupted);
+  examples::TrainOptions second = first;
+  second.stop_after_batches = 0;
+  second.resume = (split / "checkpoint.safetensors").string();
+  CHECK_FALSE(examples::train_fashion_mnist(second).interrupted);
+  CHECK(weights(split / "checkpoint.safetensors") == weights(full / "checkpoint.safetensors"));
+  for (const auto& d : {plain, full, split}) std::filesystem::remove_all(d);
+}
+
 TEST_CASE("bad options are rejected with the flag named") {
   CHECK_THROWS_WITH_AS(examples::parse_train_options({"--epochs", "x"}), doctest::Contains("--epochs"), ValueError);
   CHECK_THROWS_WITH_AS(examples::parse_train_options({"--bogus", "1"}), doctest::Contains("--bogus"), ValueError);
   CHECK(examples::parse_train_options({"--lr=0.05", "--quiet"}).lr == 0.05);
+  CHECK(examples::parse_train_options({"--lr-schedule", "cosine", "--warmup-epochs", "1"}).warmup_epochs == 1);
   examples::TrainOptions o;
   o.backend = "cuda";
   CHECK_THROWS_WITH_AS(examples::train_fashion_mnist(o), doctest::Contains("--backend"), ValueError);
   o.backend = "cpu";
+  o.lr_schedule = "linear";
+  CHECK_THROWS_WITH_AS(examples::train_fashion_mnist(o), doctest::Contains("--lr-schedule"), ValueError);
+  o.lr_schedule = "cosine";
+  o.warmup_epochs = o.epochs;
+  CHECK_THROWS_WITH_AS(examples::train_fashion_mnist(o), doctest::Contains("--warmup-epochs"), ValueError);
+  o.lr_schedule = "none";
   o.optimizer = "rmsprop";
   o.data_dir = "/nonexistent";
   CHECK_THROWS_AS(examples::train_fashion_mnist(o), IoError);

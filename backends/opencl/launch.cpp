@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/kernel_sources.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
@@ -39,6 +40,10 @@ void check_kernel_dtype(const Context& context, DType dtype, std::string_view op
   if (dtype == DType::float64 && !context.device().fp64)
     throw DTypeError(fmt::format("{} (opencl): device {} ({}) has no cl_khr_fp64, so no float64 kernels", op,
                                  context.device().spec(), context.device().name));
+}
+
+void check_complex_kernel_dtype(const Context& context, DType dtype, std::string_view op) {
+  check_kernel_dtype(context, real_dtype(dtype), op);
 }
 
 cl_kernel typed_kernel(Context& context, std::string_view program, DType dtype, std::string_view kernel) {
@@ -143,6 +148,7 @@ void Launch::run(std::size_t groups, std::size_t local) {
   const std::size_t global = groups * local;
   check(clEnqueueNDRangeKernel(context_.queue(), kernel_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
         "clEnqueueNDRangeKernel", fmt::format("{} with {} groups of {}", name_, groups, local));
+  detail::note_launch();
   lock_.unlock();
 }
 

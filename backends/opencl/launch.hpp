@@ -27,6 +27,11 @@ Tensor device_empty(Context& context, const Shape& shape, DType dtype);
 // DTypeError for dtypes the kernels do not cover (complex), or float64 on a device without fp64.
 void check_kernel_dtype(const Context& context, DType dtype, std::string_view op);
 
+// For kernels that take complex values as (re, im) pairs of T (kernels/fft.cl): accepts float32,
+// float64, complex64 and complex128; DTypeError for 64-bit types on a device without fp64.
+// Such kernels are built with typed_kernel(real_dtype(dtype)): complex64 → T = float.
+void check_complex_kernel_dtype(const Context& context, DType dtype, std::string_view op);
+
 // A kernel of program kernels/<program>.cl built for `dtype` on `context`'s device.
 cl_kernel typed_kernel(Context& context, std::string_view program, DType dtype, std::string_view kernel);
 

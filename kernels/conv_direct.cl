@@ -1,0 +1,342 @@
+// Direct convolution (nodes/conv.hpp) in gather form: every output element is computed by the
+// work-item that owns it, from the inputs it reads, so no kernel here needs atomics.
+//
+//   forward   y[n, o, p]  = b[o] + Σ_{c ∈ group(o)} Σ_k x̃[n, c, p·s + k·d − pad] · w[o, c, tap(k)]
+//   dx        dx[n, c, i] = Σ_{o ∈ group(c)} Σ_{k, p: p·s + k·d − pad = i} dy[n, o, p] · w[o, c, tap(k)]
+//   dw        dw[o, c, j] = Σ_n Σ_p dy[n, o, p] · x̃[n, c, p·s + tap⁻¹(j)·d − pad]      (partial sums)
+//   fold      dx[r, i]    = Σ_{t: src(start + t) = i} dx̃[r, t]     (the adjoint of a boundary gather)
+// tap(k) = K − 1 − k with flip (a true convolution), else k; x̃ is x extended by the boundary
+// rule: zeros (conv), or replicate / circular (the signal nodes, nodes/convolve1d.hpp).
+//
+// Every problem is 3-D (d, h, w; conv1d/conv2d have unit leading extents). The geometry travels as
+// six int4 arguments (GEOMETRY below), so one program per element type serves every shape:
+//   in   = (D, H, W, Cin)      out  = (OD, OH, OW, Cout)    ksize = (KD, KH, KW, groups)
+//   step = (sd, sh, sw, N)     dil  = (dd, dh, dw, flip)    pad   = (pd, ph, pw, boundary)
+// boundary: 0 zero, 1 replicate, 2 circular. Indices are int: the host refuses tensors of 2^31
+// elements or more. Compiled per element type (-DT=float | -DT=double -DNODAL_FP64).
+#ifdef NODAL_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#define GEOMETRY const int4 in, const int4 out, const int4 ksize, const int4 step, const int4 dil, const int4 pad
+
+// Output channels per work-item in the tiled kernel (a register block: each staged input value
+// serves OB multiply-adds).
+#define OB 4
+
+// The position read along one axis for extended index i of an axis of n, and whether it is inside
+// (for the zero boundary; the other rules always read a real sample).
+inline int source_of(const int i, const int n, const int boundary) {
+  if (boundary == 1) return clamp(i, 0, n - 1);
+  if (boundary == 2) return ((i % n) + n) % n;
+  return clamp(i, 0, n - 1);  // read in bounds; `inside` says whether the value counts
+}
+inline bool inside_of(const int i, const int n, const int boundary) { return boundary != 0 || (i >= 0 && i < n); }
+
+// ------------------------------------------------------------------------------ forward, general
+// Layout: 1-D, one work-item per output element (n, o, od, oh, ow), grid-stride over all of them
+// (ow fastest, so neighbouring items read neighbouring inputs: coalesced for stride 1). No local
+// memory: covers every geometry (1-D, 3-D, any dilation or kernel size). Weights in __constant
+// memory when they fit the device's constant buffer (conv_forward_cw), else __global
+// (conv_forward_gw); the items of a group mostly share o, so weight reads are broadcasts.
+// `accumulate` adds the existing y (the second term of a jvp); `has_bias` adds b[o].
+#define DEFINE_CONV_FORWARD(NAME, WSPACE)                                                                          \
+  kernel void NAME(global const T* x, const int x_off, WSPACE const T* w, const int w_off, global const T* b,       \
+                   const int b_off, global T* y, const int has_bias, const int accumulate, GEOMETRY) {              \
+    const int OD = out.x, OH = out.y, OW = out.z, Cout = out.w;                                                     \
+    const int groups = ksize.w, cin_g = in.w / groups, cout_g = Cout / groups;                                      \
+    const int Kpix = ksize.x * ksize.y * ksize.z, boundary = pad.w;                                                 \
+    const int total = step.w * Cout * OD * OH * OW;                                                                 \
+    for (int e = get_global_id(0); e < total; e += get_global_size(0)) {                                            \
+      int r = e;                                                                                                    \
+      const int ow = r % OW; r /= OW;                                                                               \
+      const int oh = r % OH; r /= OH;                                                                               \
+      const int od = r % OD; r /= OD;                                                                               \
+      const int o = r % Cout, n = r / Cout;                                                                         \
+      const int c0 = (o / cout_g) * cin_g;                                                                          \
+      T acc = (T)0;                                                                                                 \
+      for (int c = 0; c < cin_g; ++c) {                                                                             \
+        global const T* xc = x + x_off + (n * in.w + c0 + c) * in.x * in.y * in.z;                                 \
+        WSPACE const T* wc = w + w_off + (o * cin_g + c) * Kpix;                                                    \
+        int t = 0;                                                                                                  \
+        for (int kd = 0; kd < ksize.x; ++kd) {                                                                      \
+          const int id = od * step.x + kd * dil.x - pad.x;                                                          \
+          const bool vd = inside_of(id, in.x, boundary);                                                            \
+          const int md = source_of(id, in.x, boundary);                                                             \
+          for (int kh = 0; kh < ksize.y; ++kh) {                                                                    \
+            const int ih = oh * step.y + kh * dil.y - pad.y;                                                        \
+            const bool vh = vd && inside_of(ih, in.y, boundary);                                                    \
+            global const T* xr = xc + (md * in.y + source_of(ih, in.y, boundary)) * in.z;                           \
+            for (int kw = 0; kw < ksize.z; ++kw, ++t) {                                                             \
+              const int iw = ow * step.z + kw * dil.z - pad.z;                                                      \
+              const T v = xr[source_of(iw, in.z, boundary)];                                                        \
+              const T wv = wc[dil.w ? Kpix - 1 - t : t];                                                            \
+              acc += (vh && inside_of(iw, in.z, boundary)) ? v * wv : (T)0;                                         \
+            }                                                                                                       \
+          }                                                                                                         \
+        }                                                                                                           \
+      }                                                                                                             \
+      if (has_bias) acc += b[b_off + o];                                                                            \
+      if (accumulate) acc += y[e];                                                                                  \
+      y[e] = acc;                                                                                                   \
+    }                                                                                                               \
+  }
+DEFINE_CONV_FORWARD(conv_forward_cw, constant)
+DEFINE_CONV_FORWARD(conv_forward_gw, global)
+
+// ------------------------------------------------------------------------------ forward, 2-D tiled
+// For D = KD = 1 (conv1d, conv2d). Layout: 1-D work-groups of TW·TH items (item l owns output
+// pixel (ly, lx) = (l / TW, l % TW) of a TH×TW tile) and OB output channels; group g is
+// (tile column, tile row, channel block, sample), the tile column fastest. Channel blocks never
+// cross a group boundary; a block's missing channels (cout_g not a multiple of OB) and the pixels
+// of a boundary tile that lie outside the output are computed from clamped, valid indices and
+// simply not stored, so the hot loop has no branches.
+//
+// Local memory (`tile`, R · P elements): per input channel the tile's input window plus halo,
+// R = (TH−1)·sh + (KH−1)·dh + 1 rows of Q = (TW−1)·sw + (KW−1)·dw + 1 columns, staged by the whole
+// group with consecutive items loading consecutive columns (coalesced), zeros written where the
+// window leaves the input (zero padding is materialised in the stage, not tested per tap). The
+// row pitch P is Q rounded up to an odd number: an odd pitch is never a multiple of the 32 banks,
+// so the items of one row and the next (TW = 16: two rows per 32-wide warp) hit different banks.
+#define DEFINE_CONV2D_TILED(NAME, WSPACE)                                                                          \
+  kernel void NAME(global const T* x, const int x_off, WSPACE const T* w, const int w_off, global const T* b,       \
+                   const int b_off, global T* y, const int has_bias, const int accumulate, GEOMETRY,                \
+                   local T* tile, const int TW, const int TH, const int tiles_x, const int tiles_y) {               \
+    const int H = in.y, W = in.z, OH = out.y, OW = out.z, Cout = out.w;                                             \
+    const int groups = ksize.w, cin_g = in.w / groups, cout_g = Cout / groups, KH = ksize.y, KW = ksize.z;          \
+    const int Kpix = KH * KW, blocks = (cout_g + OB - 1) / OB;                                                      \
+    const int l = get_local_id(0), L = get_local_size(0), lx = l % TW, ly = l / TW;                                 \
+    int gid = get_group_id(0);                                                                                      \
+    const int tx = gid % tiles_x; gid /= tiles_x;                                                                   \
+    const int ty = gid % tiles_y; gid /= tiles_y;                                                                   \
+    const int block = gid % (groups * blocks), n = gid / (groups * blocks);                                         \
+    const int grp = block / blocks, o0 = grp * cout_g + (block % blocks) * OB, o_end = (grp + 1) * cout_g;          \
+    const int R = (TH - 1) * step.y + (KH - 1) * dil.y + 1, Q = (TW - 1) * step.z + (KW - 1) * dil.z + 1;           \
+    const int P = Q | 1;                                                                                            \
+    const int row0 = ty * TH * step.y - pad.y, col0 = tx * TW * step.z - pad.z;                                     \
+    T acc[OB];                                                                                                      \
+    for (int j = 0; j < OB; ++j) acc[j] = (T)0;                                                                     \
+    for (int c = 0; c < cin_g; ++c) {                                                                               \
+      global const T* xc = x + x_off + (n * in.w + grp * cin_g + c) * H * W;                                        \
+      for (int e = l; e < R * Q; e += L) {                                                                          \
+        const int ih = row0 + e / Q, iw = col0 + e % Q;                                                             \
+        const bool v = ih >= 0 && ih < H && iw >= 0 && iw < W;                                                      \
+        tile[(e / Q) * P + e % Q] = v ? xc[clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1)] : (T)0;                   \
+      }                                                                                                             \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+      local const T* base = tile + ly * step.y * P + lx * step.z;                                                   \
+      WSPACE const T* wc[OB];                                                                                       \
+      for (int j = 0; j < OB; ++j) wc[j] = w + w_off + (min(o0 + j, o_end - 1) * cin_g + c) * Kpix;                 \
+      int t = 0;                                                                                                    \
+      for (int kh = 0; kh < KH; ++kh)                                                                               \
+        for (int kw = 0; kw < KW; ++kw, ++t) {                                                                      \
+          const T v = base[kh * dil.y * P + kw * dil.z];                                                            \
+          const int tap = dil.w ? Kpix - 1 - t : t;                                                                 \
+          for (int j = 0; j < OB; ++j) acc[j] += v * wc[j][tap];                                                    \
+        }                                                                                                           \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+    }                                                                                                               \
+    const int oh = ty * TH + ly, ow = tx * TW + lx;                                                                 \
+    if (oh < OH && ow < OW)                                                                                         \
+      for (int j = 0; j < OB && o0 + j < o_end; ++j) {                                                              \
+        const int at = ((n * Cout + o0 + j) * OH + oh) * OW + ow;                                                   \
+        T r = acc[j];                                                                                               \
+        if (has_bias) r += b[b_off + o0 + j];                                                                       \
+        if (accumulate) r += y[at];                                                                                 \
+        y[at] = r;                                                                                                  \
+      }                                                                                                             \
+  }
+DEFINE_CONV2D_TILED(conv2d_tiled_cw, constant)
+DEFINE_CONV2D_TILED(conv2d_tiled_gw, global)
+
+// ------------------------------------------------------------------------------ forward, image
+// float32 only (no double image format). The input planes are an image2d_array (one layer per
+// (n, c) plane, CL_R / CL_FLOAT); the sampler's CLK_ADDRESS_CLAMP returns the border colour, 0,
+// for coordinates outside a layer, which is exactly zero padding: no bounds logic at all, and the
+// texture cache serves the overlapping windows. Layout as conv_forward_cw (one item per output
+// element, D = 1), weights in __constant memory when they fit.
+#ifndef NODAL_FP64
+#define DEFINE_CONV2D_IMAGE(NAME, WSPACE)                                                                          \
+  kernel void NAME(read_only image2d_array_t x, WSPACE const T* w, const int w_off, global const T* b,              \
+                   const int b_off, global T* y, const int has_bias, const int accumulate, GEOMETRY) {              \
+    const sampler_t smp = CLK_NORMALIZED_COORDS_FALSE | CLK_ADDRESS_CLAMP | CLK_FILTER_NEAREST;                     \
+    const int OH = out.y, OW = out.z, Cout = out.w;                                                                 \
+    const int groups = ksize.w, cin_g = in.w / groups, cout_g = Cout / groups, Kpix = ksize.y * ksize.z;            \
+    const int total = step.w * Cout * OH * OW;                                                                      \
+    for (int e = get_global_id(0); e < total; e += get_global_size(0)) {                                            \
+      int r = e;                                                                                                    \
+      const int ow = r % OW; r /= OW;                                                                               \
+      const int oh = r % OH; r /= OH;                                                                               \
+      const int o = r % Cout, n = r / Cout;                                                                         \
+      const int layer0 = n * in.w + (o / cout_g) * cin_g;                                                           \
+      T acc = (T)0;                                                                                                 \
+      for (int c = 0; c < cin_g; ++c) {                                                                             \
+        WSPACE const T* wc = w + w_off + (o * cin_g + c) * Kpix;                                                    \
+        int t = 0;                                                                                                  \
+        for (int kh = 0; kh < ksize.y; ++kh)                                                                        \
+          for (int kw = 0; kw < ksize.z; ++kw, ++t) {                                                               \
+            const int4 at = (int4)(ow * step.z + kw * dil.z - pad.z, oh * step.y + kh * dil.y - pad.y, layer0 + c, 0); \
+            acc += read_imagef(x, smp, at).x * wc[dil.w ? Kpix - 1 - t : t];                                        \
+          }                                                                                                         \
+      }                                                                                                             \
+      if (has_bias) acc += b[b_off + o];                                                                            \
+      if (accumulate) acc += y[e];                                                                                  \
+      y[e] = acc;                                                                                                   \
+    }                                                                                                               \
+  }
+DEFINE_CONV2D_IMAGE(conv2d_image_cw, constant)
+DEFINE_CONV2D_IMAGE(conv2d_image_gw, global)
+#endif
+
+// ------------------------------------------------------------------------------ dx (gather)
+// The transposed convolution as a gather: one work-item per dx element (n, c, id, ih, iw), grid-
+// stride, iw fastest. Per axis, tap k reached input i from output p = (i + pad − k·d) / s when that
+// is an integer in [0, O); the item enumerates the valid (kd, kh, kw) and, innermost, the output
+// channels of c's group. Zero boundary only (the signal nodes fold their other boundaries with
+// signal_fold). Also the forward of conv_transpose, hence `has_bias` / `accumulate` as forward.
+kernel void conv_backward_input(global const T* dy, const int dy_off, global const T* w, const int w_off,
+                                global const T* b, const int b_off, global T* dx, const int has_bias,
+                                const int accumulate, GEOMETRY) {
+  const int D = in.x, H = in.y, W = in.z, Cin = in.w, OD = out.x, OH = out.y, OW = out.z, Cout = out.w;
+  const int groups = ksize.w, cin_g = Cin / groups, cout_g = Cout / groups;
+  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = OD * OH * OW;
+  const int total = step.w * Cin * D * H * W;
+  for (int e = get_global_id(0); e < total; e += get_global_size(0)) {
+    int r = e;
+    const int iw = r % W; r /= W;
+    const int ih = r % H; r /= H;
+    const int id = r % D; r /= D;
+    const int c = r % Cin, n = r / Cin;
+    const int grp = c / cin_g, cc = c % cin_g;
+    global const T* dyn = dy + dy_off + (n * Cout + grp * cout_g) * Opix;
+    global const T* wg = w + w_off + (grp * cout_g * cin_g + cc) * Kpix;
+    T acc = (T)0;
+    for (int kd = 0; kd < ksize.x; ++kd) {
+      const int qd = id + pad.x - kd * dil.x;
+      if (qd < 0 || qd % step.x != 0 || qd / step.x >= OD) continue;
+      for (int kh = 0; kh < ksize.y; ++kh) {
+        const int qh = ih + pad.y - kh * dil.y;
+        if (qh < 0 || qh % step.y != 0 || qh / step.y >= OH) continue;
+        for (int kw = 0; kw < ksize.z; ++kw) {
+          const int qw = iw + pad.z - kw * dil.z;
+          if (qw < 0 || qw % step.z != 0 || qw / step.z >= OW) continue;
+          const int p = ((qd / step.x) * OH + qh / step.y) * OW + qw / step.z;
+          const int t = (kd * ksize.y + kh) * ksize.z + kw;
+          const int tap = dil.w ? Kpix - 1 - t : t;
+          for (int o = 0; o < cout_g; ++o) acc += dyn[o * Opix + p] * wg[o * cin_g * Kpix + tap];
+        }
+      }
+    }
+    if (has_bias) acc += b[b_off + c];
+    if (accumulate) acc += dx[e];
+    dx[e] = acc;
+  }
+}
+
+// ------------------------------------------------------------------------------ dw (reduction)
+// dw is a sum over R = N · OD · OH · OW terms per weight; the host cuts it into `pieces` pieces of
+// `chunk` terms and writes partial[weight · pieces + piece] (then sums the pieces with the reduce
+// kernels when pieces > 1, a second small launch). Term r = (n, p) with p fastest.
+inline T weight_term(global const T* x, global const T* dy, const int n, int p, const int o, const int c_abs,
+                     const int kd, const int kh, const int kw, const int4 in, const int4 out, const int4 step,
+                     const int4 dil, const int4 pad) {
+  const int OD = out.x, OH = out.y, OW = out.z, boundary = pad.w;
+  const int ow = p % OW; p /= OW;
+  const int oh = p % OH;
+  const int od = p / OH;
+  const int id = od * step.x + kd * dil.x - pad.x, ih = oh * step.y + kh * dil.y - pad.y, iw = ow * step.z + kw * dil.z - pad.z;
+  const bool v = inside_of(id, in.x, boundary) && inside_of(ih, in.y, boundary) && inside_of(iw, in.z, boundary);
+  const T xv = x[((n * in.w + c_abs) * in.x + source_of(id, in.x, boundary)) * in.y * in.z +
+                 source_of(ih, in.y, boundary) * in.z + source_of(iw, in.z, boundary)];
+  const T g = dy[((n * out.w + o) * OD + od) * OH * OW + oh * OW + ow];
+  return v ? xv * g : (T)0;
+}
+
+// The tap position (kd, kh, kw) whose weight is stored at flattened index j (flip reverses).
+inline int3 tap_position(const int j, const int4 ksize, const int flip) {
+  const int Kpix = ksize.x * ksize.y * ksize.z;
+  const int t = flip ? Kpix - 1 - j : j;
+  return (int3)(t / (ksize.y * ksize.z), (t / ksize.z) % ksize.y, t % ksize.z);
+}
+
+// Serial: one work-item per (weight, piece) unit, summing its terms in order; grid-stride. For
+// CPU devices (a work-item is a loop iteration there; neighbouring items are neighbouring taps,
+// which read neighbouring x) and for long pieces on any device.
+kernel void conv_weight_serial(global const T* x, const int x_off, global const T* dy, const int dy_off,
+                               global T* partial, const int chunk, const int pieces, GEOMETRY) {
+  const int Cout = out.w, cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = out.x * out.y * out.z, R = step.w * Opix;
+  const int weights = Cout * cin_g * Kpix;
+  x += x_off;
+  dy += dy_off;
+  for (int u = get_global_id(0); u < weights * pieces; u += get_global_size(0)) {
+    const int piece = u % pieces, wi = u / pieces;
+    const int j = wi % Kpix, c = (wi / Kpix) % cin_g, o = wi / (Kpix * cin_g);
+    const int3 k = tap_position(j, ksize, dil.w);
+    const int c_abs = (o / cout_g) * cin_g + c;
+    T sum = (T)0;
+    const int stop = min(R, (piece + 1) * chunk);
+    for (int r = piece * chunk; r < stop; ++r)
+      sum += weight_term(x, dy, r / Opix, r % Opix, o, c_abs, k.x, k.y, k.z, in, out, step, dil, pad);
+    partial[u] = sum;
+  }
+}
+
+// Tree: one work-group per (weight, piece) unit (group g takes units g, g + groups, ...). Its L
+// items (L a power of two) stride over the piece, consecutive items reading consecutive pixels of
+// dy and x (coalesced), then the L partial sums are halved log2 L times in __local memory
+// (`scratch`, L elements), a barrier per step; item 0 writes. Loop bounds depend only on the
+// unit, so every item reaches every barrier. For GPUs.
+kernel void conv_weight_tree(global const T* x, const int x_off, global const T* dy, const int dy_off,
+                             global T* partial, const int chunk, const int pieces, GEOMETRY, local T* scratch) {
+  const int Cout = out.w, cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = out.x * out.y * out.z, R = step.w * Opix;
+  const int weights = Cout * cin_g * Kpix;
+  const int l = get_local_id(0), L = get_local_size(0);
+  x += x_off;
+  dy += dy_off;
+  for (int u = get_group_id(0); u < weights * pieces; u += get_num_groups(0)) {
+    const int piece = u % pieces, wi = u / pieces;
+    const int j = wi % Kpix, c = (wi / Kpix) % cin_g, o = wi / (Kpix * cin_g);
+    const int3 k = tap_position(j, ksize, dil.w);
+    const int c_abs = (o / cout_g) * cin_g + c;
+    T sum = (T)0;
+    const int stop = min(R, (piece + 1) * chunk);
+    for (int r = piece * chunk + l; r < stop; r += L)
+      sum += weight_term(x, dy, r / Opix, r % Opix, o, c_abs, k.x, k.y, k.z, in, out, step, dil, pad);
+    scratch[l] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step2 = L / 2; step2 > 0; step2 /= 2) {
+      if (l < step2) scratch[l] += scratch[l + step2];
+      barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) partial[u] = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);  // scratch[0] is read before the next unit overwrites it
+  }
+}
+
+// ------------------------------------------------------------------------------ signal fold
+// dx[r, i] = Σ over extended positions t ∈ [0, padded) read from sample i of dxe[r, t]: the adjoint
+// of the boundary gather x̃[t] = x[src(start + t)] (replicate: the ends collect every position
+// beyond them; circular: every position congruent to i mod n). One work-item per dx element,
+// grid-stride; each visits only its own preimage positions, so no atomics.
+kernel void signal_fold(global const T* dxe, global T* dx, const int rows, const int n, const int padded,
+                        const int start, const int boundary) {
+  for (int e = get_global_id(0); e < rows * n; e += get_global_size(0)) {
+    const int i = e % n, row = e / n;
+    global const T* src = dxe + row * padded;
+    T acc = (T)0;
+    if (boundary == 2) {
+      int t = ((i - start) % n + n) % n;
+      for (; t < padded; t += n) acc += src[t];
+    } else {
+      int lo = i - start, hi = i - start;
+      if (boundary == 1 && i == 0) lo = 0;
+      if (boundary == 1 && i == n - 1) hi = padded - 1;
+      lo = max(lo, 0);
+      hi = min(hi, padded - 1);
+      for (int t = lo; t <= hi; ++t) acc += src[t];
+    }
+    dx[e] = acc;
+  }
+}

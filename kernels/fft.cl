@@ -1,0 +1,272 @@
+// Batched 1-D complex FFTs (backends/opencl/fft_plan.cpp drives them). Built with -DT=float or
+// -DT=double; complex values are (re, im) pairs of T read and written with vload2/vstore2, so one
+// buffer argument serves complex and real tensors alike.
+//
+// fft_local: Stockham autosort passes of radix 8, 4, 2, 7, 5, 3 (any 2·3·5·7-smooth n) done in
+// local memory, one launch for the whole transform.
+//   Work-group layout: `per_group` transforms per group, `items` work-items per transform
+//   (local size = per_group · items). Work-item (tt = lid / items, w = lid % items) runs the
+//   butterflies j = w, w + items, … < n/R of transform tt in each pass.
+//   Local memory: two tiles (ping-pong between passes) of per_group rows of `pitch` complex
+//   values each: 2 · per_group · pitch · sizeof(T2) bytes.
+//   Bank-conflict padding: pitch = n | 1 (n rounded up to odd). A complex value is 2 (float) or 4
+//   (double) 4-byte words, so the row pitch is 2·odd or 4·odd words: never a multiple of the
+//   32 banks. When a group loads several transforms "batch-fastest" (strided columns, see below),
+//   neighbouring work-items write the same element of neighbouring rows, pitch apart: with an
+//   odd pitch these land in distinct banks within each access phase (16 work-items of 8 bytes,
+//   8 of 16 bytes), where a power-of-two pitch would put them all in one bank.
+//   Global memory: each value is read and written once per launch. Loads and stores walk the
+//   group's per_group · n values either element-fastest (rows: consecutive work-items read
+//   consecutive elements) or batch-fastest (columns: consecutive work-items read the same element
+//   of consecutive transforms, adjacent in memory), whichever is contiguous, so both coalesce.
+//
+// Addressing ("sides", one long8 for the load and one for the store). Transform t and element e:
+//   i = t % I, r = t / I, idx = e·k_mul + i·k_imul   (idx: the position in the logical sequence)
+//   address = off + r·s_outer + i·s_inner + idx·s_elem   (in elements of the buffer's type)
+// Plain rows: I = 1, k_mul = 1. Columns of a [rows, C] matrix: I = C, s_inner = 1, s_elem = C.
+// Four-step steps and Bluestein use k_mul/k_imul to see one long transform as a matrix.
+// Per-value operations fused into the load (in this order): real input, Hermitian extension of a
+// half spectrum (irfft), conjugation (inverse = conj ∘ forward ∘ conj), zero beyond valid_len and
+// a pre-multiplication by table[idx] (Bluestein's chirp), a four-step twiddle w_tw^(e·i)
+// (two-level table: w^x = lo[x % split] · hi[x / split]). Into the store: skip idx ≥ store_count
+// (rfft's half spectrum, Bluestein's first n), a multiplication by table[idx] (Bluestein's
+// filter spectrum), conjugation, a post-multiplication by table[idx], interior-bin scaling, the
+// norm scale, real output (irfft).
+//
+// Twiddles of the passes are computed on the host in double precision (one table: for each pass,
+// ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 64 KiB for the largest local n) unless
+// the host builds with -DTWIDDLE_SPACE=__global (see fft_plan.cpp: neighbouring work-items read
+// different twiddles, which a GPU's constant cache serialises).
+#if defined(NODAL_FP64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double2 T2;
+#else
+typedef float2 T2;
+#endif
+
+// load flags
+#define LOAD_REAL 1
+#define LOAD_HERMITIAN 2
+#define LOAD_CONJ 4
+#define LOAD_CHIRP 8
+#define LOAD_TWIDDLE 16
+// store flags
+#define STORE_REAL 1
+#define STORE_CONJ 4
+#define STORE_MUL 32
+#define STORE_POST 64
+#define STORE_INTERIOR 128
+// both: walk the values batch-fastest
+#define BATCH_FASTEST 256
+
+inline T2 cmul(T2 a, T2 b) { return (T2)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+inline T2 mul_minus_i(T2 a) { return (T2)(a.y, -a.x); }  // −i·a
+
+// --- radix-R DFTs in registers (forward: exp(−2πi·t·k/R)) ------------------------------------
+inline void dft2(T2* v) {
+  const T2 a = v[0], b = v[1];
+  v[0] = a + b;
+  v[1] = a - b;
+}
+inline void dft4(T2* v) {
+  const T2 t0 = v[0] + v[2], t1 = v[0] - v[2], t2 = v[1] + v[3], t3 = mul_minus_i(v[1] - v[3]);
+  v[0] = t0 + t2;
+  v[2] = t0 - t2;
+  v[1] = t1 + t3;
+  v[3] = t1 - t3;
+}
+inline void dft8(T2* v) {
+  T2 e[4] = {v[0], v[2], v[4], v[6]}, o[4] = {v[1], v[3], v[5], v[7]};
+  dft4(e);
+  dft4(o);
+  const T c = (T)0.70710678118654752440;  // √½
+  o[1] = (T2)(c * (o[1].x + o[1].y), c * (o[1].y - o[1].x));    // · w8 = (1 − i)/√2
+  o[2] = mul_minus_i(o[2]);                                      // · w8² = −i
+  o[3] = (T2)(c * (o[3].y - o[3].x), -c * (o[3].x + o[3].y));   // · w8³ = (−1 − i)/√2
+  for (int k = 0; k < 4; ++k) {
+    v[k] = e[k] + o[k];
+    v[k + 4] = e[k] - o[k];
+  }
+}
+// Odd R: X_k = v0 + Σ_t cos(2πtk/R)(v_t + v_{R−t}) − i Σ_t sin(2πtk/R)(v_t − v_{R−t}), t = 1..(R−1)/2
+__constant double cos3[3] = {1.0, -0.5, -0.5};
+__constant double sin3[3] = {0.0, 0.86602540378443864676, -0.86602540378443864676};
+__constant double cos5[5] = {1.0, 0.30901699437494742410, -0.80901699437494742410, -0.80901699437494742410,
+                             0.30901699437494742410};
+__constant double sin5[5] = {0.0, 0.95105651629515357212, 0.58778525229247312917, -0.58778525229247312917,
+                             -0.95105651629515357212};
+__constant double cos7[7] = {1.0, 0.62348980185873353053, -0.22252093395631440429, -0.90096886790241912624,
+                             -0.90096886790241912624, -0.22252093395631440429, 0.62348980185873353053};
+__constant double sin7[7] = {0.0, 0.78183148246802980871, 0.97492791218182360702, 0.43388373911755812048,
+                             -0.43388373911755812048, -0.97492791218182360702, -0.78183148246802980871};
+#define DFT_ODD(R, COS, SIN)                                             \
+  inline void dft##R(T2* v) {                                            \
+    T2 s[R / 2 + 1], d[R / 2 + 1], x[R];                                 \
+    for (int t = 1; t <= R / 2; ++t) {                                   \
+      s[t] = v[t] + v[R - t];                                            \
+      d[t] = v[t] - v[R - t];                                            \
+    }                                                                    \
+    x[0] = v[0];                                                         \
+    for (int t = 1; t <= R / 2; ++t) x[0] += s[t];                       \
+    for (int k = 1; k <= R / 2; ++k) {                                   \
+      T2 a = v[0], b = (T2)(0, 0);                                       \
+      for (int t = 1; t <= R / 2; ++t) {                                 \
+        a += (T)COS[(t * k) % R] * s[t];                                 \
+        b += (T)SIN[(t * k) % R] * d[t];                                 \
+      }                                                                  \
+      x[k] = a + mul_minus_i(b);                                         \
+      x[R - k] = a - mul_minus_i(b);                                     \
+    }                                                                    \
+    for (int k = 0; k < R; ++k) v[k] = x[k];                             \
+  }
+DFT_ODD(3, cos3, sin3)
+DFT_ODD(5, cos5, sin5)
+DFT_ODD(7, cos7, sin7)
+
+// One Stockham butterfly of radix R (Govindaraju et al. 2008): inputs j + t·n/R, twiddled by
+// w_{ns·R}^(t·k), k = j mod ns; outputs (j − k)·R + k + t·ns.
+#define BUTTERFLY(R)                                                        \
+  {                                                                         \
+    T2 v[R];                                                                \
+    for (int t = 0; t < R; ++t) v[t] = src[j + t * m];                      \
+    if (ns > 1)                                                             \
+      for (int t = 1; t < R; ++t) v[t] = cmul(v[t], tw[twoff + k * (R - 1) + t - 1]); \
+    dft##R(v);                                                              \
+    const int base = (j - k) * R + k;                                       \
+    for (int t = 0; t < R; ++t) dst[base + t * ns] = v[t];                  \
+  }
+
+// Index arithmetic in 32 bits (transform counts and lengths stay below 2^31; 64-bit division is
+// a long software sequence on GPUs), addresses in 64.
+inline T2 load_value(__global const T* in, long8 side, int t, int e, int valid_len, int herm_n, int herm_m,
+                     T herm_scale, __global const T2* pre, __global const T2* tw_lo, __global const T2* tw_hi,
+                     int tw_split, int tw_n) {
+  const int I = (int)side.s1, i = t % I, r = t / I;
+  const int idx = e * (int)side.s5 + i * (int)side.s6;
+  const int flags = (int)side.s7;
+  if ((flags & LOAD_CHIRP) && idx >= valid_len) return (T2)(0, 0);
+  int src = idx;
+  int conj = flags & LOAD_CONJ;
+  if ((flags & LOAD_HERMITIAN) && idx >= herm_m) {
+    src = herm_n - idx;
+    conj ^= LOAD_CONJ;
+  }
+  const long address = side.s0 + r * side.s2 + i * side.s3 + src * side.s4;
+  T2 v = (flags & LOAD_REAL) ? (T2)(in[address], 0) : vload2(address, in);
+  if (flags & LOAD_HERMITIAN) {
+    if (idx == 0 || 2 * idx == herm_n) v.y = 0;  // bins 0 and n/2 of a real signal are real
+    else v *= herm_scale;
+  }
+  if (conj) v.y = -v.y;
+  if (flags & LOAD_CHIRP) v = cmul(v, pre[idx]);
+  if (flags & LOAD_TWIDDLE) {
+    const int x = (e * i) % tw_n;  // e·i < n1·n2 = tw_n
+    v = cmul(v, cmul(tw_lo[x % tw_split], tw_hi[x / tw_split]));
+  }
+  return v;
+}
+
+inline void store_value(__global T* out, long8 side, int t, int e, T2 v, long store_count, T scale,
+                        T interior_scale, int interior_n, __global const T2* mul, __global const T2* post) {
+  const int I = (int)side.s1, i = t % I, r = t / I;
+  const int idx = e * (int)side.s5 + i * (int)side.s6;
+  if (idx >= store_count) return;
+  const int flags = (int)side.s7;
+  if (flags & STORE_MUL) v = cmul(v, mul[idx]);
+  if (flags & STORE_CONJ) v.y = -v.y;
+  if (flags & STORE_POST) v = cmul(v, post[idx]);
+  v *= scale;
+  if ((flags & STORE_INTERIOR) && idx != 0 && 2 * idx != interior_n) v *= interior_scale;
+  const long address = side.s0 + r * side.s2 + i * side.s3 + idx * side.s4;
+  if (flags & STORE_REAL) out[address] = v.x;
+  else vstore2(v, address, out);
+}
+
+#ifndef TWIDDLE_SPACE
+#define TWIDDLE_SPACE __constant
+#endif
+__kernel void fft_local(const int n, const int pitch, const int count, const int per_group, const int items,
+                        const int passes, const int16 radices, TWIDDLE_SPACE const T2* tw,
+                        // load side
+                        __global const T* in, const long8 load, const int valid_len, const int herm_n,
+                        const int herm_m, const T herm_scale, __global const T2* pre, __global const T2* tw_lo,
+                        __global const T2* tw_hi, const int tw_split, const int tw_n,
+                        // store side
+                        __global T* out, const long8 store, const long store_count, const T scale,
+                        const T interior_scale, const int interior_n, __global const T2* mul,
+                        __global const T2* post, __local T2* tiles) {
+  // pitch: n | 1 (odd), see the bank-conflict note at the top; NODAL_FFT_PAD=0 gives n (to measure it)
+  const int lid = get_local_id(0), lsize = get_local_size(0), total = per_group * n;
+  const int first = (int)get_group_id(0) * per_group;
+  __local T2* a = tiles;
+  __local T2* b = tiles + per_group * pitch;
+
+  const int load_batch_fastest = ((int)load.s7 & BATCH_FASTEST) != 0;
+  for (int q = lid; q < total; q += lsize) {
+    const int tt = load_batch_fastest ? q % per_group : q / n, e = load_batch_fastest ? q / per_group : q % n;
+    const int t = first + tt;
+    a[tt * pitch + e] = t < count ? load_value(in, load, t, e, valid_len, herm_n, herm_m, herm_scale, pre, tw_lo,
+                                               tw_hi, tw_split, tw_n)
+                                  : (T2)(0, 0);
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  const int tt = lid / items, w = lid % items;
+  int radix_list[16];
+  vstore16(radices, 0, radix_list);
+  int ns = 1, twoff = 0;
+  for (int p = 0; p < passes; ++p) {
+    const int radix = radix_list[p];
+    const int m = n / radix;
+    if (tt < per_group) {
+      __local const T2* src = a + tt * pitch;
+      __local T2* dst = b + tt * pitch;
+      for (int j = w; j < m; j += items) {
+        const int k = j % ns;
+        switch (radix) {
+          case 2: BUTTERFLY(2) break;
+          case 3: BUTTERFLY(3) break;
+          case 4: BUTTERFLY(4) break;
+          case 5: BUTTERFLY(5) break;
+          case 7: BUTTERFLY(7) break;
+          default: BUTTERFLY(8) break;
+        }
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __local T2* swap = a;
+    a = b;
+    b = swap;
+    twoff += ns * (radix - 1);
+    ns *= radix;
+  }
+
+  const int store_batch_fastest = ((int)store.s7 & BATCH_FASTEST) != 0;
+  for (int q = lid; q < total; q += lsize) {
+    const int tq = store_batch_fastest ? q % per_group : q / n, e = store_batch_fastest ? q / per_group : q % n;
+    const int t = first + tq;
+    if (t < count) store_value(out, store, t, e, a[tq * pitch + e], store_count, scale, interior_scale, interior_n, mul,
+                                post);
+  }
+}
+
+// A contiguous copy of a strided view (rank ≤ 8 after merging, row-major order), real or complex
+// (`pairs` = 2 reads and writes (re, im)). One value per work-item, grid-stride loop, no local
+// memory. Used where a layout cannot be described by one "side" (e.g. several non-mergeable batch
+// axes) and for the transposes around four-step column passes.
+__kernel void fft_gather(const long numel, const int rank, const long8 shape, __global const T* in, const long offset,
+                         const long8 strides, const int pairs, __global T* out) {
+  long extents[8], steps[8];
+  vstore8(shape, 0, extents);
+  vstore8(strides, 0, steps);
+  for (long q = get_global_id(0); q < numel; q += get_global_size(0)) {
+    long rest = q, address = offset;
+    for (int d = rank - 1; d >= 0; --d) {
+      const long coordinate = rest % extents[d];
+      rest /= extents[d];
+      address += coordinate * steps[d];
+    }
+    if (pairs) vstore2(vload2(address, in), q, out);
+    else out[q] = in[address];
+  }
+}

@@ -1,0 +1,246 @@
+// OpenCL convolution nodes against the CPU backend (PoCL in CI): conv1d/2d/3d, conv_transpose,
+// convolve/correlate, separable_conv2d; forward, vjp of every input and jvp; float32 and float64;
+// contiguous and non-contiguous device operands; every forward kernel (general, 2-D tiled,
+// image) forced in turn. Tolerance: tests/opencl_conv_util.hpp, (m + 2) · ε · Σ|terms| per
+// element with m the largest number of products in one result element (stated per case).
+#include <doctest/doctest.h>
+
+#ifndef NODAL_HAS_OPENCL
+TEST_CASE("OpenCL conv tests are skipped: this build has no OpenCL backend") {
+  MESSAGE("skipped: configured with -DNODAL_OPENCL=OFF");
+}
+#else
+
+#include <algorithm>
+#include <array>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/conv_direct.hpp"
+#include "nodal/nodes/conv.hpp"
+#include "nodal/nodes/conv_transpose.hpp"
+#include "nodal/nodes/convolve1d.hpp"
+#include "nodal/nodes/separable_conv.hpp"
+#include "opencl_conv_util.hpp"
+#include "opencl_test_util.hpp"
+
+using namespace nodal;
+using nodal::test::check_parity;
+using nodal::test::opencl_present;
+
+namespace {
+
+const DType real_dtypes[] = {DType::float32, DType::float64};
+
+Tensor random(const Shape& shape, std::uint64_t seed, DType dtype) {
+  return Tensor::randn(shape, seed, DType::float64).astype(dtype);
+}
+
+struct ConvCase {
+  int rank;
+  std::int64_t batch, cin, cout, groups;
+  std::vector<std::int64_t> in, kernel, stride, dilation;
+  ConvPadding padding;
+  bool flip, bias;
+};
+
+// Batch 1 and 3; channels 1, 3, 8; groups and depthwise; kernels 1, 3, 4, 5, 7, 11, 3×7; stride
+// 1–3; dilation 1–2; padding 0, same, asymmetric; images 1×1 to 67×53; 1-D and 3-D.
+const std::vector<ConvCase> conv_cases = {
+    {2, 1, 1, 1, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(0), false, false},
+    {2, 3, 3, 8, 1, {17, 13}, {3, 3}, {1}, {1}, ConvPadding::same(), false, true},
+    {2, 1, 8, 8, 8, {12, 11}, {5, 5}, {2}, {1}, ConvPadding::all(2), false, true},  // depthwise
+    {2, 3, 8, 4, 2, {9, 20}, {3, 7}, {1, 2}, {2}, ConvPadding::per_side({1, 2, 0, 3}), true, false},
+    {2, 1, 3, 3, 1, {1, 1}, {1, 1}, {1}, {1}, ConvPadding::all(0), false, true},
+    {2, 3, 1, 6, 1, {28, 28}, {5, 5}, {1}, {1}, ConvPadding::all(2), false, true},  // LeNet's first layer
+    {2, 3, 6, 16, 1, {14, 14}, {5, 5}, {1}, {1}, ConvPadding::all(0), false, true},
+    {2, 1, 3, 2, 1, {67, 53}, {11, 11}, {3}, {1}, ConvPadding::all(5), false, true},
+    {2, 1, 1, 2, 1, {9, 9}, {7, 7}, {1}, {2}, ConvPadding::all(6), true, false},
+    {2, 3, 3, 8, 1, {8, 8}, {4, 4}, {2}, {1}, ConvPadding::all(1), false, false},
+    {2, 1, 3, 6, 3, {7, 10}, {3, 7}, {3}, {1}, ConvPadding::same(), true, true},
+    {1, 3, 3, 8, 1, {50}, {5}, {2}, {1}, ConvPadding::all(2), false, true},
+    {1, 1, 8, 8, 8, {33}, {11}, {1}, {2}, ConvPadding::same(), true, false},
+    {3, 1, 3, 4, 1, {6, 7, 5}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
+    {3, 3, 2, 4, 2, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, ConvPadding::per_side({0, 1, 1, 0, 2, 1}), true, false},
+};
+
+Shape with_spatial(std::int64_t a, std::int64_t b, const std::vector<std::int64_t>& s) {
+  Shape shape{a, b};
+  for (std::int64_t v : s) shape.push_back(v);
+  return shape;
+}
+
+std::string describe_case(const ConvCase& c) {
+  return fmt::format("conv{}d n{} c{}->{} g{} in {} k {} s {} d {} p {} flip={} bias={}", c.rank, c.batch, c.cin, c.cout,
+                     c.groups, fmt::join(c.in, "x"), fmt::join(c.kernel, "x"), fmt::join(c.stride, ","),
+                     fmt::join(c.dilation, ","), c.padding.to_string(), c.flip, c.bias);
+}
+
+// The largest number of products in one element of any result (see opencl_conv_util.hpp).
+std::int64_t terms_of(const ConvGeometry& g) {
+  const std::int64_t taps = g.kernel_pixels();
+  return std::max({2 * g.in_per_group() * taps + 1, g.out_per_group() * taps, g.batch * g.out_pixels(),
+                   g.batch * g.in_pixels()});
+}
+
+// Every case in both dtypes under the kernel given, alternating contiguous and strided operands.
+double run_conv_grid(opencl::ConvKernel kernel, bool only_2d) {
+  double worst = 0;
+  std::uint64_t seed = 100;
+  int index = 0;
+  for (DType dtype : real_dtypes)
+    for (const ConvCase& c : conv_cases) {
+      if (only_2d && c.rank != 2) continue;
+      ConvOptions o;
+      o.stride = c.stride;
+      o.dilation = c.dilation;
+      o.padding = c.padding;
+      o.groups = c.groups;
+      o.flip = c.flip;
+      o.algorithm = "direct";
+      const Conv node(c.rank, o);
+      std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
+                                 random(with_spatial(c.cout, c.cin / c.groups, c.kernel), seed + 1, dtype)};
+      if (c.bias) inputs.push_back(random(Shape{c.cout}, seed + 2, dtype));
+      seed += 10;
+      const ConvGeometry g = node.geometry(inputs[0].shape(), inputs[1].shape());
+      const bool strided = (index++ % 2) == 1;
+      const double e = check_parity(node, inputs, terms_of(g), strided, describe_case(c), seed);
+      worst = std::max(worst, e / double(terms_of(g)));
+    }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("conv1d/2d/3d on OpenCL match the CPU backend: forward, vjp of x, w, b and jvp") {
+  if (!opencl_present()) return;
+  opencl::Context& context = opencl::current_context();
+  for (auto kernel : {opencl::ConvKernel::general, opencl::ConvKernel::tiled, opencl::ConvKernel::image}) {
+    const char* name = kernel == opencl::ConvKernel::general ? "general" : kernel == opencl::ConvKernel::tiled ? "tiled" : "image";
+    if (kernel == opencl::ConvKernel::image && !context.device().image_support) {
+      MESSAGE("image kernel skipped: the device has no image support");
+      continue;
+    }
+    opencl::set_conv_kernel(kernel);
+    // The forced kernel must really be the one running where it applies.
+    ConvGeometry g = ConvGeometry::resolve("conv2d", 2, Shape{1, 3, 9, 9}, Shape{4, 3, 3, 3}, {});
+    CHECK(opencl::chosen_conv_kernel(context, g, DType::float32, 0) == kernel);
+    const double worst = run_conv_grid(kernel, kernel != opencl::ConvKernel::general);
+    MESSAGE(fmt::format("conv, {} forward kernel: largest error {:.3f} · m · ε · Σ|terms| (bound: (m + 2)/m)", name, worst));
+  }
+  opencl::set_conv_kernel(opencl::ConvKernel::automatic);
+}
+
+TEST_CASE("conv_transpose1d/2d/3d on OpenCL match the CPU backend, output_padding included") {
+  if (!opencl_present()) return;
+  struct Case {
+    int rank;
+    std::int64_t batch, cin, cout, groups;
+    std::vector<std::int64_t> in, kernel, stride, padding, output_padding, dilation;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {2, 2, 4, 6, 2, {7, 5}, {3, 3}, {2}, {1}, {1}, {1}, true},
+      {1, 3, 3, 2, 1, {11}, {4}, {3}, {2}, {2}, {1}, false},
+      {3, 1, 2, 3, 1, {4, 3, 5}, {3, 3, 3}, {2}, {0}, {1}, {1}, true},
+      {2, 1, 3, 3, 3, {6, 8}, {3, 5}, {1}, {2}, {1}, {2}, false},
+      {2, 3, 1, 8, 1, {5, 5}, {4, 4}, {2}, {1}, {0}, {1}, true},
+  };
+  double worst = 0;
+  std::uint64_t seed = 500;
+  int index = 0;
+  for (DType dtype : real_dtypes)
+    for (const Case& c : cases) {
+      ConvTransposeOptions o;
+      o.stride = c.stride;
+      o.padding = c.padding;
+      o.output_padding = c.output_padding;
+      o.dilation = c.dilation;
+      o.groups = c.groups;
+      const ConvTranspose node(c.rank, o);
+      std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
+                                 random(with_spatial(c.cin, c.cout / c.groups, c.kernel), seed + 1, dtype)};
+      if (c.bias) inputs.push_back(random(Shape{c.cout}, seed + 2, dtype));
+      seed += 10;
+      const ConvGeometry g = node.conv_geometry(inputs[0].shape(), inputs[1].shape());
+      const std::string what = fmt::format("conv_transpose{}d in {} k {} s {} p {} op {} d {}", c.rank, fmt::join(c.in, "x"),
+                                           fmt::join(c.kernel, "x"), fmt::join(c.stride, ","), fmt::join(c.padding, ","),
+                                           fmt::join(c.output_padding, ","), fmt::join(c.dilation, ","));
+      const double e = check_parity(node, inputs, terms_of(g), (index++ % 2) == 1, what, seed);
+      worst = std::max(worst, e / double(terms_of(g)));
+    }
+  MESSAGE(fmt::format("conv_transpose: largest error {:.3f} · m · ε · Σ|terms|", worst));
+}
+
+TEST_CASE("convolve and correlate on OpenCL match the CPU backend in every mode and boundary") {
+  if (!opencl_present()) return;
+  double worst = 0;
+  std::uint64_t seed = 900;
+  int index = 0;
+  for (DType dtype : real_dtypes)
+    for (bool correlate : {false, true})
+      for (SignalMode mode : {SignalMode::full, SignalMode::same, SignalMode::valid})
+        for (SignalBoundary boundary : {SignalBoundary::zero, SignalBoundary::replicate, SignalBoundary::circular})
+          for (auto [n, m] : std::vector<std::pair<std::int64_t, std::int64_t>>{{20, 5}, {4, 7}, {9, 1}}) {
+            const Convolve1d node(correlate, mode, boundary);
+            const std::vector<Tensor> inputs{random(Shape{3, 2, n}, seed, dtype), random(Shape{m}, seed + 1, dtype)};
+            seed += 5;
+            const std::string what = fmt::format("{} {} {} n {} m {}", node.type(), to_string(mode), to_string(boundary), n, m);
+            // An output sums m products; a filter tap's gradient sums rows · outputs of them, and
+            // a replicated end sample collects up to padded positions, each a sum of m products.
+            const std::int64_t terms = std::max<std::int64_t>(6 * (n + m), (n + 2 * m) * m);
+            worst = std::max(worst, check_parity(node, inputs, terms, (index++ % 3) == 2, what, seed) / double(terms));
+          }
+  MESSAGE(fmt::format("convolve/correlate: largest error {:.4f} · m · ε · Σ|terms|", worst));
+}
+
+TEST_CASE("separable_conv2d on OpenCL matches the CPU backend") {
+  if (!opencl_present()) return;
+  double worst = 0;
+  std::uint64_t seed = 1300;
+  for (DType dtype : real_dtypes)
+    for (bool flip : {false, true}) {
+      SeparableConvOptions o;
+      o.flip = flip;
+      o.padding = flip ? ConvPadding::same() : ConvPadding::per_side({1, 0, 2, 1});
+      o.stride = flip ? std::vector<std::int64_t>{1} : std::vector<std::int64_t>{2, 1};
+      o.dilation = flip ? std::vector<std::int64_t>{2} : std::vector<std::int64_t>{1};
+      const SeparableConv2d node(o);
+      const std::vector<Tensor> inputs{random(Shape{2, 3, 13, 11}, seed, dtype), random(Shape{3, 3}, seed + 1, dtype),
+                                       random(Shape{3, 5}, seed + 2, dtype)};
+      seed += 10;
+      const std::int64_t terms = 2 * 13 * 11 * 15;  // a filter tap's gradient: batch · pixels · the other filter's taps
+      worst = std::max(worst, check_parity(node, inputs, terms, flip, fmt::format("separable flip={}", flip), seed) / double(terms));
+    }
+  MESSAGE(fmt::format("separable_conv2d: largest error {:.4f} · m · ε · Σ|terms|", worst));
+}
+
+TEST_CASE("conv on OpenCL: other algorithms and bad inputs raise clear errors") {
+  if (!opencl_present()) return;
+  const Tensor x = random(Shape{1, 2, 6, 6}, 1, DType::float32).to(Backend::opencl);
+  const Tensor w = random(Shape{3, 2, 3, 3}, 2, DType::float32).to(Backend::opencl);
+  for (const char* algorithm : {"gemm", "fft", "fft_tiled", "helix"}) {
+    ConvOptions o;
+    o.algorithm = algorithm;
+    try {
+      (void)conv2d(x, w, o);
+      FAIL("no error for algorithm ", algorithm);
+    } catch (const BackendError& e) {
+      const std::string what = e.what();
+      CHECK(what.find("conv2d") != std::string::npos);
+      CHECK(what.find(algorithm) != std::string::npos);
+      CHECK(what.find("opencl") != std::string::npos);
+    }
+  }
+  ConvOptions o;
+  o.algorithm = "direct";
+  CHECK_THROWS_AS((void)conv2d(x, w.to(Backend::cpu), o), BackendError);  // one operand on the host
+  CHECK_THROWS_AS((void)conv2d(x, random(Shape{3, 5, 3, 3}, 2, DType::float32).to(Backend::opencl), o), ShapeError);
+}
+
+#endif
