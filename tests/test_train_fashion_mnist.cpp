@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "nodal/examples/train_fashion_mnist.hpp"
 #include "nodal/nn/safetensors.hpp"
 #ifdef NODAL_HAS_OPENCL
@@ -160,6 +162,11 @@ TEST_CASE("training on OpenCL lowers the loss and follows the CPU run") {
   examples::TrainOptions o = small_run(cl_dir);
   o.conv_algorithm = "auto";
   o.epochs = 2;
+  o.train_subset = 320;  // 5 batches of 64 per epoch: PoCL trains at ~130 images/s on 2 cores
+  o.optimizer = "adam";  // learns faster than SGD in 10 steps
+  o.lr = 3e-3;
+  o.test_subset = 200;
+  o.test_batch_size = 100;
   o.backend = "opencl";
   examples::TrainResult cl;
   try {
@@ -171,22 +178,24 @@ TEST_CASE("training on OpenCL lowers the loss and follows the CPU run") {
   o.backend = "cpu";
   const examples::TrainResult cpu = examples::train_fashion_mnist(o);
   REQUIRE(cl.epochs.size() == 2);
-  // The CPU run measured train losses 2.28 and 1.84 on this subset (the test above); the device
-  // must learn as well: below chance level (ln 10 ≈ 2.303) by the second epoch.
-  CHECK(cl.epochs[1].train_loss < 2.0);
-  // The same 32 SGD steps from the same initial weights: the backends differ only in rounding
-  // (parity tests: a few ε per node), which the steps carry along without amplifying much in so
-  // short a run; 0.02 on the epoch losses is ~100x what float32 rounding alone could explain over
-  // 32 steps, but well below the 0.44 the loss falls between the two epochs.
+  // Chance level is ln 10 ≈ 2.303; this run (10 Adam steps) measured 2.27 then 1.96 on both
+  // backends. The device must learn: below 2.1 in the second epoch.
+  CHECK(cl.epochs[1].train_loss < 2.1);
+  CHECK(cl.epochs[1].train_loss < cl.epochs[0].train_loss);
+  // The same 10 steps from the same initial weights on the same batches: the backends differ only
+  // in rounding (a few ε per node in the parity tests), which 10 steps carry along without
+  // amplifying it beyond ~1e-5 (measured: the epoch losses agree to 6 digits on PoCL). 0.01 on the
+  // loss and 2 test images of 200 leave room for other devices while catching any real
+  // divergence (a wrong gradient moves the loss by more than 0.01 within a few steps).
   for (std::size_t e = 0; e < 2; ++e) {
     INFO("epoch ", e + 1, ": cpu ", cpu.epochs[e].train_loss, " opencl ", cl.epochs[e].train_loss);
-    CHECK(std::abs(cl.epochs[e].train_loss - cpu.epochs[e].train_loss) < 0.02);
-    CHECK(std::abs(cl.epochs[e].test_accuracy - cpu.epochs[e].test_accuracy) < 0.03);
+    CHECK(std::abs(cl.epochs[e].train_loss - cpu.epochs[e].train_loss) < 0.01);
+    CHECK(std::abs(cl.epochs[e].test_accuracy - cpu.epochs[e].test_accuracy) <= 0.01 + 1e-9);
   }
-  MESSAGE("opencl train losses " << cl.epochs[0].train_loss << ", " << cl.epochs[1].train_loss << " (cpu "
-                                 << cpu.epochs[0].train_loss << ", " << cpu.epochs[1].train_loss << "), test accuracy "
-                                 << cl.epochs[1].test_accuracy << " (cpu " << cpu.epochs[1].test_accuracy << "), "
-                                 << cl.epochs[1].images_per_second << " images/s");
+  MESSAGE(fmt::format("opencl train losses {:.7f}, {:.7f} (cpu {:.7f}, {:.7f}), test accuracy {} (cpu {}), {:.0f} images/s",
+                      cl.epochs[0].train_loss, cl.epochs[1].train_loss, cpu.epochs[0].train_loss,
+                      cpu.epochs[1].train_loss, cl.epochs[1].test_accuracy, cpu.epochs[1].test_accuracy,
+                      cl.epochs[1].images_per_second));
   CHECK(std::filesystem::exists(cl_dir / "checkpoint.safetensors"));
   for (const auto& d : {cpu_dir, cl_dir}) std::filesystem::remove_all(d);
 }
