@@ -234,8 +234,9 @@ kernel void conv_backward_input(global const T* dy, const int dy_off, global con
 }
 
 // ------------------------------------------------------------------------------ dw (reduction)
-// dw is a sum over R = N · OD · OH · OW terms per weight; the host cuts it into `pieces` pieces of
-// `chunk` terms and writes partial[weight · pieces + piece] (then sums the pieces with the reduce
+// dw is a sum over R = N · OD · OH · OW terms per weight; the host cuts it into `pieces` pieces
+// (of `chunk` samples for conv_weight_rows, of `chunk` terms for conv_weight_tree) and the kernels
+// write partial[weight · pieces + piece] (then sums the pieces with the reduce
 // kernels when pieces > 1, a second small launch). Term r = (n, p) with p fastest.
 inline T weight_term(global const T* x, global const T* dy, const int n, int p, const int o, const int c_abs,
                      const int kd, const int kh, const int kw, const int4 in, const int4 out, const int4 step,
@@ -259,14 +260,16 @@ inline int3 tap_position(const int j, const int4 ksize, const int flip) {
   return (int3)(t / (ksize.y * ksize.z), (t / ksize.z) % ksize.y, t % ksize.z);
 }
 
-// Serial: one work-item per (weight, piece) unit, summing its terms in order; grid-stride. For
-// CPU devices (a work-item is a loop iteration there; neighbouring items are neighbouring taps,
-// which read neighbouring x) and for long pieces on any device.
-kernel void conv_weight_serial(global const T* x, const int x_off, global const T* dy, const int dy_off,
-                               global T* partial, const int chunk, const int pieces, GEOMETRY) {
-  const int Cout = out.w, cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
-  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = out.x * out.y * out.z, R = step.w * Opix;
-  const int weights = Cout * cin_g * Kpix;
+// Serial: one work-item per (weight, piece) unit, grid-stride; a piece is a range of `chunk`
+// samples, whose terms the item walks as nested loops over (n, od, oh, ow) with running indices:
+// no division per term, and loop bounds that are the same for every item (validity is a select),
+// so a CPU device vectorises across neighbouring items (neighbouring taps: neighbouring x, the
+// same dy). The CPU devices' weight kernel (there a work-item is a loop iteration).
+kernel void conv_weight_rows(global const T* x, const int x_off, global const T* dy, const int dy_off,
+                             global T* partial, const int chunk, const int pieces, GEOMETRY) {
+  const int OD = out.x, OH = out.y, OW = out.z, Cout = out.w, boundary = pad.w;
+  const int cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, weights = Cout * cin_g * Kpix;
   x += x_off;
   dy += dy_off;
   for (int u = get_global_id(0); u < weights * pieces; u += get_global_size(0)) {
@@ -275,9 +278,26 @@ kernel void conv_weight_serial(global const T* x, const int x_off, global const 
     const int3 k = tap_position(j, ksize, dil.w);
     const int c_abs = (o / cout_g) * cin_g + c;
     T sum = (T)0;
-    const int stop = min(R, (piece + 1) * chunk);
-    for (int r = piece * chunk; r < stop; ++r)
-      sum += weight_term(x, dy, r / Opix, r % Opix, o, c_abs, k.x, k.y, k.z, in, out, step, dil, pad);
+    const int n_end = min(step.w, (piece + 1) * chunk);
+    for (int n = piece * chunk; n < n_end; ++n) {
+      global const T* xc = x + (n * in.w + c_abs) * in.x * in.y * in.z;
+      global const T* g = dy + (n * Cout + o) * OD * OH * OW;
+      for (int od = 0; od < OD; ++od) {
+        const int id = od * step.x + k.x * dil.x - pad.x;
+        const bool vd = inside_of(id, in.x, boundary);
+        const int md = source_of(id, in.x, boundary);
+        for (int oh = 0; oh < OH; ++oh, g += OW) {
+          const int ih = oh * step.y + k.y * dil.y - pad.y;
+          const bool vh = vd && inside_of(ih, in.y, boundary);
+          global const T* xr = xc + (md * in.y + source_of(ih, in.y, boundary)) * in.z;
+          for (int ow = 0; ow < OW; ++ow) {
+            const int iw = ow * step.z + k.z * dil.z - pad.z;
+            const T v = xr[source_of(iw, in.z, boundary)] * g[ow];
+            sum += (vh && inside_of(iw, in.z, boundary)) ? v : (T)0;
+          }
+        }
+      }
+    }
     partial[u] = sum;
   }
 }

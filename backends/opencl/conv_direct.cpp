@@ -29,6 +29,7 @@ ConvKernel initial_kernel() {
   return ConvKernel::automatic;
 }
 std::atomic<ConvKernel> forced{initial_kernel()};
+std::atomic<ConvWeightKernel> forced_weight{ConvWeightKernel::automatic};
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "conv").mem(); }
 
@@ -162,6 +163,7 @@ MemHandle planes_as_image(Context& context, const ConvGeometry& g, const Tensor&
 }  // namespace
 
 void set_conv_kernel(ConvKernel kernel) { forced.store(kernel); }
+void set_conv_weight_kernel(ConvWeightKernel kernel) { forced_weight.store(kernel); }
 ConvKernel conv_kernel() { return forced.load(); }
 
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary) {
@@ -170,10 +172,9 @@ ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dty
   if (want == ConvKernel::image) return image_applies(context, g, dtype, b) ? ConvKernel::image : ConvKernel::general;
   if (want == ConvKernel::tiled) return tiled_applies(context, g, dtype, b) ? ConvKernel::tiled : ConvKernel::general;
   if (want == ConvKernel::general) return ConvKernel::general;
-  // automatic: on CPU devices (PoCL) the general kernel measured fastest (docs/opencl.md: the
-  // caches already hold the halo, and the tiled kernel's barriers split its work-group loop); on
-  // GPUs the local tile.
-  if (is_cpu(context)) return ConvKernel::general;
+  // automatic: the local tile wherever it applies (on PoCL too: 1.3-2x faster than the general
+  // kernel for LeNet's layers); the image kernel only when asked for (PoCL samples images in
+  // software: 3-4x slower than the general kernel there; docs/opencl.md).
   return tiled_applies(context, g, dtype, b) ? ConvKernel::tiled : ConvKernel::general;
 }
 
@@ -265,21 +266,25 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
   const std::int64_t R = p.g.batch * p.g.out_pixels();
   if (weights == 0) return device_empty(context, w_shape, x.dtype());
   if (R == 0) return device_zeros(context, w_shape, x.dtype());
-  // Enough units to occupy the device (as the reduce kernels): on a CPU a unit is a work-item and
-  // we want 64 per core with pieces of at least 1024 terms; on a GPU a unit is a work-group of L
-  // items and we want 4 per compute unit, pieces of at least 4·L terms.
-  const bool serial = is_cpu(context);
+  // Enough units to occupy the device (as the reduce kernels). On a CPU a unit is one work-item
+  // (conv_weight_rows) summing a range of samples, and we want 64 per core; on a GPU a unit is a
+  // work-group of L items (conv_weight_tree) and we want 4 per compute unit, pieces of at least
+  // 4·L terms.
+  const ConvWeightKernel want = forced_weight.load();
+  const bool serial = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
   const std::size_t L = serial ? 1 : tree_group_size(context, R);
   const std::int64_t target = (serial ? 64 : 4) * std::int64_t(std::max(1u, context.device().compute_units));
-  const std::int64_t min_piece = serial ? 1024 : 4 * std::int64_t(L);
+  const std::int64_t span = serial ? p.g.batch : R;  // what pieces cut: samples, or terms
+  const std::int64_t min_piece = serial ? 1 : 4 * std::int64_t(L);
   std::int64_t pieces = 1;
-  if (weights < target) pieces = std::max<std::int64_t>(1, std::min((target + weights - 1) / weights, R / min_piece));
-  const std::int64_t chunk = (R + pieces - 1) / pieces;
+  if (weights < target) pieces = std::max<std::int64_t>(1, std::min((target + weights - 1) / weights, span / min_piece));
+  const std::int64_t chunk = (span + pieces - 1) / pieces;
+  pieces = (span + chunk - 1) / chunk;  // no empty piece
   if (weights * pieces >= std::numeric_limits<cl_int>::max())
     throw BackendError(fmt::format("{} (opencl): {} weights × {} pieces exceed the kernels' 32-bit indices ({})", p.node,
                                    weights, pieces, p.g.key()));
   Tensor partial = device_empty(context, Shape{weights, pieces}, x.dtype());
-  const char* name = serial ? "conv_weight_serial" : "conv_weight_tree";
+  const char* name = serial ? "conv_weight_rows" : "conv_weight_tree";
   Launch launch(context, typed_kernel(context, "conv_direct", x.dtype(), name), name);
   launch.mem(mem_of(x)).arg(cl_int(x.offset())).mem(mem_of(dy)).arg(cl_int(dy.offset())).mem(mem_of(partial));
   launch.arg(cl_int(chunk)).arg(cl_int(pieces));
