@@ -149,6 +149,71 @@ DEFINE_CONV_FORWARD(conv_forward_gw, global)
 DEFINE_CONV2D_TILED(conv2d_tiled_cw, constant)
 DEFINE_CONV2D_TILED(conv2d_tiled_gw, global)
 
+// ------------------------------------------------------------------------------ forward, 2-D tiled, 8 wide
+// For D = KD = 1 and column stride 1: the tiled kernel with each item computing 8 consecutive
+// outputs of its row (as a T8 vector) for OB output channels, so every tap is one vload8 from the
+// staged tile and OB vector multiply-adds: explicit vectors that a CPU device (PoCL) runs as SIMD
+// instructions and a GPU as 8 independent chains. The tile is TH rows of TW = 8·TWV outputs
+// (item l: row l / TWV, columns 8·(l % TWV) + 0..7); the staged window is R × Q with
+// Q = TW + (KW − 1)·dw, row pitch P = Q rounded up to odd (not a multiple of the 32 banks).
+// Also runs the backward input pass of stride-1 problems as a forward correlation (the host
+// passes dy as x, the pad (K − 1)·d − pad, flip toggled and `wl` = the weight's channel strides
+// exchanged): the weight of (output channel o_l of the group, input channel c) is at
+// (group · cout_g · cin_g + o_l · wl.x + c · wl.y) · Kpix, wl = (cin_g, 1) for a forward pass.
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define T8 CAT(T, 8)
+#define DEFINE_CONV2D_TILED8(NAME, WSPACE)                                                                         \
+  kernel void NAME(global const T* x, const int x_off, WSPACE const T* w, const int w_off, global const T* b,       \
+                   const int b_off, global T* y, const int has_bias, const int accumulate, GEOMETRY,                \
+                   local T* tile, const int TWV, const int TH, const int tiles_x, const int tiles_y, const int2 wl) { \
+    const int H = in.y, W = in.z, OH = out.y, OW = out.z, Cout = out.w;                                             \
+    const int groups = ksize.w, cin_g = in.w / groups, cout_g = Cout / groups, KH = ksize.y, KW = ksize.z;          \
+    const int Kpix = KH * KW, blocks = (cout_g + OB - 1) / OB, TW = 8 * TWV;                                        \
+    const int l = get_local_id(0), L = get_local_size(0), lx = l % TWV, ly = l / TWV;                               \
+    int gid = get_group_id(0);                                                                                      \
+    const int tx = gid % tiles_x; gid /= tiles_x;                                                                   \
+    const int ty = gid % tiles_y; gid /= tiles_y;                                                                   \
+    const int block = gid % (groups * blocks), n = gid / (groups * blocks);                                         \
+    const int grp = block / blocks, o0 = grp * cout_g + (block % blocks) * OB, o_end = (grp + 1) * cout_g;          \
+    const int R = (TH - 1) * step.y + (KH - 1) * dil.y + 1, Q = TW + (KW - 1) * dil.z, P = Q | 1;                   \
+    const int row0 = ty * TH * step.y - pad.y, col0 = tx * TW - pad.z;                                              \
+    T8 acc[OB];                                                                                                     \
+    for (int j = 0; j < OB; ++j) acc[j] = (T8)0;                                                                    \
+    for (int c = 0; c < cin_g; ++c) {                                                                               \
+      global const T* xc = x + x_off + (n * in.w + grp * cin_g + c) * H * W;                                        \
+      for (int e = l; e < R * Q; e += L) {                                                                          \
+        const int ih = row0 + e / Q, iw = col0 + e % Q;                                                             \
+        const bool v = ih >= 0 && ih < H && iw >= 0 && iw < W;                                                      \
+        tile[(e / Q) * P + e % Q] = v ? xc[clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1)] : (T)0;                   \
+      }                                                                                                             \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+      local const T* base = tile + ly * step.y * P + 8 * lx;                                                        \
+      WSPACE const T* wc[OB];                                                                                       \
+      for (int j = 0; j < OB; ++j)                                                                                  \
+        wc[j] = w + w_off + (grp * cout_g * cin_g + (min(o0 + j, o_end - 1) - grp * cout_g) * wl.x + c * wl.y) * Kpix; \
+      int t = 0;                                                                                                    \
+      for (int kh = 0; kh < KH; ++kh)                                                                               \
+        for (int kw = 0; kw < KW; ++kw, ++t) {                                                                      \
+          const T8 v = vload8(0, base + kh * dil.y * P + kw * dil.z);                                               \
+          const int tap = dil.w ? Kpix - 1 - t : t;                                                                 \
+          for (int j = 0; j < OB; ++j) acc[j] += v * wc[j][tap];                                                    \
+        }                                                                                                           \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+    }                                                                                                               \
+    const int oh = ty * TH + ly, ow0 = tx * TW + 8 * lx;                                                            \
+    if (oh < OH)                                                                                                    \
+      for (int j = 0; j < OB && o0 + j < o_end; ++j) {                                                              \
+        T lanes[8];                                                                                                 \
+        vstore8(acc[j], 0, lanes);                                                                                  \
+        const T bias = has_bias ? b[b_off + o0 + j] : (T)0;                                                         \
+        global T* yr = y + ((n * Cout + o0 + j) * OH + oh) * OW;                                                    \
+        for (int q = 0; q < 8 && ow0 + q < OW; ++q) yr[ow0 + q] = lanes[q] + bias + (accumulate ? yr[ow0 + q] : (T)0); \
+      }                                                                                                             \
+  }
+DEFINE_CONV2D_TILED8(conv2d_tiled8_cw, constant)
+DEFINE_CONV2D_TILED8(conv2d_tiled8_gw, global)
+
 // ------------------------------------------------------------------------------ forward, image
 // float32 only (no double image format). The input planes are an image2d_array (one layer per
 // (n, c) plane, CL_R / CL_FLOAT); the sampler's CLK_ADDRESS_CLAMP returns the border colour, 0,
