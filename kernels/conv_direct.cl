@@ -367,6 +367,49 @@ kernel void conv_weight_rows(global const T* x, const int x_off, global const T*
   }
 }
 
+// conv_weight_rows for the common case of a zero boundary and column stride 1: per (n, od, oh)
+// the columns whose input lies inside the row, [lo, hi), are found once, and the row product
+// runs 8 outputs at a time as T8 vectors (vload8 of dy and of x, both contiguous), then a scalar
+// tail. Loop bounds differ between items (taps), which costs a GPU but not a CPU device, whose
+// weight kernel this is; the 8 lanes are added at the end.
+kernel void conv_weight_rows8(global const T* x, const int x_off, global const T* dy, const int dy_off,
+                              global T* partial, const int chunk, const int pieces, GEOMETRY) {
+  const int OD = out.x, OH = out.y, OW = out.z, Cout = out.w;
+  const int cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, weights = Cout * cin_g * Kpix;
+  x += x_off;
+  dy += dy_off;
+  for (int u = get_global_id(0); u < weights * pieces; u += get_global_size(0)) {
+    const int piece = u % pieces, wi = u / pieces;
+    const int j = wi % Kpix, c = (wi / Kpix) % cin_g, o = wi / (Kpix * cin_g);
+    const int3 k = tap_position(j, ksize, dil.w);
+    const int c_abs = (o / cout_g) * cin_g + c;
+    const int shift = k.z * dil.z - pad.z;  // iw = ow + shift
+    const int lo = clamp(-shift, 0, OW), hi = clamp(in.z - shift, lo, OW);
+    T8 acc8 = (T8)0;
+    T sum = (T)0;
+    const int n_end = min(step.w, (piece + 1) * chunk);
+    for (int n = piece * chunk; n < n_end; ++n) {
+      global const T* xc = x + (n * in.w + c_abs) * in.x * in.y * in.z;
+      global const T* gn = dy + (n * Cout + o) * OD * OH * OW;
+      for (int od = 0; od < OD; ++od) {
+        const int id = od * step.x + k.x * dil.x - pad.x;
+        if (id < 0 || id >= in.x) continue;
+        for (int oh = 0; oh < OH; ++oh) {
+          const int ih = oh * step.y + k.y * dil.y - pad.y;
+          if (ih < 0 || ih >= in.y) continue;
+          global const T* xr = xc + (id * in.y + ih) * in.z + shift;
+          global const T* g = gn + (od * OH + oh) * OW;
+          int ow = lo;
+          for (; ow + 8 <= hi; ow += 8) acc8 += vload8(0, g + ow) * vload8(0, xr + ow);
+          for (; ow < hi; ++ow) sum += g[ow] * xr[ow];
+        }
+      }
+    }
+    partial[u] = sum + (((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7)));
+  }
+}
+
 // Tree: one work-group per (weight, piece) unit (group g takes units g, g + groups, ...). Its L
 // items (L a power of two) stride over the piece, consecutive items reading consecutive pixels of
 // dy and x (coalesced), then the L partial sums are halved log2 L times in __local memory

@@ -352,7 +352,8 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
     throw BackendError(fmt::format("{} (opencl): {} weights × {} pieces exceed the kernels' 32-bit indices ({})", p.node,
                                    weights, pieces, p.g.key()));
   Tensor partial = device_empty(context, Shape{weights, pieces}, x.dtype());
-  const char* name = serial ? "conv_weight_rows" : "conv_weight_tree";
+  const bool rows8 = p.boundary == Boundary::zero && p.g.stride[2] == 1;
+  const char* name = !serial ? "conv_weight_tree" : rows8 ? "conv_weight_rows8" : "conv_weight_rows";
   Launch launch(context, typed_kernel(context, "conv_direct", x.dtype(), name), name);
   launch.mem(mem_of(x)).arg(cl_int(x.offset())).mem(mem_of(dy)).arg(cl_int(dy.offset())).mem(mem_of(partial));
   launch.arg(cl_int(chunk)).arg(cl_int(pieces));
