@@ -10,6 +10,8 @@
 
 namespace nodal {
 
+class Tensor;
+
 class DeviceMemory {
  public:
   virtual ~DeviceMemory() = default;
@@ -19,6 +21,10 @@ class DeviceMemory {
   virtual void upload(const void* host, Buffer& dst, std::size_t offset, std::size_t bytes) = 0;
   // Device -> host: `bytes` bytes of `src` at byte offset `offset` into `host`. Blocking.
   virtual void download(const Buffer& src, std::size_t offset, void* host, std::size_t bytes) = 0;
+  // Optional: dst ← src, two views of this backend's memory with one shape and dtype, copied on
+  // the device (Tensor::clone / contiguous). False when the provider cannot (other devices, no
+  // kernel): the caller then goes through the host.
+  virtual bool copy(const Tensor& src, Tensor& dst) { return false; }
 };
 
 // Registers the provider for `backend` (not cpu, not any); a second registration replaces the

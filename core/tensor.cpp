@@ -174,8 +174,12 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  // Device tensors go through the host for now: correct, not fast (device kernels take views).
-  if (defined() && !buffer_->host_data()) return to(Backend::cpu).clone().to(backend());
+  // Device tensors: a copy kernel where the backend has one, else through the host.
+  if (defined() && !buffer_->host_data()) {
+    Tensor out = empty(shape_, dtype_, backend());
+    if (device_memory(backend(), "Tensor::clone").copy(*this, out)) return out;
+    return to(Backend::cpu).clone().to(backend());
+  }
   check_host("Tensor::clone");
   Tensor out = empty(shape_, dtype_, backend());
   out.copy_from(*this);

@@ -73,3 +73,65 @@ kernel void reduce_sum_serial(const long M, const long R, const int rank, const 
     out[u] = scale * sum;
   }
 }
+
+// ---- max over axes ------------------------------------------------------------------------------
+// The same arrangement as the sums (kept axes first, reduced axes last: output o and reduced
+// position r at row-major index o·R + r). One work-item per output row, scanning it in order, so
+// the argmax is the FIRST maximal element (the first NaN if any: NaN propagates), exactly the rule
+// of backends/cpu/reduce.cpp's row_argmax; forward, vjp and jvp recompute it from x, so they agree.
+// Layout: 1-D, grid-stride over the M outputs; no local memory. Serial per row: a full max of a
+// long tensor is one work-item (correct, not fast; the models' max are over small axes).
+
+inline long row_argmax(global const T* x, const long x_offset, const long o, const long R, const int rank,
+                       const long* shape, const long* strides) {
+  long best = 0;
+  T best_value = x[x_offset + strided_offset(o * R, rank, shape, strides)];
+  for (long r = 1; r < R && best_value == best_value; ++r) {
+    const T v = x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
+    if (v > best_value || v != v) best = r, best_value = v;
+  }
+  return best;
+}
+
+// y[o] = max_r x[o, r]
+kernel void reduce_max(const long M, const long R, const int rank, const long8 shape8, global const T* x,
+                       const long x_offset, const long8 x_strides8, global T* out) {
+  long shape[MAX_RANK], strides[MAX_RANK];
+  vstore8(shape8, 0, shape);
+  vstore8(x_strides8, 0, strides);
+  for (long o = get_global_id(0); o < M; o += get_global_size(0)) {
+    const long r = row_argmax(x, x_offset, o, R, rank, shape, strides);
+    out[o] = x[x_offset + strided_offset(o * R + r, rank, shape, strides)];
+  }
+}
+
+// jvp: ẏ[o] = ẋ[o, argmax_r x[o, r]]   (ẋ a view arranged like x)
+kernel void reduce_max_select(const long M, const long R, const int rank, const long8 shape8, global const T* x,
+                              const long x_offset, const long8 x_strides8, global const T* t, const long t_offset,
+                              const long8 t_strides8, global T* out) {
+  long shape[MAX_RANK], x_strides[MAX_RANK], t_strides[MAX_RANK];
+  vstore8(shape8, 0, shape);
+  vstore8(x_strides8, 0, x_strides);
+  vstore8(t_strides8, 0, t_strides);
+  for (long o = get_global_id(0); o < M; o += get_global_size(0)) {
+    const long r = row_argmax(x, x_offset, o, R, rank, shape, x_strides);
+    out[o] = t[t_offset + strided_offset(o * R + r, rank, shape, t_strides)];
+  }
+}
+
+// vjp: x̄[o, r] = ȳ[o] where r is row o's argmax, 0 elsewhere; x̄ (a new contiguous tensor, viewed
+// arranged like x) is written whole, row by row, so no separate zero fill is needed. ȳ contiguous [M]
+// from g_offset.
+kernel void reduce_max_scatter(const long M, const long R, const int rank, const long8 shape8, global const T* x,
+                               const long x_offset, const long8 x_strides8, global const T* g, const long g_offset,
+                               global T* dx, const long dx_offset, const long8 dx_strides8) {
+  long shape[MAX_RANK], x_strides[MAX_RANK], dx_strides[MAX_RANK];
+  vstore8(shape8, 0, shape);
+  vstore8(x_strides8, 0, x_strides);
+  vstore8(dx_strides8, 0, dx_strides);
+  for (long o = get_global_id(0); o < M; o += get_global_size(0)) {
+    const long best = row_argmax(x, x_offset, o, R, rank, shape, x_strides);
+    for (long r = 0; r < R; ++r)
+      dx[dx_offset + strided_offset(o * R + r, rank, shape, dx_strides)] = r == best ? g[g_offset + o] : (T)0;
+  }
+}

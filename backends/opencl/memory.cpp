@@ -4,8 +4,10 @@
 // may be freed as soon as the call returns, and a download's result is read right after it.
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/copy.hpp"
 #include "nodal/core/device_memory.hpp"
 #include "nodal/core/error.hpp"
 
@@ -28,6 +30,7 @@ class OpenClMemory final : public DeviceMemory {
     if (bytes == 0) return;
     check(clEnqueueWriteBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
           "clEnqueueWriteBuffer", fmt::format("{} bytes to {}", bytes, d.context().device().name));
+    detail::note_upload(bytes);
   }
 
   void download(const Buffer& src, std::size_t offset, void* host, std::size_t bytes) override {
@@ -36,6 +39,15 @@ class OpenClMemory final : public DeviceMemory {
     if (bytes == 0) return;
     check(clEnqueueReadBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
           "clEnqueueReadBuffer", fmt::format("{} bytes from {}", bytes, d.context().device().name));
+    detail::note_download(bytes);
+  }
+
+  // Tensor::clone / contiguous on the device (kernels/copy.cl); views on two devices go through the host.
+  bool copy(const Tensor& src, Tensor& dst) override {
+    if (&device_buffer(*src.buffer(), "opencl copy").context() != &device_buffer(*dst.buffer(), "opencl copy").context())
+      return false;
+    copy_into(src, dst, "Tensor::clone");
+    return true;
   }
 };
 

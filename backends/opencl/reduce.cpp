@@ -3,6 +3,7 @@
 //   vjp:              x̄ = scale · broadcast(ȳ)       (one scaled_copy launch)
 //   jvp:              ẏ = scale · Σ_axes ẋ            (one reduction launch)
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <limits>
 #include <vector>
@@ -175,7 +176,92 @@ struct SumMeanOpenCl final : NodeImpl {
   }
 };
 
+// max over axes: x arranged as [kept..., reduced...] (a permutation of strides, no copy), merged
+// together with the other operand of the launch (ẋ or x̄) so both index alike.
+struct MaxArrangement {
+  std::vector<int> axes;  // kept axes, then reduced axes
+  Shape arranged;         // x's shape in that order
+  std::int64_t outputs = 1, row = 1;
+};
+MaxArrangement arrange(const Reduce& n, const Shape& x) {
+  const std::vector<std::uint8_t> reduced = reduced_axes(n.axes, x.rank(), n.type());
+  MaxArrangement m;
+  std::vector<std::int64_t> extents;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int a = 0; a < x.rank(); ++a)
+      if (bool(reduced[a]) == bool(pass)) {
+        m.axes.push_back(a);
+        extents.push_back(x[a]);
+        (pass ? m.row : m.outputs) *= x[a];
+      }
+  m.arranged = Shape(extents);
+  return m;
+}
+
+struct MaxOpenCl final : NodeImpl {
+  static Shape out_shape(const Reduce& n, const Tensor& x) { return n.infer(std::array{spec_of(x)})[0].shape; }
+  // y = max over the axes (the first argmax's value)
+  void forward(const ForwardCall& c) const override {
+    const Reduce& n = c.as<Reduce>();
+    const Tensor& x = c.inputs[0];
+    Context& context = context_of({&x}, "max");
+    const Shape shape = out_shape(n, x);  // DTypeError for complex, ValueError for an empty reduced axis
+    check_kernel_dtype(context, x.dtype(), "max");
+    const MaxArrangement m = arrange(n, x.shape());
+    Tensor y = device_empty(context, shape, x.dtype());
+    if (m.outputs > 0) {
+      const Tensor views[] = {x.permute(m.axes)};
+      const StridedLayout l = strided_layout(m.arranged, views);
+      Launch launch(context, typed_kernel(context, "reduce", x.dtype(), "reduce_max"), "reduce_max");
+      launch.arg(cl_long(m.outputs)).arg(cl_long(m.row)).arg(l.rank).arg(l.shape).operand(l.operands[0]);
+      launch.mem(device_buffer(*y.buffer(), "max").mem()).run_elements(m.outputs);
+    }
+    c.outputs[0] = y;
+  }
+  // x̄ = ȳ at the first argmax of each reduced row, 0 elsewhere (one launch writes all of x̄)
+  void vjp(const VjpCall& c) const override {
+    const Tensor& g = c.output_cotangents[0];
+    if (!c.wanted[0] || !g.defined()) return;
+    const Reduce& n = c.as<Reduce>();
+    const Tensor& x = c.inputs[0];
+    Context& context = context_of({&x, &g}, "max");
+    check_kernel_dtype(context, x.dtype(), "max");
+    const MaxArrangement m = arrange(n, x.shape());
+    Tensor dx = device_empty(context, x.shape(), x.dtype());
+    if (m.outputs > 0 && m.row > 0) {
+      const Tensor gc = g.is_contiguous() ? g : g.contiguous();
+      const Tensor views[] = {x.permute(m.axes), dx.permute(m.axes)};
+      const StridedLayout l = strided_layout(m.arranged, views);
+      Launch launch(context, typed_kernel(context, "reduce", x.dtype(), "reduce_max_scatter"), "reduce_max_scatter");
+      launch.arg(cl_long(m.outputs)).arg(cl_long(m.row)).arg(l.rank).arg(l.shape).operand(l.operands[0]);
+      launch.mem(device_buffer(*gc.buffer(), "max").mem()).arg(cl_long(gc.offset()));
+      launch.operand(l.operands[1]).run_elements(m.outputs);
+    }
+    c.input_cotangents[0] = dx;
+  }
+  // ẏ = ẋ at the first argmax of each reduced row
+  void jvp(const JvpCall& c) const override {
+    const Tensor& t = c.input_tangents[0];
+    if (!t.defined()) return;
+    const Reduce& n = c.as<Reduce>();
+    const Tensor& x = c.inputs[0];
+    Context& context = context_of({&x, &t}, "max");
+    check_kernel_dtype(context, x.dtype(), "max");
+    const MaxArrangement m = arrange(n, x.shape());
+    Tensor y = device_empty(context, c.outputs[0].shape(), x.dtype());
+    if (m.outputs > 0) {
+      const Tensor views[] = {x.permute(m.axes), t.permute(m.axes)};
+      const StridedLayout l = strided_layout(m.arranged, views);
+      Launch launch(context, typed_kernel(context, "reduce", x.dtype(), "reduce_max_select"), "reduce_max_select");
+      launch.arg(cl_long(m.outputs)).arg(cl_long(m.row)).arg(l.rank).arg(l.shape).operand(l.operands[0]);
+      launch.operand(l.operands[1]).mem(device_buffer(*y.buffer(), "max").mem()).run_elements(m.outputs);
+    }
+    c.output_tangents[0] = y;
+  }
+};
+
 NODAL_REGISTER_IMPL("sum", Backend::opencl, SumMeanOpenCl);
+NODAL_REGISTER_IMPL("max", Backend::opencl, MaxOpenCl);
 NODAL_REGISTER_IMPL("mean", Backend::opencl, SumMeanOpenCl);
 
 }  // namespace
