@@ -211,7 +211,7 @@ struct TableArgs {
   std::int64_t valid_len = 0;
 };
 
-// Tuning switches read once (bench/fft measures them): NODAL_FFT_PAD=0 drops the odd row pitch,
+// Tuning switches read once (bench/fft measures them; see docs/opencl.md): NODAL_FFT_PAD=0 drops the odd row pitch,
 // NODAL_FFT_TWIDDLES=constant|global picks the pass twiddles' address space.
 bool pad_rows() {
   static const bool pad = [] {
@@ -224,7 +224,16 @@ bool twiddles_in_constant(const Context& context) {
   const char* v = std::getenv("NODAL_FFT_TWIDDLES");
   if (v && std::string_view(v) == "constant") return true;
   if (v && std::string_view(v) == "global") return false;
-  return context.device().type.find("gpu") == std::string::npos;  // GPUs: measured faster from __global
+  return context.device().type.find("gpu") == std::string::npos;  // GPUs: __global (see docs/opencl.md)
+}
+
+// Work-items per group aimed at (several transforms per group when n is small); NODAL_FFT_GROUP.
+std::int64_t group_target() {
+  static const std::int64_t target = [] {
+    const char* v = std::getenv("NODAL_FFT_GROUP");
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 1, 1024) : std::int64_t(128);
+  }();
+  return target;
 }
 
 cl_kernel fft_kernel(Context& context, DType real, std::string_view name) {
@@ -249,7 +258,7 @@ void run_local(Context& context, const Plan& plan, DType real, std::int64_t coun
   const std::int64_t n = plan.n, esize = real == DType::float64 ? 16 : 8, pitch = pad_rows() ? (n | 1) : n;
   const std::size_t max_group = std::min<std::size_t>(256, context.device().max_work_group_size);
   const std::int64_t items = std::clamp<std::int64_t>(n / 8, 1, std::int64_t(max_group));
-  std::int64_t per_group = std::max<std::int64_t>(1, 128 / items);
+  std::int64_t per_group = std::max<std::int64_t>(1, group_target() / items);
   const std::int64_t budget = std::int64_t(context.device().local_memory) - 1024;
   per_group = std::min({per_group, budget / (2 * pitch * esize), std::int64_t(max_group) / items, count});
   per_group = std::max<std::int64_t>(per_group, 1);
