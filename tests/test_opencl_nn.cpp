@@ -123,7 +123,7 @@ TEST_CASE("softmax on OpenCL is stable for large logits and propagates NaN as th
   }
 }
 
-TEST_CASE("cross_entropy on OpenCL matches the CPU, with label smoothing: forward vjp jvp") {
+TEST_CASE("cross_entropy on OpenCL matches the CPU with label smoothing: forward vjp jvp") {
   if (!opencl_present()) return;
   struct Case {
     std::int64_t n, c;
@@ -168,7 +168,7 @@ TEST_CASE("cross_entropy on OpenCL matches the CPU, with label smoothing: forwar
   }
 }
 
-TEST_CASE("cross_entropy on OpenCL gives NaN, not a crash, for labels that are not class indices") {
+TEST_CASE("cross_entropy on OpenCL gives NaN (not a crash) for labels that are not class indices") {
   if (!opencl_present()) return;
   const Tensor z = sample(Shape{3, 4}, -1, 1, 5).to(Backend::opencl);
   for (double bad : {4.0, -1.0, 1.5, 1e30}) {
@@ -179,7 +179,7 @@ TEST_CASE("cross_entropy on OpenCL gives NaN, not a crash, for labels that are n
   }
 }
 
-TEST_CASE("mse on OpenCL matches the CPU: mean and sum, forward vjp jvp") {
+TEST_CASE("mse on OpenCL matches the CPU for mean and sum: forward vjp jvp") {
   if (!opencl_present()) return;
   for (DType dtype : real_dtypes) {
     double worst = 0;
@@ -236,7 +236,7 @@ std::shared_ptr<BatchNormState> bn_state(const Tensor& mean, const Tensor& var, 
 
 }  // namespace
 
-TEST_CASE("batch_norm on OpenCL matches the CPU in training and evaluation, running statistics included") {
+TEST_CASE("batch_norm on OpenCL matches the CPU in training and evaluation including running statistics") {
   if (!opencl_present()) return;
   for (DType dtype : real_dtypes) {
     double worst = 0, worst_stats = 0;
@@ -355,7 +355,7 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const std::string& kind, nn::Named
 
 }  // namespace
 
-TEST_CASE("optimizers update device parameters as the CPU does: SGD (momentum, Nesterov, weight decay), Adam, AdamW") {
+TEST_CASE("optimizers update device parameters as the CPU does: SGD (momentum / Nesterov / weight decay) Adam AdamW") {
   if (!opencl_present()) return;
   // Both backends run the same operations in the same order on the same rounded scalars, and
   // division and √ are correctly rounded on both. The one difference: the CPU build (GCC -O3
@@ -453,7 +453,7 @@ TEST_CASE("backward gives device zeros for device parameters that no cotangent r
   CHECK(grads[unused].to(Backend::cpu).to_vector<float>() == std::vector<float>(3, 0.0f));
 }
 
-TEST_CASE("Module::to moves parameters and buffers; BatchNorm2d's running statistics follow") {
+TEST_CASE("Module::to moves parameters and buffers and BatchNorm2d's running statistics follow") {
   if (!opencl_present()) return;
   nn::manual_seed(3);
   auto net = nn::sequential({nn::linear(5, 4), nn::relu()});
