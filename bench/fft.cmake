@@ -1,5 +1,21 @@
 # FFT benchmark: ours against FFTW (single precision, FFTW_MEASURE, one thread), when installed.
 nodal_add_bench(fft fft.cpp)
+# --opencl: the OpenCL column (bench/fft_opencl.cpp), with VkFFT's OpenCL backend beside it when its
+# one header is found. Fetch it, never commit it (.gitignore has bench/peers/vkfft/):
+#   cd /tmp && apt-get download libvkfft-dev && dpkg -x libvkfft-dev*.deb vk
+#   mkdir -p bench/peers/vkfft && cp /tmp/vk/usr/include/vkFFT.h bench/peers/vkfft/
+if(NODAL_OPENCL)
+  target_sources(bench_fft PRIVATE fft_opencl.cpp)
+  target_compile_definitions(bench_fft PRIVATE NODAL_BENCH_OPENCL=1)
+  set(NODAL_VKFFT_INCLUDE_DIR "${CMAKE_CURRENT_SOURCE_DIR}/peers/vkfft" CACHE PATH "folder holding VkFFT's vkFFT.h (optional)")
+  if(EXISTS "${NODAL_VKFFT_INCLUDE_DIR}/vkFFT.h")
+    target_include_directories(bench_fft SYSTEM PRIVATE "${NODAL_VKFFT_INCLUDE_DIR}")
+    target_compile_definitions(bench_fft PRIVATE NODAL_HAVE_VKFFT=1)
+    message(STATUS "bench/fft: OpenCL column with VkFFT from ${NODAL_VKFFT_INCLUDE_DIR}")
+  else()
+    message(STATUS "bench/fft: OpenCL column without VkFFT (no vkFFT.h in NODAL_VKFFT_INCLUDE_DIR)")
+  endif()
+endif()
 if(PKG_CONFIG_FOUND)
   pkg_check_modules(FFTW3F QUIET fftw3f)
   pkg_check_modules(FFTW3 QUIET fftw3)

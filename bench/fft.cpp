@@ -3,6 +3,7 @@
 // float64 reference (our double plan, cross-checked against FFTW's double plan when installed).
 //
 //   fft [--quick] [--markdown] [--describe]
+//   fft --opencl [--total-log2 K] [--no-peer] [--quick] [--markdown]   (bench/fft_opencl.cpp: the OpenCL column)
 //     --quick     a short subset with shorter timings (smoke test)
 //     --markdown  print the tables as markdown (docs/fft.md's tables are this output)
 //     --describe  print each of our plans' describe() line under its row
@@ -31,6 +32,9 @@
 
 #if defined(NODAL_HAVE_FFTW3F)
 #include <fftw3.h>
+#endif
+#if defined(NODAL_BENCH_OPENCL)
+#include "fft_opencl.hpp"
 #endif
 
 using namespace nodal::fft;
@@ -399,15 +403,29 @@ void print_transposes(const Options& options) {
 
 int main(int argc, char** argv) {
   Options options;
+  bool opencl = false, peer = true;
+  int total_log2 = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--quick") options.quick = true;
+    if (arg == "--opencl") opencl = true;
+    else if (arg == "--no-peer") peer = false;
+    else if (arg == "--total-log2" && i + 1 < argc) total_log2 = std::atoi(argv[++i]);
+    else if (arg == "--quick") options.quick = true;
     else if (arg == "--markdown") options.markdown = true;
     else if (arg == "--describe") options.describe = true;
     else {
-      fmt::print(stderr, "usage: {} [--quick] [--markdown] [--describe]\n", argv[0]);
+      fmt::print(stderr, "usage: {} [--quick] [--markdown] [--describe] | --opencl [--total-log2 K] [--no-peer] [--quick] [--markdown]\n",
+                 argv[0]);
       return arg == "--help" ? 0 : 2;
     }
+  }
+  if (opencl) {
+#if defined(NODAL_BENCH_OPENCL)
+    return run_opencl_fft_bench(total_log2, options.quick, options.markdown, peer);
+#else
+    fmt::print(stderr, "this build has no OpenCL backend (NODAL_OPENCL=OFF)\n");
+    return 2;
+#endif
   }
   if (options.quick) options.target_seconds = 0.03;
   // One thread for both libraries (FFTW's plans are single-threaded unless asked otherwise).

@@ -34,7 +34,9 @@
 // norm scale, real output (irfft).
 //
 // Twiddles of the passes are computed on the host in double precision (one table: for each pass,
-// ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 32 KiB for the largest local n).
+// ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 64 KiB for the largest local n) unless
+// the host builds with -DTWIDDLE_SPACE=__global (see fft_plan.cpp: neighbouring work-items read
+// different twiddles, which a GPU's constant cache serialises).
 #if defined(NODAL_FP64)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 typedef double2 T2;
@@ -134,14 +136,16 @@ DFT_ODD(7, cos7, sin7)
     for (int t = 0; t < R; ++t) dst[base + t * ns] = v[t];                  \
   }
 
-inline T2 load_value(__global const T* in, long8 side, long t, long e, int valid_len, int herm_n, int herm_m,
+// Index arithmetic in 32 bits (transform counts and lengths stay below 2^31; 64-bit division is
+// a long software sequence on GPUs), addresses in 64.
+inline T2 load_value(__global const T* in, long8 side, int t, int e, int valid_len, int herm_n, int herm_m,
                      T herm_scale, __global const T2* pre, __global const T2* tw_lo, __global const T2* tw_hi,
-                     long tw_split, long tw_n) {
-  const long I = side.s1, i = t % I, r = t / I;
-  const long idx = e * side.s5 + i * side.s6;
+                     int tw_split, int tw_n) {
+  const int I = (int)side.s1, i = t % I, r = t / I;
+  const int idx = e * (int)side.s5 + i * (int)side.s6;
   const int flags = (int)side.s7;
   if ((flags & LOAD_CHIRP) && idx >= valid_len) return (T2)(0, 0);
-  long src = idx;
+  int src = idx;
   int conj = flags & LOAD_CONJ;
   if ((flags & LOAD_HERMITIAN) && idx >= herm_m) {
     src = herm_n - idx;
@@ -156,16 +160,16 @@ inline T2 load_value(__global const T* in, long8 side, long t, long e, int valid
   if (conj) v.y = -v.y;
   if (flags & LOAD_CHIRP) v = cmul(v, pre[idx]);
   if (flags & LOAD_TWIDDLE) {
-    const long x = (e * i) % tw_n;
+    const int x = (e * i) % tw_n;  // e·i < n1·n2 = tw_n
     v = cmul(v, cmul(tw_lo[x % tw_split], tw_hi[x / tw_split]));
   }
   return v;
 }
 
-inline void store_value(__global T* out, long8 side, long t, long e, T2 v, long store_count, T scale,
+inline void store_value(__global T* out, long8 side, int t, int e, T2 v, long store_count, T scale,
                         T interior_scale, int interior_n, __global const T2* mul, __global const T2* post) {
-  const long I = side.s1, i = t % I, r = t / I;
-  const long idx = e * side.s5 + i * side.s6;
+  const int I = (int)side.s1, i = t % I, r = t / I;
+  const int idx = e * (int)side.s5 + i * (int)side.s6;
   if (idx >= store_count) return;
   const int flags = (int)side.s7;
   if (flags & STORE_MUL) v = cmul(v, mul[idx]);
@@ -178,26 +182,29 @@ inline void store_value(__global T* out, long8 side, long t, long e, T2 v, long 
   else vstore2(v, address, out);
 }
 
-__kernel void fft_local(const int n, const long count, const int per_group, const int items, const int passes,
-                        const int16 radices, __constant T2* tw,
+#ifndef TWIDDLE_SPACE
+#define TWIDDLE_SPACE __constant
+#endif
+__kernel void fft_local(const int n, const int pitch, const int count, const int per_group, const int items,
+                        const int passes, const int16 radices, TWIDDLE_SPACE const T2* tw,
                         // load side
                         __global const T* in, const long8 load, const int valid_len, const int herm_n,
                         const int herm_m, const T herm_scale, __global const T2* pre, __global const T2* tw_lo,
-                        __global const T2* tw_hi, const long tw_split, const long tw_n,
+                        __global const T2* tw_hi, const int tw_split, const int tw_n,
                         // store side
                         __global T* out, const long8 store, const long store_count, const T scale,
                         const T interior_scale, const int interior_n, __global const T2* mul,
                         __global const T2* post, __local T2* tiles) {
-  const int pitch = n | 1;  // odd: see the bank-conflict note at the top
+  // pitch: n | 1 (odd), see the bank-conflict note at the top; NODAL_FFT_PAD=0 gives n (to measure it)
   const int lid = get_local_id(0), lsize = get_local_size(0), total = per_group * n;
-  const long first = (long)get_group_id(0) * per_group;
+  const int first = (int)get_group_id(0) * per_group;
   __local T2* a = tiles;
   __local T2* b = tiles + per_group * pitch;
 
   const int load_batch_fastest = ((int)load.s7 & BATCH_FASTEST) != 0;
   for (int q = lid; q < total; q += lsize) {
     const int tt = load_batch_fastest ? q % per_group : q / n, e = load_batch_fastest ? q / per_group : q % n;
-    const long t = first + tt;
+    const int t = first + tt;
     a[tt * pitch + e] = t < count ? load_value(in, load, t, e, valid_len, herm_n, herm_m, herm_scale, pre, tw_lo,
                                                tw_hi, tw_split, tw_n)
                                   : (T2)(0, 0);
@@ -237,7 +244,7 @@ __kernel void fft_local(const int n, const long count, const int per_group, cons
   const int store_batch_fastest = ((int)store.s7 & BATCH_FASTEST) != 0;
   for (int q = lid; q < total; q += lsize) {
     const int tq = store_batch_fastest ? q % per_group : q / n, e = store_batch_fastest ? q / per_group : q % n;
-    const long t = first + tq;
+    const int t = first + tq;
     if (t < count) store_value(out, store, t, e, a[tq * pitch + e], store_count, scale, interior_scale, interior_n, mul,
                                 post);
   }

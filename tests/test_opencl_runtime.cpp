@@ -23,12 +23,14 @@ TEST_CASE("OpenCL runtime tests are skipped: this build has no OpenCL backend") 
 
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/kernel_sources.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
 #include "nodal/core/error.hpp"
 #include "nodal/core/tensor.hpp"
+#include "nodal/nodes/binary.hpp"
 #include "nodal/nodes/unary.hpp"
 #include "opencl_test_util.hpp"
 
@@ -297,6 +299,22 @@ TEST_CASE("a kernel that does not compile raises BackendError with the compiler 
   CHECK(!opencl::kernel_source("elementwise").empty());
   CHECK(!opencl::kernel_source("reduce").empty());
   CHECK(exception_text([] { opencl::kernel_source("nope"); }).find("elementwise") != std::string::npos);
+}
+
+TEST_CASE("the activity counters count launches and transfers exactly") {
+  if (!opencl_present()) return;
+  const Tensor host = Tensor::ones(Shape{1000});
+  const opencl::Activity before = opencl::activity();
+  const Tensor a = host.to(Backend::opencl);          // 1 upload of 4000 bytes
+  const Tensor b = nodal::exp(nodal::add(a, a));      // 2 launches (one per elementwise result)
+  const std::vector<float> back = b.to(Backend::cpu).to_vector<float>();  // 1 download of 4000 bytes
+  const opencl::Activity d = opencl::activity_since(before);
+  CHECK(d.uploads == 1);
+  CHECK(d.upload_bytes == 4000);
+  CHECK(d.launches == 2);
+  CHECK(d.downloads == 1);
+  CHECK(d.download_bytes == 4000);
+  CHECK(back[0] == doctest::Approx(std::exp(2.0)));
 }
 
 TEST_CASE("launch overhead and transfer bandwidth on the current device (reported)") {

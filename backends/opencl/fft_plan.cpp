@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <map>
 #include <mutex>
 #include <numbers>
@@ -16,6 +18,8 @@
 #include <fmt/ranges.h>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/kernel_sources.hpp"
+#include "nodal/backends/opencl/program_cache.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/core/error.hpp"
 #include "nodal/fft/plan.hpp"
@@ -207,6 +211,38 @@ struct TableArgs {
   std::int64_t valid_len = 0;
 };
 
+// Tuning switches read once (bench/fft measures them; see docs/opencl.md): NODAL_FFT_PAD=0 drops the odd row pitch,
+// NODAL_FFT_TWIDDLES=constant|global picks the pass twiddles' address space.
+bool pad_rows() {
+  static const bool pad = [] {
+    const char* v = std::getenv("NODAL_FFT_PAD");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return pad;
+}
+bool twiddles_in_constant(const Context& context) {
+  const char* v = std::getenv("NODAL_FFT_TWIDDLES");
+  if (v && std::string_view(v) == "constant") return true;
+  if (v && std::string_view(v) == "global") return false;
+  return context.device().type.find("gpu") == std::string::npos;  // GPUs: __global (see docs/opencl.md)
+}
+
+// Work-items per group aimed at (several transforms per group when n is small); NODAL_FFT_GROUP.
+std::int64_t group_target() {
+  static const std::int64_t target = [] {
+    const char* v = std::getenv("NODAL_FFT_GROUP");
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 1, 1024) : std::int64_t(128);
+  }();
+  return target;
+}
+
+cl_kernel fft_kernel(Context& context, DType real, std::string_view name) {
+  const bool fp64 = real == DType::float64;
+  const std::string options = fmt::format("-cl-std=CL1.2 {} {}", fp64 ? "-DT=double -DNODAL_FP64" : "-DT=float",
+                                          twiddles_in_constant(context) ? "" : "-DTWIDDLE_SPACE=__global");
+  return context.programs().kernel("fft.cl", kernel_source("fft"), options, name);
+}
+
 void real_arg(Launch& launch, DType real, double v) {
   if (real == DType::float64) launch.arg(cl_double(v));
   else launch.arg(cl_float(v));
@@ -216,23 +252,26 @@ void run_local(Context& context, const Plan& plan, DType real, std::int64_t coun
                const LoadOps& lops, const TwiddleArgs& twiddle, const TableArgs& tables, const Side& store,
                const StoreOps& sops) {
   if (count <= 0) return;
-  const std::int64_t n = plan.n, esize = real == DType::float64 ? 16 : 8, pitch = n | 1;
+  if (count * plan.n >= (std::int64_t(1) << 31))  // the kernel indexes transforms and values in 32 bits
+    throw ValueError(fmt::format("fft (opencl): {} transforms of length {} exceed 2^31 values in one launch", count,
+                                 plan.n));
+  const std::int64_t n = plan.n, esize = real == DType::float64 ? 16 : 8, pitch = pad_rows() ? (n | 1) : n;
   const std::size_t max_group = std::min<std::size_t>(256, context.device().max_work_group_size);
   const std::int64_t items = std::clamp<std::int64_t>(n / 8, 1, std::int64_t(max_group));
-  std::int64_t per_group = std::max<std::int64_t>(1, 128 / items);
+  std::int64_t per_group = std::max<std::int64_t>(1, group_target() / items);
   const std::int64_t budget = std::int64_t(context.device().local_memory) - 1024;
   per_group = std::min({per_group, budget / (2 * pitch * esize), std::int64_t(max_group) / items, count});
   per_group = std::max<std::int64_t>(per_group, 1);
   cl_int16 radices{};
   for (std::size_t p = 0; p < plan.radices.size(); ++p) radices.s[p] = plan.radices[p];
 
-  Launch launch(context, typed_kernel(context, "fft", real, "fft_local"), "fft_local");
-  launch.arg(cl_int(n)).arg(cl_long(count)).arg(cl_int(per_group)).arg(cl_int(items));
+  Launch launch(context, fft_kernel(context, real, "fft_local"), "fft_local");
+  launch.arg(cl_int(n)).arg(cl_int(pitch)).arg(cl_int(count)).arg(cl_int(per_group)).arg(cl_int(items));
   launch.arg(cl_int(plan.radices.size())).arg(radices).mem(mem_of(plan.pass_twiddles));
   launch.mem(load.mem).arg(pack(load)).arg(cl_int(tables.valid_len)).arg(cl_int(lops.hermitian_n));
   launch.arg(cl_int(lops.hermitian_n / 2 + 1));
   real_arg(launch, real, lops.hermitian_scale);
-  launch.mem(tables.pre).mem(twiddle.lo).mem(twiddle.hi).arg(cl_long(twiddle.split)).arg(cl_long(twiddle.n));
+  launch.mem(tables.pre).mem(twiddle.lo).mem(twiddle.hi).arg(cl_int(twiddle.split)).arg(cl_int(twiddle.n));
   launch.mem(store.mem).arg(pack(store)).arg(cl_long(sops.store_count));
   real_arg(launch, real, sops.scale);
   real_arg(launch, real, sops.interior_scale);
@@ -352,7 +391,7 @@ Tensor gather_contiguous(Context& context, const Tensor& view) {
   Tensor out = device_empty(context, view.shape(), view.dtype());
   if (view.numel() == 0) return out;
   const StridedLayout l = strided_layout(view.shape(), std::span<const Tensor>(&view, 1));
-  Launch launch(context, typed_kernel(context, "fft", real_dtype(view.dtype()), "fft_gather"), "fft_gather");
+  Launch launch(context, fft_kernel(context, real_dtype(view.dtype()), "fft_gather"), "fft_gather");
   launch.arg(cl_long(l.numel)).arg(l.rank).arg(l.shape).mem(l.operands[0].mem).arg(l.operands[0].offset);
   launch.arg(l.operands[0].strides).arg(cl_int(is_complex(view.dtype()) ? 1 : 0));
   launch.mem(device_buffer(*out.buffer(), "fft").mem()).run_elements(l.numel);

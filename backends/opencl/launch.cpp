@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/kernel_sources.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
@@ -147,6 +148,7 @@ void Launch::run(std::size_t groups, std::size_t local) {
   const std::size_t global = groups * local;
   check(clEnqueueNDRangeKernel(context_.queue(), kernel_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
         "clEnqueueNDRangeKernel", fmt::format("{} with {} groups of {}", name_, groups, local));
+  detail::note_launch();
   lock_.unlock();
 }
 

@@ -4,6 +4,7 @@
 // may be freed as soon as the call returns, and a download's result is read right after it.
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/copy.hpp"
@@ -29,6 +30,7 @@ class OpenClMemory final : public DeviceMemory {
     if (bytes == 0) return;
     check(clEnqueueWriteBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
           "clEnqueueWriteBuffer", fmt::format("{} bytes to {}", bytes, d.context().device().name));
+    detail::note_upload(bytes);
   }
 
   void download(const Buffer& src, std::size_t offset, void* host, std::size_t bytes) override {
@@ -37,6 +39,7 @@ class OpenClMemory final : public DeviceMemory {
     if (bytes == 0) return;
     check(clEnqueueReadBuffer(d.context().queue(), d.mem(), CL_TRUE, offset, bytes, host, 0, nullptr, nullptr),
           "clEnqueueReadBuffer", fmt::format("{} bytes from {}", bytes, d.context().device().name));
+    detail::note_download(bytes);
   }
 
   // Tensor::clone / contiguous on the device (kernels/copy.cl); views on two devices go through the host.

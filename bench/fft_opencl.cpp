@@ -1,0 +1,203 @@
+// bench/fft --opencl: batched 1-D complex-to-complex float32 FFTs on the current OpenCL device
+// (NODAL_DEVICE picks it), nodal's plans (backends/opencl/fft_plan.hpp) against a device-to-device
+// copy of the same bytes measured in the same run, and against VkFFT's OpenCL backend when the
+// build found its header (NODAL_VKFFT_INCLUDE_DIR; never committed, see bench/fft.cmake).
+//
+// batch · N = 2^total_log2 (26 on a GPU, 22 on a CPU device unless --total-log2 says otherwise).
+// Bandwidth counts each value read and written once per transform: 2 · 8 · N · batch / time;
+// "of copy" is that over clEnqueueCopyBuffer's bandwidth (2 · bytes / time) for the same bytes.
+// nodal runs out of place, VkFFT in place (its natural mode; same bytes either way).
+#include "fft_opencl.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/fft_plan.hpp"
+#include "nodal/backends/opencl/launch.hpp"
+
+#if defined(NODAL_HAVE_VKFFT)
+#define VKFFT_BACKEND 3
+#include <vkFFT.h>
+#endif
+
+namespace {
+
+using namespace nodal;
+namespace offt = nodal::opencl::fft;
+
+// Seconds per call: repeated until ~0.2 s (or 3 calls) have run, after one warm-up, clFinish around.
+double device_seconds(opencl::Context& context, const std::function<void()>& call, bool quick) {
+  using clock = std::chrono::steady_clock;
+  call();
+  context.finish();
+  auto start = clock::now();
+  call();
+  context.finish();
+  const double once = std::max(1e-7, std::chrono::duration<double>(clock::now() - start).count());
+  const int reps = std::clamp(int((quick ? 0.05 : 0.2) / once), 3, 2000);
+  start = clock::now();
+  for (int r = 0; r < reps; ++r) call();
+  context.finish();
+  return std::chrono::duration<double>(clock::now() - start).count() / reps;
+}
+
+cl_mem mem_of(const Tensor& t) { return opencl::device_buffer(*t.buffer(), "bench").mem(); }
+
+std::vector<std::complex<float>> download(const Tensor& t) {
+  return t.to(Backend::cpu).to_vector<std::complex<float>>();
+}
+
+double relative_l2(const std::vector<std::complex<float>>& a, const std::vector<std::complex<float>>& b) {
+  long double d = 0, n = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d += std::norm(std::complex<long double>(a[i]) - std::complex<long double>(b[i]));
+    n += std::norm(std::complex<long double>(b[i]));
+  }
+  return n > 0 ? double(std::sqrt(d / n)) : 0.0;
+}
+
+#if defined(NODAL_HAVE_VKFFT)
+// VkFFT in place on `buffer`; seconds per transform (0 when VkFFT refused the size).
+double vkfft_seconds(opencl::Context& context, cl_mem buffer, std::int64_t n, std::int64_t batch, bool quick) {
+  VkFFTConfiguration config{};
+  VkFFTApplication app{};
+  cl_device_id device = context.device().id;
+  cl_context cl_ctx = context.get();
+  cl_command_queue queue = context.queue();
+  cl_platform_id platform = context.device().platform;
+  std::uint64_t bytes = std::uint64_t(8 * n * batch);
+  config.FFTdim = 1;
+  config.size[0] = std::uint64_t(n);
+  config.numberBatches = std::uint64_t(batch);
+  config.platform = &platform;
+  config.device = &device;
+  config.context = &cl_ctx;
+  config.buffer = &buffer;
+  config.bufferSize = &bytes;
+  if (initializeVkFFT(&app, config) != VKFFT_SUCCESS) return 0;
+  VkFFTLaunchParams params{};
+  params.commandQueue = &queue;
+  params.buffer = &buffer;
+  const double s = device_seconds(context, [&] { VkFFTAppend(&app, -1, &params); }, quick);
+  deleteVkFFT(&app);
+  return s;
+}
+#endif
+
+}  // namespace
+
+int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wanted) {
+  opencl::Context& context = opencl::current_context();
+  const bool cpu_device = context.device().type.find("cpu") != std::string::npos;
+  if (total_log2 <= 0) total_log2 = cpu_device ? 22 : 26;
+  if (quick) total_log2 = std::min(total_log2, 20);
+  const std::int64_t total = std::int64_t(1) << total_log2;
+  fmt::print("OpenCL FFT benchmark on {} ({}, {}), batched C2C float32, batch·N = 2^{}\n", context.device().name,
+             context.device().platform_name, context.device().driver_version, total_log2);
+#if defined(NODAL_HAVE_VKFFT)
+  const bool have_vkfft = peer_wanted;
+  fmt::print("peer: VkFFT {} (OpenCL backend, in place)\n", VkFFTGetVersion());
+#else
+  (void)peer_wanted;
+  const bool have_vkfft = false;
+  fmt::print("peer: none (VkFFT's header not found at build time: NODAL_VKFFT_INCLUDE_DIR)\n");
+#endif
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t n = 256; n <= (std::int64_t(1) << 22) && n <= total; n *= 2) sizes.push_back(n);
+  for (std::int64_t n : {1009, 4099, 65537}) sizes.push_back(n);
+  if (quick) sizes = {256, 4096, 65536, 1009, 4099};
+
+  if (markdown)
+    fmt::print("\n| N | batch | nodal µs | nodal GB/s | of copy | VkFFT µs | VkFFT GB/s | of copy | nodal/VkFFT | rel. Δ | plan |\n"
+               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  else
+    fmt::print("\n{:>8} {:>7} {:>10} {:>8} {:>7} {:>10} {:>8} {:>7} {:>7} {:>9}  {}\n", "N", "batch", "nodal us",
+               "GB/s", "copy%", "VkFFT us", "GB/s", "copy%", "ratio", "rel.diff", "plan");
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (const std::int64_t n : sizes) {
+    const std::int64_t batch = std::max<std::int64_t>(1, total / n);
+    std::vector<std::complex<float>> host(std::size_t(n * batch));
+    for (auto& v : host) v = {u(rng), u(rng)};
+    const Tensor in = Tensor::from_vector(host, Shape{batch, n}).to(Backend::opencl);
+    const Tensor out = opencl::device_empty(context, Shape{batch, n}, DType::complex64);
+    const auto plan = offt::plan_for(context, n, DType::float32);
+    offt::Side load, store;
+    load.mem = mem_of(in);
+    load.s_outer = n;
+    store.mem = mem_of(out);
+    store.s_outer = n;
+    const double ours = device_seconds(
+        context, [&] { offt::execute(context, *plan, DType::float32, batch, false, load, {}, store, {}); }, quick);
+    const std::size_t bytes = std::size_t(8 * n * batch);
+    const double copy = device_seconds(
+        context,
+        [&] {
+          opencl::check(clEnqueueCopyBuffer(context.queue(), mem_of(in), mem_of(out), 0, 0, bytes, 0, nullptr, nullptr),
+                        "clEnqueueCopyBuffer", "bench");
+        },
+        quick);
+    offt::execute(context, *plan, DType::float32, batch, false, load, {}, store, {});
+    const auto ours_values = download(out);
+    double peer = 0, diff = 0;
+#if defined(NODAL_HAVE_VKFFT)
+    if (have_vkfft) {
+      const Tensor work = Tensor::from_vector(host, Shape{batch, n}).to(Backend::opencl);
+      peer = vkfft_seconds(context, mem_of(work), n, batch, quick);
+      // one transform of fresh data for the comparison
+      const Tensor check = Tensor::from_vector(host, Shape{batch, n}).to(Backend::opencl);
+      if (peer > 0) {
+        VkFFTConfiguration config{};
+        VkFFTApplication app{};
+        cl_device_id device = context.device().id;
+        cl_context cl_ctx = context.get();
+        cl_command_queue queue = context.queue();
+        cl_mem buffer = mem_of(check);
+        std::uint64_t vbytes = bytes;
+        config.FFTdim = 1;
+        config.size[0] = std::uint64_t(n);
+        config.numberBatches = std::uint64_t(batch);
+        config.device = &device;
+        config.context = &cl_ctx;
+        config.buffer = &buffer;
+        config.bufferSize = &vbytes;
+        if (initializeVkFFT(&app, config) == VKFFT_SUCCESS) {
+          VkFFTLaunchParams params{};
+          params.commandQueue = &queue;
+          params.buffer = &buffer;
+          VkFFTAppend(&app, -1, &params);
+          context.finish();
+          diff = relative_l2(ours_values, download(check));
+          deleteVkFFT(&app);
+        }
+      }
+    }
+#endif
+    const double gbs = 16.0 * double(n * batch) / ours / 1e9, copy_gbs = 2.0 * double(bytes) / copy / 1e9;
+    const double peer_gbs = peer > 0 ? 16.0 * double(n * batch) / peer / 1e9 : 0;
+    const std::string peer_us = peer > 0 ? fmt::format("{:.1f}", peer * 1e6) : "-";
+    const std::string peer_bw = peer > 0 ? fmt::format("{:.1f}", peer_gbs) : "-";
+    const std::string peer_share = peer > 0 ? fmt::format("{:.0f}%", 100 * peer_gbs / copy_gbs) : "-";
+    const std::string ratio = peer > 0 ? fmt::format("{:.2f}", peer / ours) : "-";
+    const std::string delta = have_vkfft && peer > 0 ? fmt::format("{:.1e}", diff) : "-";
+    if (markdown)
+      fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.0f}% | {} | {} | {} | {} | {} | {} |\n", n, batch, ours * 1e6, gbs,
+                 100 * gbs / copy_gbs, peer_us, peer_bw, peer_share, ratio, delta, offt::describe(*plan));
+    else
+      fmt::print("{:>8} {:>7} {:>10.1f} {:>8.1f} {:>6.0f}% {:>10} {:>8} {:>7} {:>7} {:>9}  {}\n", n, batch, ours * 1e6,
+                 gbs, 100 * gbs / copy_gbs, peer_us, peer_bw, peer_share, ratio, delta, offt::describe(*plan));
+    std::fflush(stdout);
+  }
+  fmt::print("\nratio = VkFFT time / nodal time (above 1: nodal faster); copy = clEnqueueCopyBuffer of the same bytes, "
+             "counted as read + write\n");
+  return 0;
+}
