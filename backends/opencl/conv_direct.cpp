@@ -261,8 +261,9 @@ Tensor device_zeros(Context& context, const Shape& shape, DType dtype) {
 
 void check_conv_algorithm(std::string_view node, std::string_view algorithm) {
   if (algorithm == "auto" || algorithm == "measure" || algorithm == "direct") return;
-  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct'; 'auto' "
-                                 "and 'measure' choose it); run this node on the CPU backend or set algorithm=direct",
+  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct', and 'fft' "
+                                 "and 'fft_tiled' for conv1d/2d/3d; 'auto' picks direct or fft, 'measure' runs direct); run "
+                                 "this node on the CPU backend or set algorithm=direct",
                                  node, algorithm));
 }
 
