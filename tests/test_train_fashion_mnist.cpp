@@ -162,7 +162,7 @@ TEST_CASE("training on OpenCL lowers the loss and follows the CPU run") {
   examples::TrainOptions o = small_run(cl_dir);
   o.conv_algorithm = "auto";
   o.epochs = 2;
-  o.train_subset = 320;  // 5 batches of 64 per epoch: PoCL trains at ~130 images/s on 2 cores
+  o.train_subset = 320;  // 5 batches of 64 per epoch: a few seconds on PoCL (2 cores)
   o.optimizer = "adam";  // learns faster than SGD in 10 steps
   o.lr = 3e-3;
   o.test_subset = 200;
