@@ -34,6 +34,7 @@
 #include "nodal/backends/opencl/devices.hpp"
 #endif
 #include "nodal/nn/dataset.hpp"
+#include "nodal/nn/device_training.hpp"
 #include "nodal/nn/layers.hpp"
 #include "nodal/nn/loader.hpp"
 #include "nodal/nn/sgd.hpp"
@@ -73,7 +74,7 @@ class NodalStep final : public bench::TrainStep {
       Tensor packed = Tensor::empty(Shape{batch_ * 785});
       std::memcpy(packed.data<float>(), images, std::size_t(batch_) * 784 * sizeof(float));
       std::memcpy(packed.data<float>() + batch_ * 784, labels, std::size_t(batch_) * sizeof(float));
-      const Tensor device = packed.to(backend_);
+      const Tensor device = nn::device_training_kernels(backend_, "bench").upload(packed);  // does not wait
       const Tensor xd = device.slice(0, 0, batch_ * 784).reshape(Shape{batch_, 1, 28, 28});
       const Tensor yd = device.slice(0, batch_ * 784, batch_ * 785);
       Execution run = g_.forward({loss_}, {{x_, xd}, {y_, yd}});
