@@ -21,6 +21,11 @@ TEST_CASE("OpenCL conv tests are skipped: this build has no OpenCL backend") {
 
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/conv_direct.hpp"
+#include "nodal/core/execution.hpp"
+#include "nodal/core/graph.hpp"
+#include "nodal/nodes/pool.hpp"
+#include "nodal/nodes/reduce.hpp"
+#include "nodal/nodes/unary.hpp"
 #include "nodal/nodes/conv.hpp"
 #include "nodal/nodes/conv_transpose.hpp"
 #include "nodal/nodes/convolve1d.hpp"
@@ -223,6 +228,47 @@ TEST_CASE("separable_conv2d on OpenCL matches the CPU backend") {
       worst = std::max(worst, check_parity(node, inputs, terms, flip, fmt::format("separable flip={}", flip), seed) / double(terms));
     }
   MESSAGE(fmt::format("separable_conv2d: largest error {:.4f} · m · ε · Σ|terms|", worst));
+}
+
+TEST_CASE("a LeNet-style block trains on OpenCL: conv2d, relu, max_pool2d, conv2d in a graph, backward to every parameter") {
+  if (!opencl_present()) return;
+  for (DType dtype : real_dtypes) {
+    Graph graph;
+    const Value x = graph.input("x", Shape{3, 1, 12, 12}, dtype);
+    const Value w1 = graph.input("w1", Shape{4, 1, 5, 5}, dtype);
+    const Value b1 = graph.input("b1", Shape{4}, dtype);
+    const Value w2 = graph.input("w2", Shape{6, 4, 3, 3}, dtype);
+    ConvOptions same;
+    same.padding = ConvPadding::all(2);
+    Pool2dOptions pool;
+    pool.kernel = {2};
+    const Value h = max_pool2d_values(relu(conv2d(x, w1, b1, same)), pool);
+    const Value loss = sum(square(conv2d(h, w2)));
+    const std::vector<Tensor> values{random(Shape{3, 1, 12, 12}, 1, dtype), random(Shape{4, 1, 5, 5}, 2, dtype),
+                                     random(Shape{4}, 3, dtype), random(Shape{6, 4, 3, 3}, 4, dtype)};
+    const auto feeds = [&](Backend b) {
+      return std::vector<Feed>{{x, values[0].to(b)}, {w1, values[1].to(b)}, {b1, values[2].to(b)}, {w2, values[3].to(b)}};
+    };
+    const Value outputs[] = {loss};
+    Execution cpu_run = graph.forward(outputs, feeds(Backend::cpu));
+    const Gradients cpu = cpu_run.backward(loss, {x, w1, b1, w2});
+    Execution cl_run = graph.forward(outputs, feeds(Backend::opencl));
+    const Gradients cl = cl_run.backward(loss, {x, w1, b1, w2});
+    // A composition of the checked nodes: each result chains sums of at most 36 · 25 = 900
+    // products (the second conv's taps over the first's), and with continuous random data no
+    // pooling window is near a tie, so device and CPU differ only by rounding: within 10³ ε of
+    // each result's largest element (the m ε of the longest chain; measured about 2 ε). A
+    // routing or indexing error is off by O(1) of it, i.e. ~10⁷ ε in float32.
+    INFO(dtype_name(dtype));
+    CHECK(cl_run[loss].backend() == Backend::opencl);
+    double worst = nodal::test::max_norm_error(cl_run[loss], cpu_run[loss]);
+    for (const Value& v : {x, w1, b1, w2}) {
+      CHECK(cl[v].backend() == Backend::opencl);
+      worst = std::max(worst, nodal::test::max_norm_error(cl[v], cpu[v]));
+    }
+    CHECK(worst <= 1e3);
+    MESSAGE(fmt::format("LeNet-style block {}: largest normwise difference {:.1f} ε", dtype_name(dtype), worst));
+  }
 }
 
 TEST_CASE("conv on OpenCL: other algorithms and bad inputs raise clear errors") {
