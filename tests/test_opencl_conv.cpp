@@ -93,7 +93,7 @@ std::int64_t terms_of(const ConvGeometry& g) {
 }
 
 // Every case in both dtypes under the kernel given, alternating contiguous and strided operands.
-double run_conv_grid(opencl::ConvKernel kernel, bool only_2d) {
+double run_conv_grid(bool only_2d, const char* algorithm = "direct") {
   double worst = 0;
   std::uint64_t seed = 100;
   int index = 0;
@@ -106,7 +106,7 @@ double run_conv_grid(opencl::ConvKernel kernel, bool only_2d) {
       o.padding = c.padding;
       o.groups = c.groups;
       o.flip = c.flip;
-      o.algorithm = "direct";
+      o.algorithm = algorithm;
       const Conv node(c.rank, o);
       std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
                                  random(with_spatial(c.cout, c.cin / c.groups, c.kernel), seed + 1, dtype)};
@@ -139,11 +139,17 @@ TEST_CASE("conv1d/2d/3d on OpenCL match the CPU backend: forward, vjp of x, w, b
     // the rows kernel (CPU devices) with the others.
     opencl::set_conv_weight_kernel(kernel == opencl::ConvKernel::general ? opencl::ConvWeightKernel::tree
                                                                          : opencl::ConvWeightKernel::rows);
-    const double worst = run_conv_grid(kernel, kernel != opencl::ConvKernel::general);
+    const double worst = run_conv_grid(kernel != opencl::ConvKernel::general);
     MESSAGE(fmt::format("conv, {} forward kernel: largest error {:.3f} · m · ε · Σ|terms| (bound: (m + 2)/m)", name, worst));
   }
   opencl::set_conv_kernel(opencl::ConvKernel::automatic);
   opencl::set_conv_weight_kernel(opencl::ConvWeightKernel::automatic);
+}
+
+TEST_CASE("conv1d/2d/3d with algorithm gemm (im2col + device GEMM) on OpenCL match the CPU backend") {
+  if (!opencl_present()) return;
+  const double worst = run_conv_grid(false, "gemm");
+  MESSAGE(fmt::format("conv, algorithm gemm: largest error {:.3f} · m · ε · Σ|terms|", worst));
 }
 
 TEST_CASE("conv_transpose1d/2d/3d on OpenCL match the CPU backend, output_padding included") {
@@ -164,9 +170,11 @@ TEST_CASE("conv_transpose1d/2d/3d on OpenCL match the CPU backend, output_paddin
   double worst = 0;
   std::uint64_t seed = 500;
   int index = 0;
+  for (const char* algorithm : {"direct", "gemm"})
   for (DType dtype : real_dtypes)
     for (const Case& c : cases) {
       ConvTransposeOptions o;
+      o.algorithm = algorithm;
       o.stride = c.stride;
       o.padding = c.padding;
       o.output_padding = c.output_padding;
@@ -275,7 +283,7 @@ TEST_CASE("conv on OpenCL: other algorithms and bad inputs raise clear errors") 
   if (!opencl_present()) return;
   const Tensor x = random(Shape{1, 2, 6, 6}, 1, DType::float32).to(Backend::opencl);
   const Tensor w = random(Shape{3, 2, 3, 3}, 2, DType::float32).to(Backend::opencl);
-  for (const char* algorithm : {"gemm", "helix"}) {  // fft, fft_tiled: test_opencl_conv_spectral.cpp
+  for (const char* algorithm : {"helix", "winograd"}) {  // fft, fft_tiled: test_opencl_conv_spectral.cpp
     ConvOptions o;
     o.algorithm = algorithm;
     try {
