@@ -136,8 +136,10 @@ struct Tile8 {
 Tile8 tile8_for(const Context& context, const ConvGeometry& g, DType dtype) {
   Tile8 t;
   const int items = int(std::min<std::size_t>(64, context.device().max_work_group_size));
-  t.twv = pow2_at_least((g.out[2] + 7) / 8, std::min(8, items));
-  t.th = pow2_at_least(g.out[1], std::max(1, items / t.twv));
+  // Exact extents, not powers of two: a 10×10 output is one tile of 10 rows × 2 items (a power
+  // of two would be 16 rows, 6 of them idle).
+  t.twv = int(std::clamp<std::int64_t>((g.out[2] + 7) / 8, 1, std::min(8, items)));
+  t.th = int(std::clamp<std::int64_t>(g.out[1], 1, std::max(1, items / t.twv)));
   const std::int64_t rows = (t.th - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
   const std::int64_t cols = 8 * t.twv + (g.kernel[2] - 1) * g.dilation[2];
   t.local_bytes = std::size_t(rows * (cols | 1)) * dtype_size(dtype);
