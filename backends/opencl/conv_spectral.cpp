@@ -91,6 +91,10 @@ Problem problem_of(const Conv& node, const Tensor& x, const Tensor& w, Method me
     p.span[a] = p.g.dilation[a] * (p.g.kernel[a] - 1) + 1;
     p.z[a] = (p.g.out[a] - 1) * p.g.stride[a] + 1;
   }
+  if (log_enabled(LogLevel::debug))
+    log_debug("{} {} (opencl): {}: {} tile(s) of {}x{}x{}, transform {}x{}x{}", p.g.key(), dtype_name(p.dtype),
+              method == Method::whole ? "fft" : "fft_tiled", p.plan.tiles.size(), p.plan.step[0], p.plan.step[1],
+              p.plan.step[2], p.box.L[0], p.box.L[1], p.box.L[2]);
   return p;
 }
 
