@@ -28,7 +28,9 @@ TEST_CASE("OpenCL spectral conv tests are skipped: this build has no OpenCL back
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/conv_spectral.hpp"
+#include "nodal/backends/opencl/fft_plan.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/nodes/conv.hpp"
 #include "opencl_parity_util.hpp"
@@ -175,6 +177,10 @@ const std::vector<Case> cases = {
     {1, 1, 8, 8, 8, {33}, {11}, {1}, {2}, ConvPadding::same(), true, false},
     {3, 1, 3, 4, 1, {6, 7, 5}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
     {3, 3, 2, 4, 2, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, ConvPadding::per_side({0, 1, 1, 0, 2, 1}), true, false},
+    // transforms longer than one local FFT (≤ 4096 points; checked below): four-step rows
+    // (conv1d), and a four-step column, transposed to rows and back (conv2d)
+    {1, 1, 2, 2, 1, {5000}, {7}, {1}, {1}, ConvPadding::same(), false, true},
+    {2, 1, 1, 2, 1, {4500, 3}, {5, 3}, {2, 1}, {1}, ConvPadding::all(2), false, true},
 };
 
 // The worst ratio to the bound per dtype: [float32, float64]; `relative` gets the worst
@@ -206,6 +212,8 @@ std::array<double, 2> run_grid(const std::string& algorithm, std::array<double, 
 
 TEST_CASE("conv1d/2d/3d algorithm=fft on OpenCL match the CPU backend: forward, vjp of x, w, b and jvp") {
   if (!opencl_present()) return;
+  for (DType real : {DType::float32, DType::float64})  // the long cases below really are four-step
+    CHECK(opencl::fft::local_limit(opencl::current_context(), real) < 4500);
   std::array<double, 2> relative{0, 0};
   const auto worst = run_grid("fft", relative);
   MESSAGE(fmt::format("fft: largest error {:.5f} (float32) / {:.5f} (float64) of the bound 32·ε·(log₂T + k)·‖a‖‖b‖; "
