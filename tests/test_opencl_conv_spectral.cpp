@@ -284,6 +284,31 @@ TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal 
                       worst_vs_fft));
 }
 
+TEST_CASE("fft_tiled in chunks of one tile (no kept spectra): forward, vjp and jvp still match the CPU") {
+  if (!opencl_present()) return;
+  // A tiny budget makes every tile its own chunk: y accumulates colour by colour across chunks,
+  // dw sums the chunks' products in the frequency domain, the vjp recomputes X̂ per chunk.
+  opencl::set_spectral_chunk_budget(1);
+  opencl::set_spectral_tile({1, 6, 5});
+  const Case c{2, 3, 2, 3, 1, {19, 14}, {5, 4}, {2, 1}, {1, 2}, ConvPadding::per_side({2, 1, 3, 0}), true, true};
+  double worst = 0;
+  for (DType dtype : {DType::float32, DType::float64}) {
+    const Conv node = node_of(c, "fft_tiled");
+    const Inputs in = inputs_of(c, node, dtype, 4242);
+    const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
+    NodeOutcome cl;
+    {
+      NoGradGuard guard;  // the forward keeps nothing, so every pass runs chunk by chunk
+      cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl);
+    }
+    const NodeOutcome cpu = run_node(node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+    worst = std::max(worst, compare(cl, cpu, in, g, "fft_tiled, one tile per chunk " + describe(c)) / (32.0 * log_terms(g)));
+  }
+  opencl::set_spectral_tile({0, 0, 0});
+  opencl::set_spectral_chunk_budget(0);
+  MESSAGE(fmt::format("fft_tiled in chunks: largest error {:.4f} of the bound", worst));
+}
+
 TEST_CASE("auto on OpenCL picks fft for large kernels on large images and direct for small kernels") {
   ConvGeometry big = ConvGeometry::resolve("conv2d", 2, Shape{8, 16, 64, 64}, Shape{16, 16, 11, 11},
                                            {.padding = ConvPadding::all(5)});
