@@ -44,6 +44,10 @@ class DeviceTrainingKernels {
   // sums once per progress update.
   virtual void accumulate_classification(const Tensor& logits, const Tensor& labels, const Tensor& loss,
                                          Tensor& sums) = 0;
+  // A device copy of the host tensor `host` whose transfer does not wait for the kernels queued
+  // before it (Tensor::to waits: a blocking write on an in-order queue), so that a training loop
+  // queues step k + 1 while the device runs step k. The host memory is kept until it is read.
+  virtual Tensor upload(const Tensor& host) = 0;
 };
 
 bool register_device_training_kernels(Backend backend, DeviceTrainingKernels* kernels);

@@ -24,6 +24,7 @@ TEST_CASE("OpenCL training-node tests are skipped: this build has no OpenCL back
 #include <fmt/format.h>
 
 #include "elementwise_test_util.hpp"
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/core/registry.hpp"
 #include "nodal/nodes/batch_norm.hpp"
@@ -33,6 +34,7 @@ TEST_CASE("OpenCL training-node tests are skipped: this build has no OpenCL back
 #include "nodal/core/execution.hpp"
 #include "nodal/nn/adam.hpp"
 #include "nodal/nn/clip.hpp"
+#include "nodal/nn/device_training.hpp"
 #include "nodal/nn/init.hpp"
 #include "nodal/nn/layers.hpp"
 #include "nodal/nn/sgd.hpp"
@@ -472,5 +474,50 @@ TEST_CASE("Module::to moves parameters and buffers and BatchNorm2d's running sta
   // and back
   net->to(Backend::cpu);
   for (const auto& [name, t] : net->state()) CHECK(t.backend() == Backend::cpu);
+}
+
+TEST_CASE("a training step on OpenCL transfers its batch once and downloads nothing") {
+  if (!opencl_present()) return;
+  nn::manual_seed(5);
+  auto net = nn::sequential({nn::linear(12, 16), nn::relu(), nn::linear(16, 4)});
+  net->to(Backend::opencl);
+  Graph g;
+  const Value x = g.input("x", Shape{8, 12});
+  const Value y = g.input("y", Shape{8});
+  const Value logits = (*net)(x);
+  const Value loss = cross_entropy(logits, y, 0.1);
+  const std::vector<Value> params = net->parameter_values(g);
+  nn::Adam opt(net->named_parameters(), {.lr = 1e-2});
+  nn::DeviceTrainingKernels& kernels = nn::device_training_kernels(Backend::opencl, "test");
+  const Tensor seed = Tensor::ones(Shape{}, DType::float32, Backend::opencl);
+  Tensor sums = Tensor::zeros(Shape{2}, DType::float32, Backend::opencl);
+  std::vector<float> losses;
+  for (int step = 0; step < 4; ++step) {
+    // images and labels packed in one host tensor, as the trainer does
+    Tensor packed = sample(Shape{8 * 13}, -1, 1, 40 + step).astype(DType::float32);
+    for (int i = 0; i < 8; ++i) packed.data<float>()[8 * 12 + i] = float((i + step) % 4);
+    const opencl::Activity before = opencl::activity();
+    const Tensor device = kernels.upload(packed);
+    const Tensor xd = device.slice(0, 0, 96).reshape(Shape{8, 12}), yd = device.slice(0, 96, 104);
+    Execution run = g.forward({loss, logits}, {{x, xd}, {y, yd}});
+    const Gradients grads = run.backward(loss, params, {.cotangent = seed});
+    opt.step(grads.tensors());
+    kernels.accumulate_classification(run[logits], yd, run[loss], sums);
+    const opencl::Activity used = opencl::activity_since(before);
+    INFO("step ", step);
+    if (step > 0) {  // the first step allocates the optimizer's state (zeros, uploaded)
+      CHECK(used.uploads == 1);
+      CHECK(used.upload_bytes == 104 * sizeof(float));
+      CHECK(used.downloads == 0);
+    }
+    losses.push_back(run[loss].to(Backend::cpu).item<float>());  // outside the measured step
+  }
+  const std::vector<float> s = sums.to(Backend::cpu).to_vector<float>();
+  float expected = 0;
+  for (float l : losses) expected += 8 * l;
+  CHECK(s[0] == doctest::Approx(expected).epsilon(1e-6));  // Σ loss·n, 4 float32 additions
+  CHECK(s[1] >= 0);
+  CHECK(s[1] <= 32);
+  CHECK(s[1] == std::floor(s[1]));
 }
 #endif

@@ -5,9 +5,11 @@
 //   sum_of_squares   sum_squares per gradient + sum_partials    (gradients + 1) launches
 //   clip             clip_scale                           1 launch per gradient
 //   accumulate_classification  classification_metrics (kernels/loss.cl)   1 launch per batch
+//   upload           a non-blocking write (async_upload.hpp)
 // Nothing is downloaded: the norm stays on the device and clip_scale reads it there.
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/async_upload.hpp"
 #include "nodal/backends/opencl/nn_common.hpp"
 #include "nodal/nn/device_training.hpp"
 
@@ -115,6 +117,8 @@ class OpenClTrainingKernels final : public nn::DeviceTrainingKernels {
     launch.mem(mem_of(loss, "metrics")).arg(cl_long(loss.offset())).mem(mem_of(sums, "metrics"));
     launch.local_bytes(local * dtype_size(dt)).run(1, local);
   }
+
+  Tensor upload(const Tensor& host) override { return upload_async(current_context(), host); }
 };
 
 OpenClTrainingKernels kernels;
