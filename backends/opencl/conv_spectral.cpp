@@ -114,16 +114,25 @@ std::optional<Method> method_of(const Conv& node, const Tensor& x, const Tensor&
   return fft ? std::optional<Method>(Method::whole) : std::nullopt;
 }
 
-void check_supported(Context& context, const Problem& p) {
-  check_kernel_dtype(context, p.dtype, p.node);
+// Whether the spectral path can run this problem here. `auto` falls back to direct (false) where
+// the spectra would not fit or the kernels' 32-bit indices would not reach; a named fft raises.
+bool usable(Context& context, const Problem& p, const Conv& node) {
+  const bool automatic = node.options().algorithm == "auto";
+  if (!automatic) check_kernel_dtype(context, p.dtype, p.node);
   const double bytes = 2.0 * double(dtype_size(p.dtype)) * double(p.box.frequencies()) *
                        double(std::max<std::size_t>(p.plan.tiles.size(), 1)) *
                        double(p.g.batch * (p.g.in_channels + p.g.out_channels) + p.g.out_channels * p.g.in_per_group());
-  if (p.method == Method::whole && bytes > double(context.device().global_memory) / 2)
+  const bool fits = bytes <= double(context.device().global_memory) / 2;
+  if (automatic) {
+    const double boxes = double(p.g.batch) * double(std::max(p.g.in_channels, p.g.out_channels)) * double(p.box.points());
+    return fits && boxes < 2147483647.0 && (p.dtype != DType::float64 || context.device().fp64);
+  }
+  if (p.method == Method::whole && !fits)
     throw ValueError(fmt::format("{} (opencl): algorithm 'fft' would need {:.1f} GiB of spectra for {} on a device "
                                  "with {:.1f} GiB; use fft_tiled",
                                  p.node, bytes / double(1ull << 30), p.g.key(),
                                  double(context.device().global_memory) / double(1ull << 30)));
+  return true;
 }
 
 }  // namespace
@@ -162,7 +171,7 @@ bool spectral_conv_forward(const ForwardCall& c) {
   const Tensor* b0 = c.inputs.size() == 3 ? &c.inputs[2] : nullptr;
   Context& context = context_of({&x0, &w0, b0}, node.type());
   const Problem p = problem_of(node, x0, w0, *method, forced());
-  check_supported(context, p);
+  if (!usable(context, p, node)) return false;
   const Tensor bias = b0 ? dense(context, *b0) : Tensor();
   const std::int64_t N = p.g.batch;
   if (N == 0 || p.g.in_per_group() == 0 || p.plan.tiles.empty() || p.g.output_shape().numel() == 0) {
@@ -197,7 +206,7 @@ bool spectral_conv_vjp(const VjpCall& c) {
   const Tensor& ybar = c.output_cotangents[0];
   Context& context = context_of({&x0, &w0, &ybar}, node.type());
   const Problem p = problem_of(node, x0, w0, *method, forced());
-  check_supported(context, p);
+  if (!usable(context, p, node)) return false;
   std::optional<Saved> saved = saved_cache().take(SavedKey::of(node, p, x0, w0));
   const bool want_x = c.wanted[0], want_w = c.wanted[1];
   const bool empty = p.g.batch == 0 || p.g.in_per_group() == 0 || p.plan.tiles.empty();
@@ -250,7 +259,7 @@ bool spectral_conv_jvp(const JvpCall& c) {
   const Tensor bdot0 = c.inputs.size() == 3 ? c.input_tangents[2] : Tensor();
   Context& context = context_of({&x0, &w0, &xdot, &wdot, &bdot0}, node.type());
   const Problem p = problem_of(node, x0, w0, *method, forced());
-  check_supported(context, p);
+  if (!usable(context, p, node)) return false;
   const Tensor bdot = dense(context, bdot0);
   const std::int64_t N = p.g.batch;
   if ((!xdot.defined() && !wdot.defined()) || N == 0 || p.g.in_per_group() == 0 || p.plan.tiles.empty() ||
