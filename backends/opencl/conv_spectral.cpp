@@ -55,7 +55,8 @@ std::atomic<std::int64_t> forced_tile[3] = {0, 0, 0};
 std::atomic<std::uint64_t> colour_launches{0};
 
 // Spectra of one chunk of tiles stay under this many bytes (when nothing is kept for the vjp).
-constexpr double chunk_budget = 256.0 * (1 << 20);
+constexpr double default_chunk_budget = 256.0 * (1 << 20);
+std::atomic<double> chunk_budget{default_chunk_budget};
 
 enum class Method { whole, tiled };
 
@@ -221,7 +222,7 @@ std::size_t chunk_size(const Problem& p, bool keep_all) {
                                                    double(p.g.in_channels + p.g.out_channels) +
                                                double(dtype_size(p.dtype)) * double(p.box.points()) *
                                                    double(std::max(p.g.in_channels, p.g.out_channels)));
-  return std::clamp<std::size_t>(std::size_t(chunk_budget / std::max(per_tile, 1.0)), 1, std::max<std::size_t>(tiles, 1));
+  return std::clamp<std::size_t>(std::size_t(chunk_budget.load() / std::max(per_tile, 1.0)), 1, std::max<std::size_t>(tiles, 1));
 }
 
 // y (+)= the real boxes of tiles [first, first + count) cropped onto the output grid. "fft" writes
@@ -334,6 +335,7 @@ void set_spectral_tile(std::array<std::int64_t, 3> tile) {
   for (std::size_t a = 0; a < 3; ++a) forced_tile[a].store(tile[a]);
 }
 std::uint64_t spectral_colour_launches() { return colour_launches.load(); }
+void set_spectral_chunk_budget(double bytes) { chunk_budget.store(bytes > 0 ? bytes : default_chunk_budget); }
 
 // auto on OpenCL: the spectral path when the kernel has ≥ 49 taps (7×7) and an estimate of its
 // flops, inflated 4× for its lower efficiency per flop (more launches, memory-bound transforms and

@@ -167,6 +167,7 @@ Tensor inverse_transform(Context& context, const Box& box, Tensor spectra, Rows 
   Tensor out = device_empty(context, Shape{count * box.points()}, real);
   const std::int64_t r0 = rows.begin(), r1 = rows.end(box);
   if (count == 0 || r1 <= r0) return out;
+  check_index_range(out.numel(), "a set of boxes");
   column_pass(context, box, spectra, 0, true);
   column_pass(context, box, spectra, 1, true);
   const auto plan = fft::plan_for(context, box.L[2], real);
