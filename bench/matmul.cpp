@@ -1,5 +1,8 @@
 // 1024 x 1024 float32 matmul: nodal (eager matmul(Tensor, Tensor) and a graph forward) against
-// Eigen's GEMM called directly on the same buffers, with 1 and 2 threads. Runs are interleaved
+// Eigen's GEMM called directly on the same buffers, with 1 and 2 threads; and, in a build with
+// the OpenCL backend and a device present, nodal's OpenCL GEMM (matmul of device tensors: inputs
+// resident on the device, the result left there, each run waited for with clFinish) in its own
+// table, since the device's threads do not follow the host's thread count. Runs are interleaved
 // (one of each method per round) so drifting machine load affects all methods alike; the table
 // shows the median of each. Results are compared (max |difference|) before any time is printed:
 // a fast wrong answer fails the benchmark.
@@ -20,6 +23,11 @@
 #include "nodal/core/execution.hpp"
 #include "nodal/core/graph.hpp"
 #include "nodal/nodes/matmul.hpp"
+#ifdef NODAL_HAS_OPENCL
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/devices.hpp"
+#include "nodal/backends/opencl/gemm.hpp"
+#endif
 
 using namespace nodal;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -117,5 +125,42 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("\n(vs Eigen = Eigen time / nodal time: 1.0 is parity, above 1 nodal is faster)\n");
+#ifdef NODAL_HAS_OPENCL
+  if (!opencl::devices().empty()) {
+    opencl::Context& context = opencl::current_context();
+    const Tensor da = a.to(Backend::opencl), db = b.to(Backend::opencl);
+    const Tensor dc = matmul(da, db).to(Backend::cpu);
+    const double d_device = max_abs_diff(dc.data<float>(), ec.data(), n * n);
+    fmt::print("\nOpenCL: {} ({}), max|nodal OpenCL − Eigen| = {:.3g} (tolerance {:.3g})\n", context.device().name,
+               context.device().platform_name, d_device, tol);
+    if (!(d_device <= tol)) {
+      fmt::print(stderr, "matmul benchmark: the OpenCL result disagrees; no OpenCL timings reported\n");
+      return 1;
+    }
+    const opencl::GemmTiles t = opencl::gemm_tiles(context, DType::float32);
+    std::vector<double> device_ms, eigen_ms;
+    omp_set_num_threads(2);
+    Eigen::setNbThreads(2);
+    for (int r = 0; r <= rounds; ++r) {  // round 0 warms up (program build, pool)
+      auto t0 = std::chrono::steady_clock::now();
+      (void)matmul(da, db);
+      context.finish();
+      const double d = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      t0 = std::chrono::steady_clock::now();
+      ec.noalias() = ea * eb;
+      const double e = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (r > 0) device_ms.push_back(d), eigen_ms.push_back(e);
+    }
+    const double ms = median(device_ms), e_ms = median(eigen_ms);
+    fmt::print("\n| {:<44} |      ms | GFLOP/s | vs Eigen (2 threads) |\n", "method");
+    fmt::print("|{:-<46}|--------:|--------:|---------------------:|\n", "");
+    const std::string device_name =
+        fmt::format("nodal OpenCL GEMM ({}x{}x{} tiles{})", t.tile_m, t.tile_n, t.tile_k, t.vector_n ? ", vector" : "");
+    fmt::print("| {:<44} | {:7.2f} | {:7.1f} | {:19.3f}x |\n", "Eigen (direct, 2 threads)", e_ms, flops / (e_ms * 1e6), 1.0);
+    fmt::print("| {:<44} | {:7.2f} | {:7.1f} | {:19.3f}x |\n", device_name, ms, flops / (ms * 1e6), e_ms / ms);
+  } else {
+    fmt::print("\nOpenCL: no device, no OpenCL column\n");
+  }
+#endif
   return 0;
 }

@@ -149,6 +149,71 @@ DEFINE_CONV_FORWARD(conv_forward_gw, global)
 DEFINE_CONV2D_TILED(conv2d_tiled_cw, constant)
 DEFINE_CONV2D_TILED(conv2d_tiled_gw, global)
 
+// ------------------------------------------------------------------------------ forward, 2-D tiled, 8 wide
+// For D = KD = 1 and column stride 1: the tiled kernel with each item computing 8 consecutive
+// outputs of its row (as a T8 vector) for OB output channels, so every tap is one vload8 from the
+// staged tile and OB vector multiply-adds: explicit vectors that a CPU device (PoCL) runs as SIMD
+// instructions and a GPU as 8 independent chains. The tile is TH rows of TW = 8·TWV outputs
+// (item l: row l / TWV, columns 8·(l % TWV) + 0..7); the staged window is R × Q with
+// Q = TW + (KW − 1)·dw, row pitch P = Q rounded up to odd (not a multiple of the 32 banks).
+// Also runs the backward input pass of stride-1 problems as a forward correlation (the host
+// passes dy as x, the pad (K − 1)·d − pad, flip toggled and `wl` = the weight's channel strides
+// exchanged): the weight of (output channel o_l of the group, input channel c) is at
+// (group · cout_g · cin_g + o_l · wl.x + c · wl.y) · Kpix, wl = (cin_g, 1) for a forward pass.
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define T8 CAT(T, 8)
+#define DEFINE_CONV2D_TILED8(NAME, WSPACE)                                                                         \
+  kernel void NAME(global const T* x, const int x_off, WSPACE const T* w, const int w_off, global const T* b,       \
+                   const int b_off, global T* y, const int has_bias, const int accumulate, GEOMETRY,                \
+                   local T* tile, const int TWV, const int TH, const int tiles_x, const int tiles_y, const int2 wl) { \
+    const int H = in.y, W = in.z, OH = out.y, OW = out.z, Cout = out.w;                                             \
+    const int groups = ksize.w, cin_g = in.w / groups, cout_g = Cout / groups, KH = ksize.y, KW = ksize.z;          \
+    const int Kpix = KH * KW, blocks = (cout_g + OB - 1) / OB, TW = 8 * TWV;                                        \
+    const int l = get_local_id(0), L = get_local_size(0), lx = l % TWV, ly = l / TWV;                               \
+    int gid = get_group_id(0);                                                                                      \
+    const int tx = gid % tiles_x; gid /= tiles_x;                                                                   \
+    const int ty = gid % tiles_y; gid /= tiles_y;                                                                   \
+    const int block = gid % (groups * blocks), n = gid / (groups * blocks);                                         \
+    const int grp = block / blocks, o0 = grp * cout_g + (block % blocks) * OB, o_end = (grp + 1) * cout_g;          \
+    const int R = (TH - 1) * step.y + (KH - 1) * dil.y + 1, Q = TW + (KW - 1) * dil.z, P = Q | 1;                   \
+    const int row0 = ty * TH * step.y - pad.y, col0 = tx * TW - pad.z;                                              \
+    T8 acc[OB];                                                                                                     \
+    for (int j = 0; j < OB; ++j) acc[j] = (T8)0;                                                                    \
+    for (int c = 0; c < cin_g; ++c) {                                                                               \
+      global const T* xc = x + x_off + (n * in.w + grp * cin_g + c) * H * W;                                        \
+      for (int e = l; e < R * Q; e += L) {                                                                          \
+        const int ih = row0 + e / Q, iw = col0 + e % Q;                                                             \
+        const bool v = ih >= 0 && ih < H && iw >= 0 && iw < W;                                                      \
+        tile[(e / Q) * P + e % Q] = v ? xc[clamp(ih, 0, H - 1) * W + clamp(iw, 0, W - 1)] : (T)0;                   \
+      }                                                                                                             \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+      local const T* base = tile + ly * step.y * P + 8 * lx;                                                        \
+      WSPACE const T* wc[OB];                                                                                       \
+      for (int j = 0; j < OB; ++j)                                                                                  \
+        wc[j] = w + w_off + (grp * cout_g * cin_g + (min(o0 + j, o_end - 1) - grp * cout_g) * wl.x + c * wl.y) * Kpix; \
+      int t = 0;                                                                                                    \
+      for (int kh = 0; kh < KH; ++kh)                                                                               \
+        for (int kw = 0; kw < KW; ++kw, ++t) {                                                                      \
+          const T8 v = vload8(0, base + kh * dil.y * P + kw * dil.z);                                               \
+          const int tap = dil.w ? Kpix - 1 - t : t;                                                                 \
+          for (int j = 0; j < OB; ++j) acc[j] += v * wc[j][tap];                                                    \
+        }                                                                                                           \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                                 \
+    }                                                                                                               \
+    const int oh = ty * TH + ly, ow0 = tx * TW + 8 * lx;                                                            \
+    if (oh < OH)                                                                                                    \
+      for (int j = 0; j < OB && o0 + j < o_end; ++j) {                                                              \
+        T lanes[8];                                                                                                 \
+        vstore8(acc[j], 0, lanes);                                                                                  \
+        const T bias = has_bias ? b[b_off + o0 + j] : (T)0;                                                         \
+        global T* yr = y + ((n * Cout + o0 + j) * OH + oh) * OW;                                                    \
+        for (int q = 0; q < 8 && ow0 + q < OW; ++q) yr[ow0 + q] = lanes[q] + bias + (accumulate ? yr[ow0 + q] : (T)0); \
+      }                                                                                                             \
+  }
+DEFINE_CONV2D_TILED8(conv2d_tiled8_cw, constant)
+DEFINE_CONV2D_TILED8(conv2d_tiled8_gw, global)
+
 // ------------------------------------------------------------------------------ forward, image
 // float32 only (no double image format). The input planes are an image2d_array (one layer per
 // (n, c) plane, CL_R / CL_FLOAT); the sampler's CLK_ADDRESS_CLAMP returns the border colour, 0,
@@ -234,8 +299,9 @@ kernel void conv_backward_input(global const T* dy, const int dy_off, global con
 }
 
 // ------------------------------------------------------------------------------ dw (reduction)
-// dw is a sum over R = N · OD · OH · OW terms per weight; the host cuts it into `pieces` pieces of
-// `chunk` terms and writes partial[weight · pieces + piece] (then sums the pieces with the reduce
+// dw is a sum over R = N · OD · OH · OW terms per weight; the host cuts it into `pieces` pieces
+// (of `chunk` samples for conv_weight_rows, of `chunk` terms for conv_weight_tree) and the kernels
+// write partial[weight · pieces + piece] (then sums the pieces with the reduce
 // kernels when pieces > 1, a second small launch). Term r = (n, p) with p fastest.
 inline T weight_term(global const T* x, global const T* dy, const int n, int p, const int o, const int c_abs,
                      const int kd, const int kh, const int kw, const int4 in, const int4 out, const int4 step,
@@ -259,14 +325,16 @@ inline int3 tap_position(const int j, const int4 ksize, const int flip) {
   return (int3)(t / (ksize.y * ksize.z), (t / ksize.z) % ksize.y, t % ksize.z);
 }
 
-// Serial: one work-item per (weight, piece) unit, summing its terms in order; grid-stride. For
-// CPU devices (a work-item is a loop iteration there; neighbouring items are neighbouring taps,
-// which read neighbouring x) and for long pieces on any device.
-kernel void conv_weight_serial(global const T* x, const int x_off, global const T* dy, const int dy_off,
-                               global T* partial, const int chunk, const int pieces, GEOMETRY) {
-  const int Cout = out.w, cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
-  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = out.x * out.y * out.z, R = step.w * Opix;
-  const int weights = Cout * cin_g * Kpix;
+// Serial: one work-item per (weight, piece) unit, grid-stride; a piece is a range of `chunk`
+// samples, whose terms the item walks as nested loops over (n, od, oh, ow) with running indices:
+// no division per term, and loop bounds that are the same for every item (validity is a select),
+// so a CPU device vectorises across neighbouring items (neighbouring taps: neighbouring x, the
+// same dy). The CPU devices' weight kernel (there a work-item is a loop iteration).
+kernel void conv_weight_rows(global const T* x, const int x_off, global const T* dy, const int dy_off,
+                             global T* partial, const int chunk, const int pieces, GEOMETRY) {
+  const int OD = out.x, OH = out.y, OW = out.z, Cout = out.w, boundary = pad.w;
+  const int cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, weights = Cout * cin_g * Kpix;
   x += x_off;
   dy += dy_off;
   for (int u = get_global_id(0); u < weights * pieces; u += get_global_size(0)) {
@@ -275,10 +343,70 @@ kernel void conv_weight_serial(global const T* x, const int x_off, global const 
     const int3 k = tap_position(j, ksize, dil.w);
     const int c_abs = (o / cout_g) * cin_g + c;
     T sum = (T)0;
-    const int stop = min(R, (piece + 1) * chunk);
-    for (int r = piece * chunk; r < stop; ++r)
-      sum += weight_term(x, dy, r / Opix, r % Opix, o, c_abs, k.x, k.y, k.z, in, out, step, dil, pad);
+    const int n_end = min(step.w, (piece + 1) * chunk);
+    for (int n = piece * chunk; n < n_end; ++n) {
+      global const T* xc = x + (n * in.w + c_abs) * in.x * in.y * in.z;
+      global const T* g = dy + (n * Cout + o) * OD * OH * OW;
+      for (int od = 0; od < OD; ++od) {
+        const int id = od * step.x + k.x * dil.x - pad.x;
+        const bool vd = inside_of(id, in.x, boundary);
+        const int md = source_of(id, in.x, boundary);
+        for (int oh = 0; oh < OH; ++oh, g += OW) {
+          const int ih = oh * step.y + k.y * dil.y - pad.y;
+          const bool vh = vd && inside_of(ih, in.y, boundary);
+          global const T* xr = xc + (md * in.y + source_of(ih, in.y, boundary)) * in.z;
+          for (int ow = 0; ow < OW; ++ow) {
+            const int iw = ow * step.z + k.z * dil.z - pad.z;
+            const T v = xr[source_of(iw, in.z, boundary)] * g[ow];
+            sum += (vh && inside_of(iw, in.z, boundary)) ? v : (T)0;
+          }
+        }
+      }
+    }
     partial[u] = sum;
+  }
+}
+
+// conv_weight_rows for the common case of a zero boundary and column stride 1: per (n, od, oh)
+// the columns whose input lies inside the row, [lo, hi), are found once, and the row product
+// runs 8 outputs at a time as T8 vectors (vload8 of dy and of x, both contiguous), then a scalar
+// tail. Loop bounds differ between items (taps), which costs a GPU but not a CPU device, whose
+// weight kernel this is; the 8 lanes are added at the end.
+kernel void conv_weight_rows8(global const T* x, const int x_off, global const T* dy, const int dy_off,
+                              global T* partial, const int chunk, const int pieces, GEOMETRY) {
+  const int OD = out.x, OH = out.y, OW = out.z, Cout = out.w;
+  const int cin_g = in.w / ksize.w, cout_g = Cout / ksize.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, weights = Cout * cin_g * Kpix;
+  x += x_off;
+  dy += dy_off;
+  for (int u = get_global_id(0); u < weights * pieces; u += get_global_size(0)) {
+    const int piece = u % pieces, wi = u / pieces;
+    const int j = wi % Kpix, c = (wi / Kpix) % cin_g, o = wi / (Kpix * cin_g);
+    const int3 k = tap_position(j, ksize, dil.w);
+    const int c_abs = (o / cout_g) * cin_g + c;
+    const int shift = k.z * dil.z - pad.z;  // iw = ow + shift
+    const int lo = clamp(-shift, 0, OW), hi = clamp(in.z - shift, lo, OW);
+    T8 acc8 = (T8)0;
+    T sum = (T)0;
+    const int n_end = min(step.w, (piece + 1) * chunk);
+    for (int n = piece * chunk; n < n_end; ++n) {
+      global const T* xc = x + (n * in.w + c_abs) * in.x * in.y * in.z;
+      global const T* gn = dy + (n * Cout + o) * OD * OH * OW;
+      for (int od = 0; od < OD; ++od) {
+        const int id = od * step.x + k.x * dil.x - pad.x;
+        if (id < 0 || id >= in.x) continue;
+        for (int oh = 0; oh < OH; ++oh) {
+          const int ih = oh * step.y + k.y * dil.y - pad.y;
+          if (ih < 0 || ih >= in.y) continue;
+          global const T* xr = xc + (id * in.y + ih) * in.z + shift;
+          global const T* g = gn + (od * OH + oh) * OW;
+          int ow = lo;
+          for (; ow + 8 <= hi; ow += 8) acc8 += vload8(0, g + ow) * vload8(0, xr + ow);
+          for (; ow < hi; ++ow) sum += g[ow] * xr[ow];
+        }
+      }
+    }
+    partial[u] = sum + (((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7)));
   }
 }
 

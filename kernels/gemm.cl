@@ -40,6 +40,21 @@
 #define WORK_N 4
 #endif
 
+// VECTOR_N (CPU devices): work-item tx owns WORK_N ADJACENT columns n0 + tx·WORK_N + j and keeps
+// them as one vector (WORK_N ∈ {2, 4, 8, 16}), so the inner product is WORK_M vector multiply-adds
+// per k: PoCL vectorises a work-group across its work-items only in loops without inner loops, so
+// the SIMD has to be spelled out here. Otherwise (GPUs) columns interleave as described above.
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#ifdef VECTOR_N
+#define VT CAT(T, WORK_N)
+#define VLOAD CAT(vload, WORK_N)
+#define VSTORE CAT(vstore, WORK_N)
+#define COLUMN(j) (tx * WORK_N + (j))
+#else
+#define COLUMN(j) (tx + (j) * GROUP_N)
+#endif
+
 #define GROUP_M (TILE_M / WORK_M)
 #define GROUP_N (TILE_N / WORK_N)
 #define THREADS (GROUP_M * GROUP_N)
@@ -66,11 +81,17 @@ void gemm(const long M, const long N, const long K, const long tiles_m, const lo
   const bool a_m_fast = a_row <= a_col;
   const bool b_n_fast = b_col <= b_row;
 
+#ifdef VECTOR_N
+  VT acc[WORK_M];
+#pragma unroll
+  for (int i = 0; i < WORK_M; ++i) acc[i] = (VT)0;
+#else
   T acc[WORK_M][WORK_N];
 #pragma unroll
   for (int i = 0; i < WORK_M; ++i)
 #pragma unroll
     for (int j = 0; j < WORK_N; ++j) acc[i][j] = (T)0;
+#endif
 
   for (long k0 = 0; k0 < K; k0 += TILE_K) {
     for (int l = lid; l < TILE_M * TILE_K; l += THREADS) {
@@ -88,15 +109,22 @@ void gemm(const long M, const long N, const long K, const long tiles_m, const lo
     barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 4
     for (int kk = 0; kk < TILE_K; ++kk) {
-      T av[WORK_M], bv[WORK_N];
+      T av[WORK_M];
 #pragma unroll
       for (int i = 0; i < WORK_M; ++i) av[i] = As[kk][ty + i * GROUP_M];
+#ifdef VECTOR_N
+      const VT bv = VLOAD(0, &Bs[kk][tx * WORK_N]);
+#pragma unroll
+      for (int i = 0; i < WORK_M; ++i) acc[i] += av[i] * bv;
+#else
+      T bv[WORK_N];
 #pragma unroll
       for (int j = 0; j < WORK_N; ++j) bv[j] = Bs[kk][tx + j * GROUP_N];
 #pragma unroll
       for (int i = 0; i < WORK_M; ++i)
 #pragma unroll
         for (int j = 0; j < WORK_N; ++j) acc[i][j] += av[i] * bv[j];
+#endif
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // the tiles are read before the next step overwrites them
   }
@@ -105,12 +133,21 @@ void gemm(const long M, const long N, const long K, const long tiles_m, const lo
 #pragma unroll
   for (int i = 0; i < WORK_M; ++i) {
     const long m = m0 + ty + i * GROUP_M;
+#ifdef VECTOR_N
+    T result[WORK_N];
+    VSTORE(acc[i], 0, result);
+#endif
 #pragma unroll
     for (int j = 0; j < WORK_N; ++j) {
-      const long n = n0 + tx + j * GROUP_N;
+      const long n = n0 + COLUMN(j);
       if (m < M && n < N) {
         global T* out = c + m * c_row + n * c_col;
-        *out = beta == (T)0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *out;
+#ifdef VECTOR_N
+        const T value = result[j];
+#else
+        const T value = acc[i][j];
+#endif
+        *out = beta == (T)0 ? alpha * value : alpha * value + beta * *out;
       }
     }
   }

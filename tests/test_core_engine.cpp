@@ -79,7 +79,7 @@ TEST_CASE("fan-out: cotangents from every use are summed") {
   CHECK(run.backward(y, {x}, {.cotangent = vec({1, 1})})[x].to_vector<double>() == std::vector<double>{3, 3});
 }
 
-TEST_CASE("backward releases intermediates; retain keeps them and gives identical gradients") {
+TEST_CASE("backward releases intermediates - retain keeps them and gives identical gradients") {
   Graph g;
   Value x = g.parameter("x", vec({1, -2}));
   Value h = twice(x);
@@ -100,7 +100,7 @@ TEST_CASE("backward releases intermediates; retain keeps them and gives identica
   }
 }
 
-TEST_CASE("gradients of values the output does not depend on are zeros; non-scalar output needs a cotangent") {
+TEST_CASE("gradients of values the output does not depend on are zeros - non-scalar output needs a cotangent") {
   Graph g;
   Value a = g.parameter("a", vec({1, 2}));
   Value b = g.parameter("b", vec({3, 4}));

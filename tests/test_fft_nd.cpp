@@ -126,7 +126,7 @@ TEST_CASE("float32 128x64 and 3-D 16x32x24 c2c stay within the float tolerance o
   }
 }
 
-TEST_CASE("r2c 2-D/3-D matches the naive DFT's half spectrum; c2r inverts it") {
+TEST_CASE("r2c 2-D/3-D matches the naive DFT's half spectrum - c2r inverts it") {
   for (const Shape& shape : {Shape{6, 8}, Shape{5, 7}, Shape{4, 9}, Shape{1, 10}, Shape{9, 1},
                              Shape{3, 4, 6}, Shape{2, 5, 5}, Shape{16}})
     for (ColumnMethod method : methods) {

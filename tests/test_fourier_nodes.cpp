@@ -57,7 +57,7 @@ TEST_CASE("fft and ifft match the naive DFT for awkward lengths and batches") {
   }
 }
 
-TEST_CASE("rfft is the first n/2+1 bins of fft; irfft inverts it for even and odd n") {
+TEST_CASE("rfft is the first n/2+1 bins of fft - irfft inverts it for even and odd n") {
   for (std::int64_t n : {1, 2, 3, 4, 7, 10, 15}) {
     Tensor x = Tensor::randn(Shape{3, n}, std::uint64_t(100 + n), DType::float64);
     std::vector<C> xc;
@@ -74,7 +74,7 @@ TEST_CASE("rfft is the first n/2+1 bins of fft; irfft inverts it for even and od
   }
 }
 
-TEST_CASE("fft2 equals the nested naive DFT; rfft2/irfft2 round trip") {
+TEST_CASE("fft2 equals the nested naive DFT - rfft2/irfft2 round trip") {
   const std::int64_t h = 3, w = 5;
   Tensor x = complex_randn(Shape{2, h, w}, 7);
   const auto xv = x.to_vector<C>();

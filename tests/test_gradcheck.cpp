@@ -163,7 +163,7 @@ TEST_CASE("fast mode: passes a right rule on a larger input, fails a wrong one")
   CHECK_FALSE(bad.find("projection")->passed);
 }
 
-TEST_CASE("a zero Jacobian fails unless allowed; a constant block for an unused input is fine") {
+TEST_CASE("a zero Jacobian fails unless allowed - a constant block for an unused input is fine") {
   auto constant = pointwise([](C) { return C(1.0); }, [](C, C) { return C(0.0); }, [](C, C) { return C(0.0); });
   const Tensor x = f64({0.5, -1.0}, Shape{2});
   const GradcheckResult r = gradcheck(constant, {x});
@@ -176,7 +176,7 @@ TEST_CASE("a zero Jacobian fails unless allowed; a constant block for an unused 
   CHECK(gradcheck([](std::span<const Value> in) { return std::vector<Value>{relu(in[0])}; }, {x, f64({3.0}, Shape{1})}));
 }
 
-TEST_CASE("no_grad_inputs are fed but not differentiated; several outputs are all checked") {
+TEST_CASE("no_grad_inputs are fed but not differentiated - several outputs are all checked") {
   const Tensor a = f64({0.5, -1.0, 2.0}, Shape{3}), b = f64({1.0, 2.0, 3.0}, Shape{3});
   GradcheckOptions options;
   options.no_grad_inputs = {1};
@@ -189,7 +189,7 @@ TEST_CASE("no_grad_inputs are fed but not differentiated; several outputs are al
   CHECK_THROWS_AS((void)gradcheck(made("add"), {a, b}, options), ValueError);
 }
 
-TEST_CASE("complex: Re and Im are separate coordinates; cotangents are dL/dRe + i dL/dIm") {
+TEST_CASE("complex: Re and Im are separate coordinates - cotangents are dL/dRe + i dL/dIm") {
   const Tensor z = Tensor::from_vector<C>({C(0.5, -1.0), C(2.0, 0.25), C(-1.5, 1.0)}, Shape{3});
   const C c(0.3, -2.0);
   // y = c·z (holomorphic): ẏ = c·ż and, under the convention, z̄ = conj(c)·ȳ

@@ -24,6 +24,7 @@ TEST_CASE("OpenCL pooling tests are skipped: this build has no OpenCL backend") 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "nodal/backends/opencl/pool.hpp"
 #include "nodal/nodes/pool.hpp"
 #include "opencl_conv_util.hpp"
 #include "opencl_test_util.hpp"
@@ -83,8 +84,11 @@ TEST_CASE("max_pool2d on OpenCL is bit-identical to the CPU backend: values, ind
   };
   int index = 0;
   std::uint64_t seed = 7;
+  // Both vjp kernels: the scatter for disjoint windows (automatic) and the gather everywhere.
+  for (auto vjp : {opencl::MaxPoolVjp::automatic, opencl::MaxPoolVjp::gather})
   for (DType dtype : real_dtypes)
     for (const PoolCase& c : cases) {
+      opencl::set_max_pool_vjp_kernel(vjp);
       const MaxPool2d node(c.o);
       Tensor x = tied(c.x, seed++, dtype);
       if (index % 3 == 0) {  // a NaN and a plane of −∞ (the first element wins there)
@@ -107,7 +111,13 @@ TEST_CASE("max_pool2d on OpenCL is bit-identical to the CPU backend: values, ind
       CHECK(max_error(cl.outputs[1], cpu.outputs[1]) == 0);
       CHECK(max_error(cl.cotangents[0], cpu.cotangents[0]) == 0);
       CHECK(max_error(cl.tangent, cpu.tangent) == 0);
+      // bit-identical, signs of zero included
+      const auto a = cl.cotangents[0].to(Backend::cpu).to_vector<double>(), b = cpu.cotangents[0].to_vector<double>();
+      std::size_t sign_mismatches = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) sign_mismatches += std::signbit(a[i]) != std::signbit(b[i]);
+      CHECK(sign_mismatches == 0);
     }
+  opencl::set_max_pool_vjp_kernel(opencl::MaxPoolVjp::automatic);
 }
 
 TEST_CASE("avg_pool2d and global_avg_pool2d on OpenCL match the CPU backend: forward, vjp, jvp") {

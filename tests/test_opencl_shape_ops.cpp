@@ -171,7 +171,7 @@ TEST_CASE("opencl scalar ops: add, mul, div, rsub, rdiv, pow with a constant") {
   CHECK_THROWS_WITH_AS(mul_scalar(z, 2.0), doctest::Contains("mul_scalar"), DTypeError);
 }
 
-TEST_CASE("opencl max over axes: forward, vjp to the first argmax, jvp; ties and NaN") {
+TEST_CASE("opencl max over axes: forward, vjp to the first argmax, jvp, ties and NaN") {
   if (!opencl_present()) return;
   for (DType dtype : {DType::float32, DType::float64}) {
     std::uint64_t seed = 900;

@@ -59,7 +59,7 @@ TEST_CASE("reductions over several and negative axes of a [2, 3, 4]") {
   check_close(max(Tensor::scalar(2.5, DType::float64), {}, true), {2.5}, 0);
 }
 
-TEST_CASE("max sends the cotangent to the first maximal element; NaN propagates") {
+TEST_CASE("max sends the cotangent to the first maximal element - NaN propagates") {
   Graph g;
   Value x = g.input("x", Shape{2, 3}, DType::float64);
   // rows: [3, 1, 3] -> the first 3 gets 10; [2, 7, 2] -> 7 gets 10.  columns (3,2) (1,7) (3,2) -> 3, 7, 3 get 1

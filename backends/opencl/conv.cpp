@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "nodal/backends/opencl/conv_direct.hpp"
+#include "nodal/backends/opencl/conv_spectral.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/registry.hpp"
@@ -42,6 +43,7 @@ struct ConvOpenCl final : NodeImpl {
 
   // y = x ⋆ w + b
   void forward(const ForwardCall& c) const override {
+    if (spectral_conv_forward(c)) return;  // algorithm fft / fft_tiled, or auto choosing fft
     const Conv& node = c.as<Conv>();
     Context& context = context_of({&c.inputs[0], &c.inputs[1], c.inputs.size() == 3 ? &c.inputs[2] : nullptr}, node.type());
     const ConvPass p = pass_of(node, c.inputs[0], c.inputs[1]);
@@ -53,6 +55,7 @@ struct ConvOpenCl final : NodeImpl {
 
   // x̄ = ȳ ⋆ᵀ w,  w̄ = x ⋆ ȳ,  b̄ = Σ_{n,p} ȳ
   void vjp(const VjpCall& c) const override {
+    if (spectral_conv_vjp(c)) return;
     const Conv& node = c.as<Conv>();
     const Tensor& x = c.inputs[0];
     const Tensor& w = c.inputs[1];
@@ -73,6 +76,7 @@ struct ConvOpenCl final : NodeImpl {
 
   // ẏ = ẋ ⋆ w + x ⋆ ẇ + ḃ  (undefined tangents are zero)
   void jvp(const JvpCall& c) const override {
+    if (spectral_conv_jvp(c)) return;
     const Conv& node = c.as<Conv>();
     const Tensor& xdot = c.input_tangents[0];
     const Tensor& wdot = c.input_tangents[1];

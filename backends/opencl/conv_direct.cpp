@@ -29,6 +29,7 @@ ConvKernel initial_kernel() {
   return ConvKernel::automatic;
 }
 std::atomic<ConvKernel> forced{initial_kernel()};
+std::atomic<ConvWeightKernel> forced_weight{ConvWeightKernel::automatic};
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "conv").mem(); }
 
@@ -127,9 +128,28 @@ Tile tile_for(const Context& context, const ConvGeometry& g, DType dtype) {
   return t;
 }
 
+// The 8-wide tiled kernel's tile (column stride 1): TH rows of 8·TWV outputs, at most 64 items.
+struct Tile8 {
+  int twv = 1, th = 1;
+  std::size_t local_bytes = 0;
+};
+Tile8 tile8_for(const Context& context, const ConvGeometry& g, DType dtype) {
+  Tile8 t;
+  const int items = int(std::min<std::size_t>(64, context.device().max_work_group_size));
+  // Exact extents, not powers of two: a 10×10 output is one tile of 10 rows × 2 items (a power
+  // of two would be 16 rows, 6 of them idle).
+  t.twv = int(std::clamp<std::int64_t>((g.out[2] + 7) / 8, 1, std::min(8, items)));
+  t.th = int(std::clamp<std::int64_t>(g.out[1], 1, std::max(1, items / t.twv)));
+  const std::int64_t rows = (t.th - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
+  const std::int64_t cols = 8 * t.twv + (g.kernel[2] - 1) * g.dilation[2];
+  t.local_bytes = std::size_t(rows * (cols | 1)) * dtype_size(dtype);
+  return t;
+}
+
 bool tiled_applies(const Context& context, const ConvGeometry& g, DType dtype, Boundary boundary) {
+  const std::size_t bytes = g.stride[2] == 1 ? tile8_for(context, g, dtype).local_bytes : tile_for(context, g, dtype).local_bytes;
   return boundary == Boundary::zero && g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 &&
-         tile_for(context, g, dtype).local_bytes <= context.device().local_memory / 2;
+         bytes <= context.device().local_memory / 2;
 }
 
 bool image_applies(Context& context, const ConvGeometry& g, DType dtype, Boundary boundary) {
@@ -159,9 +179,56 @@ MemHandle planes_as_image(Context& context, const ConvGeometry& g, const Tensor&
   return image;
 }
 
+// The 8-wide tiled forward kernel (see kernels/conv_direct.cl) on geometry g; `wl` the weight's
+// channel strides ((cin_g, 1) for a forward pass; exchanged for a backward input pass).
+void launch_tiled8(Context& context, const ConvGeometry& g, bool flip, const Tensor& x, const Tensor& w,
+                   const Tensor& bias, cl_int has_bias, Tensor& y, cl_int accumulate, cl_int2 wl) {
+  ConvPass q;
+  q.g = g;
+  q.flip = flip;
+  const PackedGeometry k = pack(q);
+  const Tile8 t = tile8_for(context, g, x.dtype());
+  const std::int64_t tiles_x = (g.out[2] + 8 * t.twv - 1) / (8 * t.twv), tiles_y = (g.out[1] + t.th - 1) / t.th;
+  const std::int64_t blocks = (g.out_per_group() + 3) / 4;  // OB = 4 in the kernel
+  const std::int64_t groups = tiles_x * tiles_y * g.groups * blocks * g.batch;
+  const char* name = weights_fit_constant(context, w) ? "conv2d_tiled8_cw" : "conv2d_tiled8_gw";
+  Launch launch(context, typed_kernel(context, "conv_direct", x.dtype(), name), name);
+  launch.mem(mem_of(x)).arg(cl_int(x.offset())).mem(mem_of(w)).arg(cl_int(w.offset()));
+  launch.mem(mem_of(bias)).arg(cl_int(bias.offset())).mem(mem_of(y)).arg(has_bias).arg(accumulate);
+  geometry_args(launch, k).local_bytes(t.local_bytes);
+  launch.arg(cl_int(t.twv)).arg(cl_int(t.th)).arg(cl_int(tiles_x)).arg(cl_int(tiles_y)).arg(wl);
+  launch.run(std::size_t(groups), std::size_t(t.twv * t.th));
+}
+
+// The backward input pass of a stride-1 2-D problem as a forward correlation of dy (C' below)
+// when the tiled kernel is in use: the 8-wide kernel instead of the gather. Returns false when
+// it does not apply.
+bool backward_input_as_forward(Context& context, const ConvPass& p, const Tensor& dy, const Tensor& w, const Tensor& b,
+                               Tensor& dx, bool accumulate) {
+  const ConvGeometry& g = p.g;
+  if (g.stride[0] != 1 || g.stride[1] != 1 || g.stride[2] != 1 || g.in[0] != 1 || g.kernel[0] != 1) return false;
+  // C': input dy [N, Cout, O], output dx [N, Cin, S], the same kernel read flipped, with channel
+  // roles exchanged, padded by (K − 1)·d − pad before.
+  ConvGeometry c = g;
+  c.in = g.out;
+  c.out = g.in;
+  c.in_channels = g.out_channels;
+  c.out_channels = g.in_channels;
+  for (int a = 0; a < 3; ++a) {
+    c.pad_before[a] = (g.kernel[a] - 1) * g.dilation[a] - g.pad_before[a];
+    c.pad_after[a] = 0;  // not read by the kernels
+  }
+  if (chosen_conv_kernel(context, c, dy.dtype(), 0) != ConvKernel::tiled) return false;
+  const Tensor& bias = b.defined() ? b : w;
+  launch_tiled8(context, c, !p.flip, dy, w, bias, cl_int(b.defined()), dx, cl_int(accumulate),
+                {{1, cl_int(g.in_per_group())}});
+  return true;
+}
+
 }  // namespace
 
 void set_conv_kernel(ConvKernel kernel) { forced.store(kernel); }
+void set_conv_weight_kernel(ConvWeightKernel kernel) { forced_weight.store(kernel); }
 ConvKernel conv_kernel() { return forced.load(); }
 
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary) {
@@ -170,10 +237,9 @@ ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dty
   if (want == ConvKernel::image) return image_applies(context, g, dtype, b) ? ConvKernel::image : ConvKernel::general;
   if (want == ConvKernel::tiled) return tiled_applies(context, g, dtype, b) ? ConvKernel::tiled : ConvKernel::general;
   if (want == ConvKernel::general) return ConvKernel::general;
-  // automatic: on CPU devices (PoCL) the general kernel measured fastest (docs/opencl.md: the
-  // caches already hold the halo, and the tiled kernel's barriers split its work-group loop); on
-  // GPUs the local tile.
-  if (is_cpu(context)) return ConvKernel::general;
+  // automatic: the local tile wherever it applies (on PoCL too: 1.3-2x faster than the general
+  // kernel for LeNet's layers); the image kernel only when asked for (PoCL samples images in
+  // software: 3-4x slower than the general kernel there; docs/opencl.md).
   return tiled_applies(context, g, dtype, b) ? ConvKernel::tiled : ConvKernel::general;
 }
 
@@ -195,8 +261,9 @@ Tensor device_zeros(Context& context, const Shape& shape, DType dtype) {
 
 void check_conv_algorithm(std::string_view node, std::string_view algorithm) {
   if (algorithm == "auto" || algorithm == "measure" || algorithm == "direct") return;
-  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct'; 'auto' "
-                                 "and 'measure' choose it); run this node on the CPU backend or set algorithm=direct",
+  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct', and 'fft' "
+                                 "and 'fft_tiled' for conv1d/2d/3d; 'auto' picks direct or fft, 'measure' runs direct); run "
+                                 "this node on the CPU backend or set algorithm=direct",
                                  node, algorithm));
 }
 
@@ -219,6 +286,10 @@ void conv_forward(Context& context, const ConvPass& p, const Tensor& x, const Te
     launch.mem(mem_of(y)).arg(has_bias).arg(acc);
     geometry_args(launch, k).run_elements(y.numel());
     return;  // the image is released after the launch is enqueued: OpenCL keeps it alive while in use
+  }
+  if (kind == ConvKernel::tiled && p.g.stride[2] == 1) {
+    launch_tiled8(context, p.g, p.flip, x, w, bias, has_bias, y, acc, {{cl_int(p.g.in_per_group()), 1}});
+    return;
   }
   if (kind == ConvKernel::tiled) {
     const Tile t = tile_for(context, p.g, x.dtype());
@@ -249,6 +320,7 @@ void conv_backward_input(Context& context, const ConvPass& p, const Tensor& dy, 
   if (p.boundary != Boundary::zero)
     throw BackendError(fmt::format("{} (opencl): internal error: backward input with a non-zero boundary", p.node));
   if (dx.numel() == 0) return;
+  if (backward_input_as_forward(context, p, dy, w, b, dx, accumulate)) return;
   const Tensor& bias = b.defined() ? b : w;
   Launch launch(context, typed_kernel(context, "conv_direct", dy.dtype(), "conv_backward_input"), "conv_backward_input");
   launch.mem(mem_of(dy)).arg(cl_int(dy.offset())).mem(mem_of(w)).arg(cl_int(w.offset()));
@@ -265,21 +337,26 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
   const std::int64_t R = p.g.batch * p.g.out_pixels();
   if (weights == 0) return device_empty(context, w_shape, x.dtype());
   if (R == 0) return device_zeros(context, w_shape, x.dtype());
-  // Enough units to occupy the device (as the reduce kernels): on a CPU a unit is a work-item and
-  // we want 64 per core with pieces of at least 1024 terms; on a GPU a unit is a work-group of L
-  // items and we want 4 per compute unit, pieces of at least 4·L terms.
-  const bool serial = is_cpu(context);
+  // Enough units to occupy the device (as the reduce kernels). On a CPU a unit is one work-item
+  // (conv_weight_rows) summing a range of samples, and we want 64 per core; on a GPU a unit is a
+  // work-group of L items (conv_weight_tree) and we want 4 per compute unit, pieces of at least
+  // 4·L terms.
+  const ConvWeightKernel want = forced_weight.load();
+  const bool serial = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
   const std::size_t L = serial ? 1 : tree_group_size(context, R);
   const std::int64_t target = (serial ? 64 : 4) * std::int64_t(std::max(1u, context.device().compute_units));
-  const std::int64_t min_piece = serial ? 1024 : 4 * std::int64_t(L);
+  const std::int64_t span = serial ? p.g.batch : R;  // what pieces cut: samples, or terms
+  const std::int64_t min_piece = serial ? 1 : 4 * std::int64_t(L);
   std::int64_t pieces = 1;
-  if (weights < target) pieces = std::max<std::int64_t>(1, std::min((target + weights - 1) / weights, R / min_piece));
-  const std::int64_t chunk = (R + pieces - 1) / pieces;
+  if (weights < target) pieces = std::max<std::int64_t>(1, std::min((target + weights - 1) / weights, span / min_piece));
+  const std::int64_t chunk = (span + pieces - 1) / pieces;
+  pieces = (span + chunk - 1) / chunk;  // no empty piece
   if (weights * pieces >= std::numeric_limits<cl_int>::max())
     throw BackendError(fmt::format("{} (opencl): {} weights × {} pieces exceed the kernels' 32-bit indices ({})", p.node,
                                    weights, pieces, p.g.key()));
   Tensor partial = device_empty(context, Shape{weights, pieces}, x.dtype());
-  const char* name = serial ? "conv_weight_serial" : "conv_weight_tree";
+  const bool rows8 = p.boundary == Boundary::zero && p.g.stride[2] == 1;
+  const char* name = !serial ? "conv_weight_tree" : rows8 ? "conv_weight_rows8" : "conv_weight_rows";
   Launch launch(context, typed_kernel(context, "conv_direct", x.dtype(), name), name);
   launch.mem(mem_of(x)).arg(cl_int(x.offset())).mem(mem_of(dy)).arg(cl_int(dy.offset())).mem(mem_of(partial));
   launch.arg(cl_int(chunk)).arg(cl_int(pieces));

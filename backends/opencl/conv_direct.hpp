@@ -29,6 +29,11 @@ ConvKernel conv_kernel();
 // The kernel the forward pass would use for this problem (tests and logs).
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary);
 
+// Which weight-gradient kernel runs: automatic (rows on CPU devices, tree elsewhere) or one forced
+// (tests cover both on any device). Process-wide.
+enum class ConvWeightKernel { automatic, rows, tree };
+void set_conv_weight_kernel(ConvWeightKernel kernel);
+
 enum class Boundary : int { zero = 0, replicate = 1, circular = 2 };
 
 struct ConvPass {

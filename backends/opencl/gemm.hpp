@@ -24,9 +24,14 @@ Tensor matmul_batched(const Tensor& a, const Tensor& b, std::string_view op = "g
 
 // The tile configuration gemm uses on `context`'s device for `dtype` (for docs, tests, benches).
 struct GemmTiles {
-  int tile_m, tile_n, tile_k, work_m, work_n;
+  int tile_m = 0, tile_n = 0, tile_k = 0, work_m = 0, work_n = 0;
+  int vector_n = 0;  // 1: each work-item's WORK_N columns are adjacent and one vector (CPU devices)
   int threads() const { return (tile_m / work_m) * (tile_n / work_n); }
 };
 GemmTiles gemm_tiles(const Context& context, DType dtype);
+// Forces one configuration on every device from now on (tests: run the GPU layout on PoCL);
+// GemmTiles{} (all zero) returns to the per-device choice. Process-wide. Tile sizes must be
+// powers of two with WORK_* dividing TILE_*, and fit the device (not checked).
+void force_gemm_tiles(const GemmTiles& tiles);
 
 }  // namespace nodal::opencl

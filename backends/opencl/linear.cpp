@@ -4,6 +4,7 @@
 // beta = 1), so the forward is two launches with a bias, one without.
 #include <vector>
 
+#include "nodal/backends/opencl/copy.hpp"
 #include "nodal/backends/opencl/gemm.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
@@ -108,7 +109,7 @@ struct LinearOpenCl final : NodeImpl {
     check_kernel_dtype(context, x.dtype(), "linear");
     const Shape shape = output_shape(x, w);
     if (!dx.defined() && !dw.defined() && !db) {
-      c.output_tangents[0] = Tensor::zeros(shape, x.dtype(), Backend::opencl);
+      c.output_tangents[0] = device_full(context, shape, x.dtype(), 0.0, "linear");
       return;
     }
     double beta = 0.0;

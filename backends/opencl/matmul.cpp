@@ -2,6 +2,7 @@
 // NumPy semantics as backends/cpu/matmul.cpp (1-D operands promoted to matrices, batch axes
 // broadcast), with the vjp summing each cotangent over the batch axes its operand was broadcast
 // along. Transposed operands are views (the GEMM takes strides), never copies.
+#include "nodal/backends/opencl/copy.hpp"
 #include "nodal/backends/opencl/gemm.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
@@ -75,7 +76,7 @@ struct MatMulOpenCl final : NodeImpl {
     Context& context = context_of({&a, &b, &da, &db}, "matmul");
     check_kernel_dtype(context, a.dtype(), "matmul");
     if (!da.defined() && !db.defined()) {
-      c.output_tangents[0] = Tensor::zeros(s.out, a.dtype(), Backend::opencl);
+      c.output_tangents[0] = device_full(context, s.out, a.dtype(), 0.0, "matmul");
       return;
     }
     Tensor y = device_empty(context, s.full, a.dtype());

@@ -1,0 +1,198 @@
+// Host side of kernels/spectral_conv.cl and the box transforms on fft_plan (see
+// conv_spectral_engine.hpp).
+//
+// Box transforms, forward: rows (axis 2) real → half spectrum (fft_local with load_real, keeping
+// bins < H2), then axis 1 and axis 0 in place as strided columns (several columns per work-group,
+// loaded batch-fastest, coalesced). Inverse: axis 0, axis 1 in place, then the Hermitian row pass
+// to real values with the 1/P scale fused into its store. A column longer than one local transform
+// (four-step plans need plain rows) is transposed, transformed as rows and transposed back.
+#include "nodal/backends/opencl/conv_spectral_engine.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/fft_plan.hpp"
+#include "nodal/backends/opencl/launch.hpp"
+#include "nodal/core/error.hpp"
+
+namespace nodal::opencl::spectral {
+namespace {
+
+cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "conv (spectral)").mem(); }
+
+cl_int4 int4_of(const Dims& d, std::int64_t w = 0) {
+  cl_int4 v{};
+  for (int a = 0; a < 3; ++a) v.s[a] = cl_int(d[std::size_t(a)]);
+  v.s[3] = cl_int(w);
+  return v;
+}
+
+void check_index_range(std::int64_t n, const char* what) {
+  if (n >= std::numeric_limits<cl_int>::max())
+    throw BackendError(fmt::format("conv (opencl, spectral): {} has {} values, beyond the kernels' 32-bit "
+                                   "indices; use smaller tiles (fft_tiled) or fewer channels per call",
+                                   what, n));
+}
+
+fft::Side side_of(const Tensor& t) {
+  fft::Side s;
+  s.mem = mem_of(t);
+  s.offset = t.offset();
+  return s;
+}
+
+// In-place complex transforms along axis 0 or 1 of spectra [rows, L0, L1, H2].
+void column_pass(Context& context, const Box& box, Tensor& spectra, int axis, bool inverse) {
+  const std::int64_t n = box.L[std::size_t(axis)];
+  if (n == 1 || spectra.numel() == 0) return;
+  const DType real = real_dtype(spectra.dtype());
+  const auto plan = fft::plan_for(context, n, real);
+  const std::int64_t inner = axis == 1 ? box.half() : box.L[1] * box.half();
+  const std::int64_t outer = spectra.numel() / (n * inner);
+  if (fft::is_local(*plan)) {
+    fft::Side s = side_of(spectra);
+    s.I = inner;
+    s.s_inner = 1;
+    s.s_elem = inner;
+    s.s_outer = n * inner;
+    fft::execute(context, *plan, real, outer * inner, inverse, s, {}, s, {});
+    return;
+  }
+  const Tensor view = spectra.reshape(Shape{outer, n, inner});
+  const Tensor rows = fft::gather_contiguous(context, view.transpose(1, 2));  // [outer, inner, n]
+  Tensor done = device_empty(context, rows.shape(), rows.dtype());
+  fft::Side load = side_of(rows), store = side_of(done);
+  load.s_outer = store.s_outer = n;
+  fft::execute(context, *plan, real, outer * inner, inverse, load, {}, store, {});
+  spectra = fft::gather_contiguous(context, done.transpose(1, 2)).reshape(spectra.shape());
+}
+
+}  // namespace
+
+TileTable::TileTable(Context& context, const std::vector<TileRecord>& records) : records_(records) {
+  std::vector<cl_int> values;
+  for (const TileRecord& r : records)
+    for (const Dims* d : {&r.origin, &r.lo, &r.hi, &r.jlo, &r.jhi})
+      for (std::int64_t v : *d) values.push_back(cl_int(v));
+  if (values.empty()) values.push_back(0);
+  buffer_ = context.pool().allocate(values.size() * sizeof(cl_int));
+  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer_, "conv tiles").mem(), CL_TRUE, 0,
+                             values.size() * sizeof(cl_int), values.data(), 0, nullptr, nullptr),
+        "clEnqueueWriteBuffer", "conv (spectral) tile table");
+}
+
+cl_mem TileTable::mem() const { return device_buffer(*buffer_, "conv tiles").mem(); }
+
+std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<int>& values) {
+  std::vector<cl_int> v(values.begin(), values.end());
+  if (v.empty()) v.push_back(0);
+  auto buffer = context.pool().allocate(v.size() * sizeof(cl_int));
+  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer, "conv tiles").mem(), CL_TRUE, 0,
+                             v.size() * sizeof(cl_int), v.data(), 0, nullptr, nullptr),
+        "clEnqueueWriteBuffer", "conv (spectral) tile list");
+  return buffer;
+}
+
+Tensor pack(Context& context, const Box& box, const Tensor& src, std::int64_t planes, const Dims& src_dims,
+            const GridMap& map, const TileTable& tiles) {
+  const std::int64_t tile_count = std::int64_t(tiles.size());
+  Tensor out = device_empty(context, Shape{tile_count * planes * box.points()}, src.dtype());
+  if (out.numel() == 0) return out;
+  check_index_range(out.numel(), "a set of boxes");
+  Launch launch(context, typed_kernel(context, "spectral_conv", src.dtype(), "spectral_pack"), "spectral_pack");
+  launch.mem(mem_of(src)).arg(cl_long(src.offset())).arg(int4_of(src_dims, planes)).arg(int4_of(map.off));
+  launch.arg(int4_of(map.step)).arg(cl_int(map.flip)).mem(mem_of(out)).arg(int4_of(box.L, tile_count));
+  launch.mem(tiles.mem()).arg(cl_long(out.numel())).run_elements(out.numel());
+  return out;
+}
+
+Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes) {
+  const DType real = real_boxes.dtype();
+  const std::int64_t rows = real_boxes.numel() / box.points();
+  Tensor spectra = device_empty(context, Shape{rows, box.frequencies()}, complex_dtype(real));
+  if (rows == 0) return spectra;
+  check_index_range(spectra.numel() * 2, "a set of spectra");
+  const auto plan = fft::plan_for(context, box.L[2], real);
+  fft::Side load = side_of(real_boxes), store = side_of(spectra);
+  load.s_outer = box.L[2];
+  load.flags = fft::load_real;
+  store.s_outer = box.half();
+  fft::StoreOps ops;
+  ops.store_count = box.half();
+  fft::execute(context, *plan, real, rows * box.L[0] * box.L[1], false, load, {}, store, ops);
+  column_pass(context, box, spectra, 1, false);
+  column_pass(context, box, spectra, 0, false);
+  return spectra;
+}
+
+Tensor inverse_transform(Context& context, const Box& box, Tensor spectra) {
+  const DType real = real_dtype(spectra.dtype());
+  const std::int64_t rows = spectra.numel() / box.frequencies();
+  Tensor out = device_empty(context, Shape{rows * box.points()}, real);
+  if (rows == 0) return out;
+  column_pass(context, box, spectra, 0, true);
+  column_pass(context, box, spectra, 1, true);
+  const auto plan = fft::plan_for(context, box.L[2], real);
+  fft::Side load = side_of(spectra), store = side_of(out);
+  load.s_outer = box.half();
+  load.flags = fft::load_hermitian;
+  store.s_outer = box.L[2];
+  store.flags = fft::store_real;
+  fft::LoadOps lops;
+  lops.hermitian_n = box.L[2];
+  fft::StoreOps sops;
+  sops.scale = 1.0 / double(box.points());
+  fft::execute(context, *plan, real, rows * box.L[0] * box.L[1], true, load, lops, store, sops);
+  return out;
+}
+
+void mac(Context& context, const Box& box, const MacOperand& a, const MacOperand& b, const MacOperand& out,
+         std::int64_t groups, std::int64_t rows_i, std::int64_t rows_j, std::int64_t k, bool accumulate) {
+  if (groups * rows_i * rows_j == 0) return;
+  const std::int64_t F = box.frequencies();
+  const DType real = real_dtype(out.spectra->dtype());
+  const auto strides = [](const MacOperand& o) {
+    cl_int4 v{};
+    v.s[0] = cl_int(o.s_group);
+    v.s[1] = cl_int(o.s_row);
+    v.s[2] = cl_int(o.s_k);
+    return v;
+  };
+  const auto offset = [&](const MacOperand& o) { return cl_long(o.spectra->offset() + o.first * F); };
+  const std::int64_t work = groups * ((rows_i + 1) / 2) * ((rows_j + 3) / 4) * F;
+  Launch launch(context, typed_kernel(context, "spectral_conv", real, "spectral_mac"), "spectral_mac");
+  launch.mem(mem_of(*a.spectra)).arg(offset(a)).arg(strides(a));
+  launch.mem(mem_of(*b.spectra)).arg(offset(b)).arg(strides(b));
+  launch.mem(mem_of(*out.spectra)).arg(offset(out)).arg(strides(out));
+  launch.arg(cl_int(groups)).arg(cl_int(rows_i)).arg(cl_int(rows_j)).arg(cl_int(k)).arg(cl_long(F));
+  launch.arg(cl_int(a.conj)).arg(cl_int(b.conj)).arg(cl_int(accumulate)).run_elements(work);
+}
+
+void crop(Context& context, const Box& box, const Tensor& boxes, std::int64_t planes, Tensor& dst,
+          const Dims& dst_dims, const GridMap& map, const TileTable& tiles, const std::vector<int>& ids,
+          const Tensor& bias, std::int64_t channels, bool accumulate) {
+  if (ids.empty() || planes == 0 || dst.numel() == 0) return;
+  check_index_range(dst.numel(), "a convolution result");
+  // The launch covers the largest dense box of the listed tiles (smaller ones skip the rest).
+  Dims extent{1, 1, 1};
+  for (int id : ids)
+    for (std::size_t a = 0; a < 3; ++a) {
+      const TileRecord& r = tiles.records()[std::size_t(id)];
+      extent[a] = std::max(extent[a], r.jhi[a] - r.jlo[a]);
+    }
+  const std::shared_ptr<Buffer> id_buffer = upload_ints(context, ids);
+  const std::int64_t total = std::int64_t(ids.size()) * planes * extent[0] * extent[1] * extent[2];
+  check_index_range(total, "a crop launch");
+  const Tensor& b = bias.defined() ? bias : dst;  // never read without has_bias
+  Launch launch(context, typed_kernel(context, "spectral_conv", dst.dtype(), "spectral_crop"), "spectral_crop");
+  launch.mem(mem_of(boxes)).arg(int4_of(box.L)).arg(cl_int(planes)).mem(mem_of(dst)).arg(cl_long(dst.offset()));
+  launch.arg(int4_of(dst_dims)).arg(int4_of(map.off)).arg(int4_of(map.step)).arg(cl_int(map.flip));
+  launch.mem(tiles.mem()).mem(device_buffer(*id_buffer, "conv tiles").mem()).arg(int4_of(extent));
+  launch.arg(cl_int(ids.size())).mem(mem_of(b)).arg(cl_long(b.offset())).arg(cl_int(bias.defined()));
+  launch.arg(cl_int(channels)).arg(cl_int(accumulate)).run_elements(total);
+}
+
+}  // namespace nodal::opencl::spectral

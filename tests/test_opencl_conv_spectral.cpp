@@ -1,0 +1,282 @@
+// OpenCL spectral convolution (algorithm fft and fft_tiled) against the CPU backend's fft (PoCL in
+// CI): conv1d/2d/3d forward, vjp of x, w, b and jvp (all tangents and each alone), float32 and
+// float64, contiguous and strided device operands, with and without the forward's kept spectra;
+// fft_tiled with tiles that do and do not divide the image, checked against the untiled result.
+//
+// Tolerance (normwise, as the CPU spectral tests in docs/convolution.md): a product computed
+// through transforms of T points errs by ‖ŷ − y‖₂ ≲ c·u·log₂T·‖a‖₂‖b‖₂ (FFT error, Higham §24.1),
+// which bounds every element; the channel (or batch) sum of k such products adds at most k·u·‖a‖‖b‖
+// (Cauchy–Schwarz over the terms' norms). The device and the CPU each err by that, so
+//     max|device − cpu| ≤ 32·ε·(log₂T + k)·‖a‖₂‖b‖₂   (ε = 2u)
+// with ‖a‖‖b‖ = ‖x‖‖w‖ (y), ‖ȳ‖‖w‖ (x̄), ‖x‖‖ȳ‖ (w̄), ‖ẋ‖‖w‖ + ‖x‖‖ẇ‖ (ẏ), over the whole tensors
+// (an upper bound of the per-sample norms). b̄ is a plain sum: ≤ (m + 2)·ε·Σ|ȳ|.
+// Errors are reported in units of ε·‖a‖‖b‖ and the bound printed beside them.
+#include <doctest/doctest.h>
+
+#ifndef NODAL_HAS_OPENCL
+TEST_CASE("OpenCL spectral conv tests are skipped: this build has no OpenCL backend") {
+  MESSAGE("skipped: configured with -DNODAL_OPENCL=OFF");
+}
+#else
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "nodal/backends/opencl/conv_spectral.hpp"
+#include "nodal/core/execution.hpp"
+#include "nodal/nodes/conv.hpp"
+#include "opencl_parity_util.hpp"
+#include "opencl_test_util.hpp"
+
+using namespace nodal;
+using nodal::test::NodeOutcome;
+using nodal::test::opencl_present;
+using nodal::test::run_node;
+
+namespace {
+
+Tensor random(const Shape& shape, std::uint64_t seed, DType dtype) {
+  return Tensor::randn(shape, seed, DType::float64).astype(dtype);
+}
+
+double norm(const Tensor& t) {
+  double s = 0;
+  for (double v : t.to(Backend::cpu).astype(DType::float64).to_vector<double>()) s += v * v;
+  return std::sqrt(s);
+}
+double abs_sum(const Tensor& t) {
+  double s = 0;
+  for (double v : t.to(Backend::cpu).astype(DType::float64).to_vector<double>()) s += std::abs(v);
+  return s;
+}
+double max_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.defined());
+  REQUIRE(b.defined());
+  REQUIRE(a.shape() == b.shape());
+  const auto x = a.to(Backend::cpu).astype(DType::float64).to_vector<double>();
+  const auto y = b.to(Backend::cpu).astype(DType::float64).to_vector<double>();
+  double d = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i]) || std::isnan(y[i])) return INFINITY;
+    d = std::max(d, std::abs(x[i] - y[i]));
+  }
+  return d;
+}
+double eps(DType d) { return d == DType::float32 ? 1.1920929e-7 : 2.220446049250313e-16; }
+
+struct Case {
+  int rank;
+  std::int64_t batch, cin, cout, groups;
+  std::vector<std::int64_t> in, kernel, stride, dilation;
+  ConvPadding padding;
+  bool flip, bias;
+};
+
+std::string describe(const Case& c) {
+  return fmt::format("conv{}d n{} c{}->{} g{} in {} k {} s {} d {} p {} flip={} bias={}", c.rank, c.batch, c.cin, c.cout,
+                     c.groups, fmt::join(c.in, "x"), fmt::join(c.kernel, "x"), fmt::join(c.stride, ","),
+                     fmt::join(c.dilation, ","), c.padding.to_string(), c.flip, c.bias);
+}
+
+Shape with_spatial(std::int64_t a, std::int64_t b, const std::vector<std::int64_t>& s) {
+  Shape shape{a, b};
+  for (std::int64_t v : s) shape.push_back(v);
+  return shape;
+}
+
+Conv node_of(const Case& c, const std::string& algorithm) {
+  ConvOptions o;
+  o.stride = c.stride;
+  o.dilation = c.dilation;
+  o.padding = c.padding;
+  o.groups = c.groups;
+  o.flip = c.flip;
+  o.algorithm = algorithm;
+  return Conv(c.rank, o);
+}
+
+struct Inputs {
+  std::vector<Tensor> in, tangents;
+  Tensor g;
+};
+Inputs inputs_of(const Case& c, const Conv& node, DType dtype, std::uint64_t seed) {
+  Inputs r;
+  r.in = {random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
+          random(with_spatial(c.cout, c.cin / c.groups, c.kernel), seed + 1, dtype)};
+  if (c.bias) r.in.push_back(random(Shape{c.cout}, seed + 2, dtype));
+  for (std::size_t i = 0; i < r.in.size(); ++i) r.tangents.push_back(random(r.in[i].shape(), seed + 3 + i, dtype));
+  const ConvGeometry g = node.geometry(r.in[0].shape(), r.in[1].shape());
+  r.g = random(g.output_shape(), seed + 9, dtype);
+  return r;
+}
+
+// The transform size and channel-sum length of the bound for this geometry.
+double log_terms(const ConvGeometry& g) {
+  double points = 1;
+  for (int a = 0; a < 3; ++a) {
+    const std::int64_t span = g.dilation[a] * (g.kernel[a] - 1) + 1, z = (g.out[a] - 1) * g.stride[a] + 1;
+    points *= double(z + span - 1);
+  }
+  const double k = double(std::max({g.in_per_group(), g.out_per_group(), g.batch}));
+  return std::log2(std::max(points, 2.0)) + k;
+}
+
+// Every result of `device` against `cpu` under the normwise bound; returns the worst ratio
+// error / (ε·‖a‖‖b‖) and checks it against 32·(log₂T + k).
+double compare(const NodeOutcome& device, const NodeOutcome& cpu, const Inputs& in, const ConvGeometry& g,
+               const std::string& what) {
+  const DType dtype = in.in[0].dtype();
+  const double e = eps(dtype), bound = 32.0 * log_terms(g);
+  const double nx = norm(in.in[0]), nw = norm(in.in[1]), ng = norm(in.g);
+  const double ntx = norm(in.tangents[0]), ntw = norm(in.tangents[1]);
+  double worst = 0;
+  const auto take = [&](const Tensor& d, const Tensor& c, double scale, const char* which) {
+    REQUIRE(d.defined());
+    CHECK(d.backend() == Backend::opencl);
+    const double r = max_diff(d, c) / (e * std::max(scale, 1e-300));
+    INFO(what, " ", which, " ", dtype_name(dtype), ": ", r, " > ", bound);
+    CHECK(r <= bound);
+    worst = std::max(worst, r);
+  };
+  take(device.outputs[0], cpu.outputs[0], nx * nw, "forward");
+  take(device.cotangents[0], cpu.cotangents[0], ng * nw, "vjp x");
+  take(device.cotangents[1], cpu.cotangents[1], nx * ng, "vjp w");
+  if (in.in.size() == 3) {
+    const double m = double(g.batch * g.out_pixels());
+    const double r = max_diff(device.cotangents[2], cpu.cotangents[2]) / (e * std::max(abs_sum(in.g), 1e-300));
+    INFO(what, " vjp b ", dtype_name(dtype));
+    CHECK(r <= m + 2);
+  }
+  take(device.tangent, cpu.tangent, ntx * nw + nx * ntw, "jvp");
+  take(device.partial_tangents[0], cpu.partial_tangents[0], ntx * nw, "jvp (x only)");
+  take(device.partial_tangents[1], cpu.partial_tangents[1], nx * ntw, "jvp (w only)");
+  return worst;
+}
+
+// Batch 1 and 3; channels 1, 3, 8; groups 1, 2 and depthwise; kernels 1, 3, 4, 5, 7, 11 (and 3×7);
+// stride 1–3; dilation 1–2; padding 0, same, asymmetric; images 1×1 to 67×53; 1-D and 3-D.
+const std::vector<Case> cases = {
+    {2, 1, 1, 1, 1, {1, 1}, {1, 1}, {1}, {1}, ConvPadding::all(0), false, false},
+    {2, 3, 3, 8, 1, {17, 13}, {3, 3}, {1}, {1}, ConvPadding::same(), false, true},
+    {2, 1, 8, 8, 8, {12, 11}, {5, 5}, {2}, {1}, ConvPadding::all(2), false, true},  // depthwise
+    {2, 3, 8, 4, 2, {9, 20}, {3, 7}, {1, 2}, {2}, ConvPadding::per_side({1, 2, 0, 3}), true, false},
+    {2, 1, 3, 2, 1, {67, 53}, {11, 11}, {3}, {1}, ConvPadding::all(5), false, true},
+    {2, 1, 1, 2, 1, {9, 9}, {7, 7}, {1}, {2}, ConvPadding::all(6), true, false},
+    {2, 3, 3, 8, 1, {8, 8}, {4, 4}, {2}, {1}, ConvPadding::all(1), false, false},
+    {2, 3, 1, 3, 1, {28, 28}, {5, 5}, {1}, {1}, ConvPadding::all(2), false, true},
+    {2, 1, 2, 4, 2, {5, 6}, {1, 1}, {2}, {1}, ConvPadding::per_side({0, 1, 1, 0}), false, true},
+    {1, 3, 3, 8, 1, {50}, {5}, {2}, {1}, ConvPadding::all(2), false, true},
+    {1, 1, 8, 8, 8, {33}, {11}, {1}, {2}, ConvPadding::same(), true, false},
+    {3, 1, 3, 4, 1, {6, 7, 5}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
+    {3, 3, 2, 4, 2, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, ConvPadding::per_side({0, 1, 1, 0, 2, 1}), true, false},
+};
+
+double run_grid(const std::string& algorithm) {
+  double worst = 0;
+  std::uint64_t seed = 7000;
+  int index = 0;
+  for (DType dtype : {DType::float32, DType::float64})
+    for (const Case& c : cases) {
+      const Conv node = node_of(c, algorithm);
+      const Conv reference = node_of(c, "fft");
+      const Inputs in = inputs_of(c, node, dtype, seed);
+      seed += 20;
+      const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
+      const bool strided = (index++ % 2) == 1;
+      const NodeOutcome cpu = run_node(reference, in.in, in.g, in.tangents, Backend::cpu);
+      const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl, strided);
+      const std::string what = fmt::format("{} {}{}", algorithm, describe(c), strided ? " (strided views)" : "");
+      worst = std::max(worst, compare(cl, cpu, in, g, what) / (32.0 * log_terms(g)));
+    }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("conv1d/2d/3d algorithm=fft on OpenCL match the CPU backend: forward, vjp of x, w, b and jvp") {
+  if (!opencl_present()) return;
+  const double worst = run_grid("fft");
+  MESSAGE(fmt::format("fft: largest error {:.4f} of the bound 32·ε·(log₂T + k)·‖a‖‖b‖", worst));
+}
+
+TEST_CASE("algorithm=fft without the kept spectra (forward under NoGradGuard) gives the same gradients") {
+  if (!opencl_present()) return;
+  const Case c{2, 3, 3, 4, 1, {15, 12}, {5, 3}, {1, 2}, {1}, ConvPadding::same(), false, true};
+  for (DType dtype : {DType::float32, DType::float64}) {
+    const Conv node = node_of(c, "fft");
+    const Inputs in = inputs_of(c, node, dtype, 42);
+    std::vector<Tensor> dev;
+    for (const Tensor& t : in.in) dev.push_back(t.to(Backend::opencl));
+    const NodeImpl& impl = node.impl(Backend::opencl);
+    std::vector<Tensor> out(1), kept(in.in.size()), fresh(in.in.size());
+    const std::vector<std::uint8_t> wanted(in.in.size(), 1);
+    std::vector<Tensor> cot{in.g.to(Backend::opencl)};
+    impl.forward(ForwardCall{node, dev, out});  // grad mode on: keeps X̂ and Ŵ
+    impl.vjp(VjpCall{node, dev, out, cot, kept, wanted});
+    {
+      NoGradGuard guard;
+      impl.forward(ForwardCall{node, dev, out});  // keeps nothing
+    }
+    impl.vjp(VjpCall{node, dev, out, cot, fresh, wanted});
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      // the same kernels on the same spectra: equal up to the transforms of x and w being redone
+      const double scale = norm(kept[i]) + 1e-300;
+      CHECK(max_diff(kept[i], fresh[i]) <= 64 * eps(dtype) * scale);
+    }
+  }
+}
+
+TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal the untiled fft and the CPU") {
+  if (!opencl_present()) return;
+  struct TiledCase {
+    Case c;
+    std::array<std::int64_t, 3> tile;
+  };
+  const std::vector<TiledCase> tiled = {
+      {{2, 3, 3, 4, 1, {16, 16}, {5, 5}, {1}, {1}, ConvPadding::all(2), false, true}, {1, 8, 8}},  // divides
+      {{2, 1, 2, 2, 2, {23, 19}, {7, 7}, {2}, {1}, ConvPadding::all(3), true, false}, {1, 5, 7}},  // does not
+      {{2, 3, 1, 3, 1, {21, 17}, {3, 5}, {1, 2}, {2}, ConvPadding::per_side({0, 2, 1, 3}), false, true}, {1, 6, 4}},
+      {{1, 3, 3, 2, 1, {40}, {11}, {1}, {1}, ConvPadding::same(), false, true}, {1, 1, 9}},
+      {{3, 1, 2, 2, 1, {7, 6, 9}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, false}, {4, 3, 5}},
+  };
+  double worst = 0, worst_vs_fft = 0;
+  std::uint64_t seed = 9000;
+  for (DType dtype : {DType::float32, DType::float64})
+    for (const TiledCase& t : tiled) {
+      opencl::set_spectral_tile(t.tile);
+      const Conv node = node_of(t.c, "fft_tiled");
+      const Inputs in = inputs_of(t.c, node, dtype, seed);
+      seed += 20;
+      const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
+      const std::uint64_t launches = opencl::spectral_colour_launches();
+      const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl, (seed / 20) % 2 == 1);
+      CHECK(opencl::spectral_colour_launches() > launches);  // the overlap-add schedule ran
+      const NodeOutcome whole = run_node(node_of(t.c, "fft"), in.in, in.g, in.tangents, Backend::opencl);
+      const NodeOutcome cpu = run_node(node_of(t.c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+      const std::string what = fmt::format("fft_tiled tile {} {}", fmt::join(t.tile, "x"), describe(t.c));
+      worst = std::max(worst, compare(cl, cpu, in, g, what) / (32.0 * log_terms(g)));
+      worst_vs_fft = std::max(worst_vs_fft, compare(cl, whole, in, g, what + " vs untiled") / (32.0 * log_terms(g)));
+    }
+  opencl::set_spectral_tile({0, 0, 0});
+  MESSAGE(fmt::format("fft_tiled: largest error {:.4f} of the bound vs the CPU, {:.4f} vs the untiled OpenCL fft", worst,
+                      worst_vs_fft));
+}
+
+TEST_CASE("auto on OpenCL picks fft for large kernels on large images and direct for small kernels") {
+  ConvGeometry big = ConvGeometry::resolve("conv2d", 2, Shape{8, 16, 64, 64}, Shape{16, 16, 11, 11},
+                                           {.padding = ConvPadding::all(5)});
+  ConvGeometry small = ConvGeometry::resolve("conv2d", 2, Shape{8, 16, 64, 64}, Shape{16, 16, 3, 3}, {});
+  ConvGeometry lenet = ConvGeometry::resolve("conv2d", 2, Shape{64, 1, 28, 28}, Shape{32, 1, 5, 5}, {});
+  std::string why;
+  CHECK(opencl::auto_prefers_fft(big, &why));
+  MESSAGE(why);
+  CHECK_FALSE(opencl::auto_prefers_fft(small));
+  CHECK_FALSE(opencl::auto_prefers_fft(lenet));
+}
+
+#endif
