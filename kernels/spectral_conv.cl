@@ -9,7 +9,8 @@
 //   lo[3], hi[3]  the global range this pass reads (pack) or writes (crop)
 //   jlo[3], jhi[3]  crop only: the range of dense indices j it writes (g = j·step + off)
 //
-// spectral_pack   dense [B, S0, S1, S2] → real boxes [T, B, L0, L1, L2]; a box point l holds
+// spectral_pack   dense [B, S0, S1, S2] → real boxes [T, B, L0, L1, L2] (the rows l1 that hold
+//                 data, a range given by the host); a box point l holds
 //                 src[(g − off)/step] for g = lo + ((origin + l − lo) mod L) ∈ [lo, hi) on the
 //                 step grid, else 0 (zero padding, dilation spreading, stride scattering, flip).
 //                 One work-item per box value (grid stride); no local memory.
@@ -47,14 +48,15 @@ inline int dense_of(int g, int off, int step, int S, int flip) {
 
 __kernel void spectral_pack(__global const T* src, const long src_offset, const int4 dims, const int4 off,
                             const int4 step, const int flip, __global T* dst, const int4 box,
-                            __global const int* tiles, const long total) {
-  // dims = (S0, S1, S2, B), box = (L0, L1, L2, T)
+                            __global const int* tiles, const int row_lo, const int rows, const long total) {
+  // dims = (S0, S1, S2, B), box = (L0, L1, L2, T); only box rows l1 ∈ [row_lo, row_lo + rows) are
+  // written (the others hold no data and are never read: the row transforms skip them)
   for (long q = get_global_id(0); q < total; q += get_global_size(0)) {
     long rest = q;
     const int l2 = (int)(rest % box.z);
     rest /= box.z;
-    const int l1 = (int)(rest % box.y);
-    rest /= box.y;
+    const int l1 = row_lo + (int)(rest % rows);
+    rest /= rows;
     const int l0 = (int)(rest % box.x);
     rest /= box.x;
     const int b = (int)(rest % dims.w);
@@ -69,7 +71,7 @@ __kernel void spectral_pack(__global const T* src, const long src_offset, const 
     const int j2 = dense_of(g2, off.z, step.z, dims.z, flip);
     if (j0 >= 0 && j1 >= 0 && j2 >= 0)
       v = src[src_offset + (((long)b * dims.x + j0) * dims.y + j1) * dims.z + j2];
-    dst[q] = v;
+    dst[(((long)t * dims.w + b) * box.x + l0) * (long)box.y * box.z + (long)l1 * box.z + l2] = v;
   }
 }
 

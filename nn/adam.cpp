@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "nodal/core/error.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 namespace {
@@ -103,6 +104,13 @@ void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, st
   const double bias2 = 1 - std::pow(options_.beta2, double(step));
   const double l2 = decoupled_ ? 0.0 : group.weight_decay;
   const double shrink = decoupled_ ? 1 - group.lr * group.weight_decay : 1.0;
+  if (param.backend() != Backend::cpu) {  // the same update by the device's kernel, in place
+    device_training_kernels(param.backend(), decoupled_ ? "AdamW.step" : "Adam.step")
+        .adam(param, grad, slots[0], slots[1],
+              AdamScalars{l2, shrink, 1 - options_.beta1, options_.beta2, 1 - options_.beta2, group.lr / bias1,
+                          std::sqrt(bias2), options_.eps});
+    return;
+  }
   visit_real_dtype(param.dtype(), decoupled_ ? "AdamW.step" : "Adam.step", [&](auto tag) {
     using T = typename decltype(tag)::type;
     adam_kernel<T>(param.data<T>(), grad.data<T>(), slots[0].data<T>(), slots[1].data<T>(), param.numel(), T(l2),

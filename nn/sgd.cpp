@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "nodal/core/error.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 namespace {
@@ -49,6 +50,13 @@ Sgd::Sgd(std::vector<ParameterGroup> groups, SgdOptions options)
       options_(options) {}
 
 void Sgd::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step, const Group& group) {
+  if (param.backend() != Backend::cpu) {  // the same update by the device's kernel, in place
+    device_training_kernels(param.backend(), "Sgd.step")
+        .sgd(param, grad, slots.empty() ? nullptr : &slots[0],
+             SgdScalars{group.lr, group.weight_decay, options_.momentum, 1 - options_.dampening, step == 1,
+                        options_.nesterov});
+    return;
+  }
   visit_real_dtype(param.dtype(), "Sgd.step", [&](auto tag) {
     using T = typename decltype(tag)::type;
     sgd_kernel<T>(param.data<T>(), grad.data<T>(), slots.empty() ? nullptr : slots[0].data<T>(), param.numel(),

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/conv_gemm.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/error.hpp"
@@ -56,33 +57,6 @@ const ExtraLimits& extra_limits(const DeviceInfo& device) {
 
 bool is_cpu(const Context& context) { return context.device().type.find("cpu") != std::string::npos; }
 
-// The six int4 geometry arguments of every kernel (layout in kernels/conv_direct.cl).
-struct PackedGeometry {
-  cl_int4 in, out, ksize, step, dil, pad;
-};
-PackedGeometry pack(const ConvPass& p) {
-  const ConvGeometry& g = p.g;
-  PackedGeometry k{};
-  for (int a = 0; a < 3; ++a) {
-    k.in.s[a] = cl_int(g.in[a]);
-    k.out.s[a] = cl_int(g.out[a]);
-    k.ksize.s[a] = cl_int(g.kernel[a]);
-    k.step.s[a] = cl_int(g.stride[a]);
-    k.dil.s[a] = cl_int(g.dilation[a]);
-    k.pad.s[a] = cl_int(g.pad_before[a]);
-  }
-  k.in.s[3] = cl_int(g.in_channels);
-  k.out.s[3] = cl_int(g.out_channels);
-  k.ksize.s[3] = cl_int(g.groups);
-  k.step.s[3] = cl_int(g.batch);
-  k.dil.s[3] = p.flip ? 1 : 0;
-  k.pad.s[3] = cl_int(p.boundary);
-  return k;
-}
-Launch& geometry_args(Launch& launch, const PackedGeometry& k) {
-  return launch.arg(k.in).arg(k.out).arg(k.ksize).arg(k.step).arg(k.dil).arg(k.pad);
-}
-
 // The kernels index with int: refuse what does not fit (with the node's name and the shapes).
 void check_int_range(const ConvPass& p, std::initializer_list<const Tensor*> tensors) {
   constexpr std::int64_t limit = std::numeric_limits<cl_int>::max();
@@ -95,7 +69,7 @@ void check_int_range(const ConvPass& p, std::initializer_list<const Tensor*> ten
 
 void check_dense(const ConvPass& p, std::initializer_list<const Tensor*> tensors) {
   for (const Tensor* t : tensors)
-    if (t && t->defined() && !t->is_contiguous())
+    if (t && t->defined() && t->numel() > 0 && !t->is_contiguous())
       throw BackendError(fmt::format("{} (opencl): internal error: a non-contiguous operand {} reached the "
                                      "convolution kernels",
                                      p.node, to_string(t->shape())));
@@ -227,6 +201,29 @@ bool backward_input_as_forward(Context& context, const ConvPass& p, const Tensor
 
 }  // namespace
 
+PackedGeometry pack(const ConvPass& p) {
+  const ConvGeometry& g = p.g;
+  PackedGeometry k{};
+  for (int a = 0; a < 3; ++a) {
+    k.in.s[a] = cl_int(g.in[a]);
+    k.out.s[a] = cl_int(g.out[a]);
+    k.ksize.s[a] = cl_int(g.kernel[a]);
+    k.step.s[a] = cl_int(g.stride[a]);
+    k.dil.s[a] = cl_int(g.dilation[a]);
+    k.pad.s[a] = cl_int(g.pad_before[a]);
+  }
+  k.in.s[3] = cl_int(g.in_channels);
+  k.out.s[3] = cl_int(g.out_channels);
+  k.ksize.s[3] = cl_int(g.groups);
+  k.step.s[3] = cl_int(g.batch);
+  k.dil.s[3] = p.flip ? 1 : 0;
+  k.pad.s[3] = cl_int(p.boundary);
+  return k;
+}
+Launch& geometry_args(Launch& launch, const PackedGeometry& k) {
+  return launch.arg(k.in).arg(k.out).arg(k.ksize).arg(k.step).arg(k.dil).arg(k.pad);
+}
+
 void set_conv_kernel(ConvKernel kernel) { forced.store(kernel); }
 void set_conv_weight_kernel(ConvWeightKernel kernel) { forced_weight.store(kernel); }
 ConvKernel conv_kernel() { return forced.load(); }
@@ -260,8 +257,8 @@ Tensor device_zeros(Context& context, const Shape& shape, DType dtype) {
 }
 
 void check_conv_algorithm(std::string_view node, std::string_view algorithm) {
-  if (algorithm == "auto" || algorithm == "measure" || algorithm == "direct") return;
-  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct', and 'fft' "
+  if (algorithm == "auto" || algorithm == "measure" || algorithm == "direct" || algorithm == "gemm") return;
+  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct', 'gemm', and 'fft' "
                                  "and 'fft_tiled' for conv1d/2d/3d; 'auto' picks direct or fft, 'measure' runs direct); run "
                                  "this node on the CPU backend or set algorithm=direct",
                                  node, algorithm));
@@ -269,6 +266,7 @@ void check_conv_algorithm(std::string_view node, std::string_view algorithm) {
 
 void conv_forward(Context& context, const ConvPass& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y,
                   bool accumulate) {
+  if (p.gemm) return gemm_conv_forward(context, p, x, w, b, y, accumulate);
   check_kernel_dtype(context, x.dtype(), p.node);
   check_dense(p, {&x, &w, &b, &y});
   check_int_range(p, {&x, &w, &y});
@@ -314,6 +312,7 @@ void conv_forward(Context& context, const ConvPass& p, const Tensor& x, const Te
 
 void conv_backward_input(Context& context, const ConvPass& p, const Tensor& dy, const Tensor& w, const Tensor& b,
                          Tensor& dx, bool accumulate) {
+  if (p.gemm) return gemm_conv_backward_input(context, p, dy, w, b, dx, accumulate);
   check_kernel_dtype(context, dy.dtype(), p.node);
   check_dense(p, {&dy, &w, &b, &dx});
   check_int_range(p, {&dy, &w, &dx});
@@ -330,6 +329,7 @@ void conv_backward_input(Context& context, const ConvPass& p, const Tensor& dy, 
 
 Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x, const Tensor& dy,
                             const Shape& w_shape) {
+  if (p.gemm) return gemm_conv_backward_weight(context, p, x, dy, w_shape);
   check_kernel_dtype(context, x.dtype(), p.node);
   check_dense(p, {&x, &dy});
   check_int_range(p, {&x, &dy});

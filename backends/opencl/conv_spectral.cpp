@@ -91,6 +91,10 @@ Problem problem_of(const Conv& node, const Tensor& x, const Tensor& w, Method me
     p.span[a] = p.g.dilation[a] * (p.g.kernel[a] - 1) + 1;
     p.z[a] = (p.g.out[a] - 1) * p.g.stride[a] + 1;
   }
+  if (log_enabled(LogLevel::debug))
+    log_debug("{} {} (opencl): {}: {} tile(s) of {}x{}x{}, transform {}x{}x{}", p.g.key(), dtype_name(p.dtype),
+              method == Method::whole ? "fft" : "fft_tiled", p.plan.tiles.size(), p.plan.step[0], p.plan.step[1],
+              p.plan.step[2], p.box.L[0], p.box.L[1], p.box.L[2]);
   return p;
 }
 
@@ -132,6 +136,20 @@ TileRecord filter_record(const Problem& p) {
   return r;
 }
 
+// The local rows (axis 1) that hold the records' data: the union of [lo − origin, hi − origin)
+// when no range wraps around the box, else all rows.
+spectral::Rows rows_of(Context& context, const Problem& p, const std::vector<TileRecord>& rs) {
+  spectral::Rows rows{p.box.L[1], 0};
+  for (const TileRecord& r : rs) {
+    const std::int64_t lo = r.lo[1] - r.origin[1], hi = r.hi[1] - r.origin[1];
+    if (lo < 0 || hi > p.box.L[1]) return {};
+    rows.lo = std::min(rows.lo, lo);
+    rows.hi = std::max(rows.hi, hi);
+  }
+  if (rows.hi <= rows.lo) return {};
+  return spectral::usable_rows(context, p.box, p.dtype, rows);
+}
+
 GridMap x_map(const Problem& p) { return {dims(p.g.pad_before), {1, 1, 1}, false}; }
 GridMap z_map(const Problem& p) { return {{0, 0, 0}, dims(p.g.stride), false}; }
 GridMap w_map(const Problem& p) { return {{0, 0, 0}, dims(p.g.dilation), p.flip}; }
@@ -139,22 +157,29 @@ GridMap w_map(const Problem& p) { return {{0, 0, 0}, dims(p.g.dilation), p.flip}
 // Ŵ [Cout·Cin_g, F] of w [Cout, Cin_g, *K].
 Tensor filter_spectra(Context& context, const Problem& p, const Tensor& w) {
   const TileTable table(context, {filter_record(p)});
+  const spectral::Rows rows = rows_of(context, p, table.records());
   return spectral::forward_transform(
-      context, p.box, spectral::pack(context, p.box, w, p.g.out_channels * p.g.in_per_group(), dims(p.g.kernel), w_map(p), table));
+      context, p.box,
+      spectral::pack(context, p.box, w, p.g.out_channels * p.g.in_per_group(), dims(p.g.kernel), w_map(p), table, rows),
+      rows);
 }
 
 // X̂ [tiles·N·Cin, F] of x for tiles [first, first + count).
 Tensor input_spectra(Context& context, const Problem& p, const Tensor& x, std::size_t first, std::size_t count) {
   const TileTable table(context, records(p, first, count, Range::x));
+  const spectral::Rows rows = rows_of(context, p, table.records());
   return spectral::forward_transform(
-      context, p.box, spectral::pack(context, p.box, x, p.g.batch * p.g.in_channels, dims(p.g.in), x_map(p), table));
+      context, p.box, spectral::pack(context, p.box, x, p.g.batch * p.g.in_channels, dims(p.g.in), x_map(p), table, rows),
+      rows);
 }
 
 // DŶ [tiles·N·Cout, F] of dy scattered onto the stride-1 grid z.
 Tensor output_spectra(Context& context, const Problem& p, const Tensor& dy, std::size_t first, std::size_t count) {
   const TileTable table(context, records(p, first, count, Range::z));
+  const spectral::Rows rows = rows_of(context, p, table.records());
   return spectral::forward_transform(
-      context, p.box, spectral::pack(context, p.box, dy, p.g.batch * p.g.out_channels, dims(p.g.out), z_map(p), table));
+      context, p.box,
+      spectral::pack(context, p.box, dy, p.g.batch * p.g.out_channels, dims(p.g.out), z_map(p), table, rows), rows);
 }
 
 // Ŷ (+)= X̂ · Ŵᴴ:  i = (tile, n), j = o within the group, k = c within the group.
@@ -202,9 +227,10 @@ std::size_t chunk_size(const Problem& p, bool keep_all) {
 // y (+)= the real boxes of tiles [first, first + count) cropped onto the output grid. "fft" writes
 // y (with the bias) in one launch; "fft_tiled" accumulates one colour class per launch into a y
 // that already holds the bias.
-void crop_outputs(Context& context, const Problem& p, const Tensor& boxes, std::size_t first, std::size_t count,
+void crop_outputs(Context& context, const Problem& p, Tensor spectra, std::size_t first, std::size_t count,
                   Tensor& y, const Tensor& bias) {
   const TileTable table(context, records(p, first, count, Range::z));
+  const Tensor boxes = spectral::inverse_transform(context, p.box, std::move(spectra), rows_of(context, p, table.records()));
   const std::int64_t planes = p.g.batch * p.g.out_channels;
   if (p.method == Method::whole) {
     spectral::crop(context, p.box, boxes, planes, y, dims(p.g.out), z_map(p), table, {0}, bias, p.g.out_channels, false);
@@ -355,7 +381,7 @@ bool spectral_conv_forward(const ForwardCall& c) {
     const Tensor X = input_spectra(context, p, x, first, count);
     Tensor Y = spectra_of(context, p, std::int64_t(count) * N * p.g.out_channels);
     mac_forward(context, p, X, 0, W, Y, std::int64_t(count), false);
-    crop_outputs(context, p, spectral::inverse_transform(context, p.box, Y), first, count, y, bias);
+    crop_outputs(context, p, Y, first, count, y, bias);
     if (keep) kept = X;  // one chunk when keeping
   }
   if (keep) saved_cache().put(SavedKey::of(node, p, x0, w0), {kept, W});
@@ -402,7 +428,8 @@ bool spectral_conv_vjp(const VjpCall& c) {
         const TileTable table(context, records(p, first, count, Range::x));
         std::vector<int> ids(count);
         for (std::size_t t = 0; t < count; ++t) ids[t] = int(t);  // blocks' dx ranges are disjoint
-        spectral::crop(context, p.box, spectral::inverse_transform(context, p.box, DX), N * p.g.in_channels, dx,
+        const Tensor boxes = spectral::inverse_transform(context, p.box, DX, rows_of(context, p, table.records()));
+        spectral::crop(context, p.box, boxes, N * p.g.in_channels, dx,
                        dims(p.g.in), x_map(p), table, ids, Tensor(), 1, false);
       }
       if (want_w) {
@@ -414,7 +441,8 @@ bool spectral_conv_vjp(const VjpCall& c) {
     if (want_w) {
       Tensor dw = device_empty(context, w0.shape(), p.dtype);
       const TileTable table(context, {filter_record(p)});
-      spectral::crop(context, p.box, spectral::inverse_transform(context, p.box, DW), p.g.out_channels * p.g.in_per_group(),
+      const Tensor boxes = spectral::inverse_transform(context, p.box, DW, rows_of(context, p, table.records()));
+      spectral::crop(context, p.box, boxes, p.g.out_channels * p.g.in_per_group(),
                      dw, dims(p.g.kernel), w_map(p), table, {0}, Tensor(), 1, false);
       c.input_cotangents[1] = dw;
     }
@@ -456,7 +484,7 @@ bool spectral_conv_jvp(const JvpCall& c) {
     if (xdot.defined()) mac_forward(context, p, input_spectra(context, p, xd, first, count), 0, W, Y, std::int64_t(count), false);
     if (wdot.defined())
       mac_forward(context, p, input_spectra(context, p, x, first, count), 0, Wdot, Y, std::int64_t(count), xdot.defined());
-    crop_outputs(context, p, spectral::inverse_transform(context, p.box, Y), first, count, y, bdot);
+    crop_outputs(context, p, Y, first, count, y, bdot);
   }
   c.output_tangents[0] = y;
   return true;

@@ -70,7 +70,36 @@ void column_pass(Context& context, const Box& box, Tensor& spectra, int axis, bo
   spectra = fft::gather_contiguous(context, done.transpose(1, 2)).reshape(spectra.shape());
 }
 
+// The row transforms of rows [r0, r1) of every (box, l0): transform t = r·I + i is row r0 + i of
+// box-plane r, so one launch covers them (a load row has `load_len` values, a store row `store_len`).
+void row_sides(const Box& box, Rows rows, std::int64_t load_len, std::int64_t store_len, fft::Side& load,
+               fft::Side& store) {
+  const std::int64_t r0 = rows.begin(), r1 = rows.end(box);
+  for (auto [side, len] : {std::pair{&load, load_len}, std::pair{&store, store_len}}) {
+    if (r1 - r0 == box.L[1]) {
+      side->s_outer = len;  // plain rows
+      continue;
+    }
+    side->offset += r0 * len;
+    side->I = r1 - r0;
+    side->s_inner = len;
+    side->s_outer = box.L[1] * len;
+  }
+}
+
+void fill_zero(Context& context, const Tensor& t) {
+  const cl_uchar zero = 0;
+  std::lock_guard lock(context.launch_mutex());
+  check(clEnqueueFillBuffer(context.queue(), mem_of(t), &zero, 1, std::size_t(t.offset()) * dtype_size(t.dtype()),
+                            std::size_t(t.numel()) * dtype_size(t.dtype()), 0, nullptr, nullptr),
+        "clEnqueueFillBuffer", "conv (spectral) spectra");
+}
+
 }  // namespace
+
+Rows usable_rows(Context& context, const Box& box, DType real, Rows rows) {
+  return fft::is_local(*fft::plan_for(context, box.L[2], real)) ? rows : Rows{};
+}
 
 TileTable::TileTable(Context& context, const std::vector<TileRecord>& records) : records_(records) {
   std::vector<cl_int> values;
@@ -97,55 +126,59 @@ std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<int>& va
 }
 
 Tensor pack(Context& context, const Box& box, const Tensor& src, std::int64_t planes, const Dims& src_dims,
-            const GridMap& map, const TileTable& tiles) {
+            const GridMap& map, const TileTable& tiles, Rows rows) {
   const std::int64_t tile_count = std::int64_t(tiles.size());
   Tensor out = device_empty(context, Shape{tile_count * planes * box.points()}, src.dtype());
-  if (out.numel() == 0) return out;
+  const std::int64_t row_count = rows.end(box) - rows.begin();
+  const std::int64_t work = tile_count * planes * box.L[0] * row_count * box.L[2];
+  if (work <= 0) return out;
   check_index_range(out.numel(), "a set of boxes");
   Launch launch(context, typed_kernel(context, "spectral_conv", src.dtype(), "spectral_pack"), "spectral_pack");
   launch.mem(mem_of(src)).arg(cl_long(src.offset())).arg(int4_of(src_dims, planes)).arg(int4_of(map.off));
   launch.arg(int4_of(map.step)).arg(cl_int(map.flip)).mem(mem_of(out)).arg(int4_of(box.L, tile_count));
-  launch.mem(tiles.mem()).arg(cl_long(out.numel())).run_elements(out.numel());
+  launch.mem(tiles.mem()).arg(cl_int(rows.begin())).arg(cl_int(row_count)).arg(cl_long(work)).run_elements(work);
   return out;
 }
 
-Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes) {
+Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes, Rows rows) {
   const DType real = real_boxes.dtype();
-  const std::int64_t rows = real_boxes.numel() / box.points();
-  Tensor spectra = device_empty(context, Shape{rows, box.frequencies()}, complex_dtype(real));
-  if (rows == 0) return spectra;
+  const std::int64_t count = real_boxes.numel() / box.points();
+  Tensor spectra = device_empty(context, Shape{count, box.frequencies()}, complex_dtype(real));
+  if (count == 0) return spectra;
   check_index_range(spectra.numel() * 2, "a set of spectra");
+  const std::int64_t r0 = rows.begin(), r1 = rows.end(box);
+  if (r1 - r0 < box.L[1]) fill_zero(context, spectra);
+  if (r1 <= r0) return spectra;
   const auto plan = fft::plan_for(context, box.L[2], real);
   fft::Side load = side_of(real_boxes), store = side_of(spectra);
-  load.s_outer = box.L[2];
+  row_sides(box, rows, box.L[2], box.half(), load, store);
   load.flags = fft::load_real;
-  store.s_outer = box.half();
   fft::StoreOps ops;
   ops.store_count = box.half();
-  fft::execute(context, *plan, real, rows * box.L[0] * box.L[1], false, load, {}, store, ops);
+  fft::execute(context, *plan, real, count * box.L[0] * (r1 - r0), false, load, {}, store, ops);
   column_pass(context, box, spectra, 1, false);
   column_pass(context, box, spectra, 0, false);
   return spectra;
 }
 
-Tensor inverse_transform(Context& context, const Box& box, Tensor spectra) {
+Tensor inverse_transform(Context& context, const Box& box, Tensor spectra, Rows rows) {
   const DType real = real_dtype(spectra.dtype());
-  const std::int64_t rows = spectra.numel() / box.frequencies();
-  Tensor out = device_empty(context, Shape{rows * box.points()}, real);
-  if (rows == 0) return out;
+  const std::int64_t count = spectra.numel() / box.frequencies();
+  Tensor out = device_empty(context, Shape{count * box.points()}, real);
+  const std::int64_t r0 = rows.begin(), r1 = rows.end(box);
+  if (count == 0 || r1 <= r0) return out;
   column_pass(context, box, spectra, 0, true);
   column_pass(context, box, spectra, 1, true);
   const auto plan = fft::plan_for(context, box.L[2], real);
   fft::Side load = side_of(spectra), store = side_of(out);
-  load.s_outer = box.half();
+  row_sides(box, rows, box.half(), box.L[2], load, store);
   load.flags = fft::load_hermitian;
-  store.s_outer = box.L[2];
   store.flags = fft::store_real;
   fft::LoadOps lops;
   lops.hermitian_n = box.L[2];
   fft::StoreOps sops;
   sops.scale = 1.0 / double(box.points());
-  fft::execute(context, *plan, real, rows * box.L[0] * box.L[1], true, load, lops, store, sops);
+  fft::execute(context, *plan, real, count * box.L[0] * (r1 - r0), true, load, lops, store, sops);
   return out;
 }
 

@@ -57,16 +57,28 @@ struct GridMap {
   bool flip = false;
 };
 
+// The rows [lo, hi) on axis 1 of every box that hold data (forward) or are read (inverse): the row
+// transforms skip the others (the CPU engine does the same). hi < 0: all L1 rows.
+struct Rows {
+  std::int64_t lo = 0, hi = -1;
+  std::int64_t begin() const { return lo; }
+  std::int64_t end(const Box& box) const { return hi < 0 ? box.L[1] : hi; }
+};
+
+// `rows` when the row transform of this box can skip rows (a local plan), else all rows.
+Rows usable_rows(Context& context, const Box& box, DType real, Rows rows);
+
 // Real boxes [tiles, planes, L0, L1, L2] of dense src [planes, S0, S1, S2] (contiguous): box point
 // l of tile t holds src at the global g = t's lo + ((origin + l − lo) mod L) if g ∈ [lo, hi) lies
-// on the grid map, else 0.
+// on the grid map, else 0. Only the rows in `rows` are written.
 Tensor pack(Context& context, const Box& box, const Tensor& src, std::int64_t planes, const Dims& src_dims,
-            const GridMap& map, const TileTable& tiles);
+            const GridMap& map, const TileTable& tiles, Rows rows = {});
 
-// The spectra [rows, F] of real boxes [rows, L0, L1, L2] (consumed).
-Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes);
-// Real boxes [rows, L0, L1, L2] from spectra [rows, F] (the spectra are overwritten), scaled by 1/P.
-Tensor inverse_transform(Context& context, const Box& box, Tensor spectra);
+// The spectra [rows, F] of real boxes [rows, L0, L1, L2] (consumed) whose rows outside `rows` are zero.
+Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes, Rows rows = {});
+// Real boxes [rows, L0, L1, L2] from spectra [rows, F] (the spectra are overwritten), scaled by 1/P;
+// only the rows in `rows` are computed (the others are left undefined).
+Tensor inverse_transform(Context& context, const Box& box, Tensor spectra, Rows rows = {});
 
 // One operand of spectral_mac: a tensor of spectra, the first spectrum used, and the strides
 // (in spectra) of its group, row and reduction indices.
