@@ -134,12 +134,13 @@ inline T2 cmul(T2 a, T2 b) { return (T2)(a.x * b.x - a.y * b.y, a.x * b.y + a.y 
 //   dx       DX̂[n, c] = Σ_o DŶ[n, o] · Ŵ[o, c]         (i = tile·sample, j = in channel, k = out channel)
 //   dw       DŴ[o, c] = Σ_n X̂[n, c] · conj DŶ[n, o]     (i = in channel, j = out channel, k = tile·sample)
 // (g is the channel group in all three.)
-// Work-item layout: one frequency and a register block of IB × JB = 2 × 4 outputs; consecutive
+// Work-item layout: one frequency and a register block of IB × JB = 4 × 4 outputs; consecutive
 // work-items take consecutive frequencies, so every load and store of a work-group is one
-// contiguous run per (i, j) row and each loaded A value serves JB, each B value IB products.
+// contiguous run per (i, j) row and each loaded A value serves JB, each B value IB products
+// (4 × 4 measured 15 % faster than 2 × 4 on PoCL: half the passes over the larger operand).
 // Work-groups (1-D) tile [G, ⌈I/IB⌉, ⌈J/JB⌉, F] frequency-fastest. No local memory: the operands
 // of one frequency are used by one work-item only, there is no reuse across work-items to stage.
-#define IB 2
+#define IB 4
 #define JB 4
 __kernel void spectral_mac(__global const T* A, const long a_off, const int4 a_s, __global const T* B,
                            const long b_off, const int4 b_s, __global T* out, const long o_off, const int4 o_s,

@@ -196,7 +196,7 @@ void mac(Context& context, const Box& box, const MacOperand& a, const MacOperand
     return v;
   };
   const auto offset = [&](const MacOperand& o) { return cl_long(o.spectra->offset() + o.first * F); };
-  const std::int64_t work = groups * ((rows_i + 1) / 2) * ((rows_j + 3) / 4) * F;
+  const std::int64_t work = groups * ((rows_i + 3) / 4) * ((rows_j + 3) / 4) * F;
   Launch launch(context, typed_kernel(context, "spectral_conv", real, "spectral_mac"), "spectral_mac");
   launch.mem(mem_of(*a.spectra)).arg(offset(a)).arg(strides(a));
   launch.mem(mem_of(*b.spectra)).arg(offset(b)).arg(strides(b));
