@@ -28,6 +28,7 @@ TEST_CASE("OpenCL spectral conv tests are skipped: this build has no OpenCL back
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/conv_spectral.hpp"
 #include "nodal/backends/opencl/fft_plan.hpp"
@@ -234,12 +235,20 @@ TEST_CASE("algorithm=fft without the kept spectra (forward under NoGradGuard) gi
     const std::vector<std::uint8_t> wanted(in.in.size(), 1);
     std::vector<Tensor> cot{in.g.to(Backend::opencl)};
     impl.forward(ForwardCall{node, dev, out});  // grad mode on: keeps X̂ and Ŵ
+    const opencl::Activity before_kept = opencl::activity();
     impl.vjp(VjpCall{node, dev, out, cot, kept, wanted});
+    const std::uint64_t kept_launches = opencl::activity_since(before_kept).launches;
     {
       NoGradGuard guard;
       impl.forward(ForwardCall{node, dev, out});  // keeps nothing
     }
+    const opencl::Activity before_fresh = opencl::activity();
     impl.vjp(VjpCall{node, dev, out, cot, fresh, wanted});
+    const std::uint64_t fresh_launches = opencl::activity_since(before_fresh).launches;
+    // the kept spectra spare the vjp the transforms of x and w (pack, row and column passes each)
+    CHECK(kept_launches + 6 <= fresh_launches);
+    MESSAGE(fmt::format("{} vjp launches: {} with the kept spectra, {} without", dtype_name(dtype), kept_launches,
+                        fresh_launches));
     for (std::size_t i = 0; i < kept.size(); ++i) {
       // the same kernels on the same spectra: equal up to the transforms of x and w being redone
       const double scale = norm(kept[i]) + 1e-300;
