@@ -69,7 +69,7 @@ void check_int_range(const ConvPass& p, std::initializer_list<const Tensor*> ten
 
 void check_dense(const ConvPass& p, std::initializer_list<const Tensor*> tensors) {
   for (const Tensor* t : tensors)
-    if (t && t->defined() && !t->is_contiguous())
+    if (t && t->defined() && t->numel() > 0 && !t->is_contiguous())
       throw BackendError(fmt::format("{} (opencl): internal error: a non-contiguous operand {} reached the "
                                      "convolution kernels",
                                      p.node, to_string(t->shape())));
