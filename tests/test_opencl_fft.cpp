@@ -218,6 +218,15 @@ TEST_CASE("OpenCL fft float32 accuracy against a float64 reference") {
   }
 }
 
+TEST_CASE("OpenCL Fourier nodes on an empty batch give empty results") {
+  if (!nodal::test::opencl_present()) return;
+  const Tensor z = Tensor::zeros(Shape{0, 8}, DType::complex64).to(Backend::opencl);
+  CHECK(fourier::fft(z).shape() == Shape{0, 8});
+  CHECK(fourier::irfft(z).shape() == Shape{0, 14});
+  CHECK(fourier::fft2(Tensor::zeros(Shape{0, 3, 5}, DType::complex64).to(Backend::opencl)).shape() == Shape{0, 3, 5});
+  CHECK(fourier::rfft(Tensor::zeros(Shape{2, 0, 6}, DType::float32).to(Backend::opencl)).shape() == Shape{2, 0, 4});
+}
+
 TEST_CASE("OpenCL Fourier nodes reject bad inputs clearly") {
   if (!nodal::test::opencl_present()) return;
   const Tensor z = nodal::test::sample_complex(Shape{2, 8}, 1).to(Backend::opencl);
