@@ -351,6 +351,13 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const std::string& kind, nn::Named
   if (kind == "sgd-nesterov")
     return std::make_unique<nn::Sgd>(std::move(params),
                                      nn::SgdOptions{.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-2, .nesterov = true});
+  if (kind == "sgd-groups") {  // two groups with their own lr and weight decay: two fused runs
+    std::vector<nn::ParameterGroup> groups(2);
+    for (std::size_t i = 0; i < params.size(); ++i) groups[i < 2 ? 0 : 1].parameters.push_back(params[i]);
+    groups[0].lr = 0.2;
+    groups[0].weight_decay = 0.0;
+    return std::make_unique<nn::Sgd>(std::move(groups), nn::SgdOptions{.lr = 0.05, .momentum = 0.5, .weight_decay = 1e-3});
+  }
   if (kind == "adam") return std::make_unique<nn::Adam>(std::move(params), nn::AdamOptions{.lr = 1e-2, .weight_decay = 1e-3});
   return std::make_unique<nn::AdamW>(std::move(params), nn::AdamOptions{.lr = 1e-2, .weight_decay = 0.05});
 }
@@ -367,7 +374,7 @@ TEST_CASE("optimizers update device parameters as the CPU does: SGD (momentum / 
   // two (μ·b + (1 − d)·g, p − lr·g), so 4 steps stay within 8ε of the parameter's scale.
   // Measured on PoCL: ≤ 3ε.
   for (DType dtype : real_dtypes)
-    for (const std::string kind : {"sgd", "sgd-momentum", "sgd-nesterov", "adam", "adamw"}) {
+    for (const std::string kind : {"sgd", "sgd-momentum", "sgd-nesterov", "sgd-groups", "adam", "adamw"}) {
       const nn::NamedTensors start = host_parameters(dtype, 900);
       nn::NamedTensors cpu_params = clone_to(start, Backend::cpu), cl_params = clone_to(start, Backend::opencl);
       const auto cpu_opt = make_optimizer(kind, cpu_params);
@@ -379,7 +386,10 @@ TEST_CASE("optimizers update device parameters as the CPU does: SGD (momentum / 
           cl_grads.push_back(cpu_grads.back().to(Backend::opencl));
         }
         cpu_opt->step(cpu_grads);
+        const opencl::Activity before = opencl::activity();
         cl_opt->step(cl_grads);
+        // the 5 parameters' updates fused into one launch per group (kernels/optimizer.cl)
+        CHECK(opencl::activity_since(before).launches == (kind == "sgd-groups" ? 2u : 1u));
       }
       double worst = 0;
       for (std::size_t i = 0; i < start.size(); ++i) {
