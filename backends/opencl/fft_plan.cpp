@@ -246,10 +246,18 @@ std::int64_t group_target() {
   return target;
 }
 
-cl_kernel fft_kernel(Context& context, DType real, std::string_view name) {
+// Whether fft_local is compiled per length (kernels/fft.cl): opt-in with NODAL_FFT_SPECIALIZE=1.
+// Not the default yet: it passes every test on PoCL but has not been timed on a GPU (docs/opencl.md);
+// on PoCL each length costs a build of seconds.
+bool specialize_kernels(const Context&) {
+  const char* v = std::getenv("NODAL_FFT_SPECIALIZE");
+  return v && std::string_view(v) == "1";
+}
+
+cl_kernel fft_kernel(Context& context, DType real, std::string_view name, std::string_view defines = {}) {
   const bool fp64 = real == DType::float64;
-  const std::string options = fmt::format("-cl-std=CL1.2 {} {}", fp64 ? "-DT=double -DNODAL_FP64" : "-DT=float",
-                                          twiddles_in_constant() ? "" : "-DTWIDDLE_SPACE=__global");
+  const std::string options = fmt::format("-cl-std=CL1.2 {} {} {}", fp64 ? "-DT=double -DNODAL_FP64" : "-DT=float",
+                                          twiddles_in_constant() ? "" : "-DTWIDDLE_SPACE=__global", defines);
   return context.programs().kernel("fft.cl", kernel_source("fft"), options, name);
 }
 
@@ -270,12 +278,20 @@ void run_local(Context& context, const Plan& plan, DType real, std::int64_t coun
   const std::int64_t items = std::clamp<std::int64_t>(n / 8, 1, std::int64_t(max_group));
   std::int64_t per_group = std::max<std::int64_t>(1, group_target() / items);
   const std::int64_t budget = local_budget(context);
-  per_group = std::min({per_group, budget / local_bytes_for(1, pitch, esize), std::int64_t(max_group) / items, count});
+  per_group = std::min({per_group, budget / local_bytes_for(1, pitch, esize), std::int64_t(max_group) / items});
+  // a specialised program must not depend on the batch size; a generic launch shrinks to it
+  const bool specialize = specialize_kernels(context);
+  if (!specialize) per_group = std::min(per_group, count);
   per_group = std::max<std::int64_t>(per_group, 1);
   cl_int16 radices{};
   for (std::size_t p = 0; p < plan.radices.size(); ++p) radices.s[p] = plan.radices[p];
 
-  Launch launch(context, fft_kernel(context, real, "fft_local"), "fft_local");
+  const std::string defines =
+      specialize ? fmt::format("-DFFT_N={} -DFFT_PITCH={} -DFFT_PER_GROUP={} -DFFT_ITEMS={} -DFFT_PASSES={} -DFFT_RADICES={}",
+                               n, pitch, per_group, items, plan.radices.size(),
+                               plan.radices.empty() ? std::string("0") : fmt::format("{}", fmt::join(plan.radices, ",")))
+                 : std::string();
+  Launch launch(context, fft_kernel(context, real, "fft_local", defines), "fft_local");
   launch.arg(cl_int(n)).arg(cl_int(pitch)).arg(cl_int(count)).arg(cl_int(per_group)).arg(cl_int(items));
   launch.arg(cl_int(plan.radices.size())).arg(radices).mem(mem_of(plan.pass_twiddles));
   launch.mem(load.mem).arg(pack(load)).arg(cl_int(tables.valid_len)).arg(cl_int(lops.hermitian_n));
