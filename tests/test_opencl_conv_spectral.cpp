@@ -31,6 +31,7 @@ TEST_CASE("OpenCL spectral conv tests are skipped: this build has no OpenCL back
 #include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/conv_spectral.hpp"
+#include "nodal/backends/opencl/conv_spectral_engine.hpp"
 #include "nodal/backends/opencl/fft_plan.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/nodes/conv.hpp"
@@ -216,7 +217,13 @@ TEST_CASE("conv1d/2d/3d algorithm=fft on OpenCL match the CPU backend: forward, 
   for (DType real : {DType::float32, DType::float64})  // the long cases below really are four-step
     CHECK(opencl::fft::local_limit(opencl::current_context(), real) < 4500);
   std::array<double, 2> relative{0, 0};
+  // pack and crop with one value per work-item (the GPU layout) as well as the automatic one
+  opencl::spectral::set_value_runs(opencl::spectral::ValueRuns::single);
+  const auto single = run_grid("fft", relative);
+  opencl::spectral::set_value_runs(opencl::spectral::ValueRuns::automatic);
   const auto worst = run_grid("fft", relative);
+  MESSAGE(fmt::format("fft, one value per pack/crop work-item: largest error {:.5f} / {:.5f} of the bound", single[0],
+                      single[1]));
   MESSAGE(fmt::format("fft: largest error {:.5f} (float32) / {:.5f} (float64) of the bound 32·ε·(log₂T + k)·‖a‖‖b‖; "
                       "max|Δ| / (ε·max|cpu|) ≤ {:.1f} (float32) / {:.1f} (float64)",
                       worst[0], worst[1], relative[0], relative[1]));
@@ -272,8 +279,11 @@ TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal 
   };
   double worst = 0, worst_vs_fft = 0;
   std::uint64_t seed = 9000;
+  using opencl::spectral::ValueRuns;
+  for (ValueRuns runs : {ValueRuns::single, ValueRuns::whole_rows})  // both pack/crop layouts
   for (DType dtype : {DType::float32, DType::float64})
     for (const TiledCase& t : tiled) {
+      opencl::spectral::set_value_runs(runs);
       opencl::set_spectral_tile(t.tile);
       const Conv node = node_of(t.c, "fft_tiled");
       const Inputs in = inputs_of(t.c, node, dtype, seed);
@@ -289,6 +299,7 @@ TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal 
       worst_vs_fft = std::max(worst_vs_fft, compare(cl, whole, in, g, what + " vs untiled") / (32.0 * log_terms(g)));
     }
   opencl::set_spectral_tile({0, 0, 0});
+  opencl::spectral::set_value_runs(ValueRuns::automatic);
   MESSAGE(fmt::format("fft_tiled: largest error {:.4f} of the bound vs the CPU, {:.4f} vs the untiled OpenCL fft", worst,
                       worst_vs_fft));
 }

@@ -220,8 +220,9 @@ bool spectral_conv_vjp(const VjpCall& c) {
   const Tensor dy = dense(context, ybar);
   const std::int64_t N = p.g.batch;
   if (want_x || want_w) {
-    const Tensor x = dense(context, x0), w = dense(context, w0);
-    const Tensor W = saved ? saved->W : (want_x ? filter_spectra(context, p, w) : Tensor());
+    // x and w are read only where nothing was kept
+    const Tensor x = !saved && want_w ? dense(context, x0) : Tensor();
+    const Tensor W = saved ? saved->W : (want_x ? filter_spectra(context, p, dense(context, w0)) : Tensor());
     Tensor dx;
     if (want_x)
       dx = p.method == Method::whole ? device_empty(context, x0.shape(), p.dtype) : device_zeros(context, x0.shape(), p.dtype);

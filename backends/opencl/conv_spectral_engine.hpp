@@ -65,6 +65,11 @@ struct Rows {
   std::int64_t end(const Box& box) const { return hi < 0 ? box.L[1] : hi; }
 };
 
+// How many values along a row one work-item of pack and crop handles: automatic (one on GPUs,
+// a whole row on CPU devices) or forced, so that tests run both layouts on any device.
+enum class ValueRuns { automatic = 0, single = 1, whole_rows = 2 };
+void set_value_runs(ValueRuns runs);
+
 // `rows` when the row transform of this box can skip rows (a local plan), else all rows.
 Rows usable_rows(Context& context, const Box& box, DType real, Rows rows);
 

@@ -25,7 +25,6 @@ namespace {
 
 Dims dims(const std::array<std::int64_t, 3>& a) { return {a[0], a[1], a[2]}; }
 
-
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
 
 // Records of tiles [first, first + count) for the pass reading/writing x (pack x, crop dx) or the
