@@ -213,8 +213,12 @@ inline void store_value(__global T* out, long8 side, long base, int i, int e, T2
 #ifndef TWIDDLE_SPACE
 #define TWIDDLE_SPACE __constant
 #endif
-__kernel void fft_local(const int n, const int pitch, const int count, const int per_group, const int items,
-                        const int passes, const int16 radices, TWIDDLE_SPACE const T2* tw,
+// Built generic (every shape a run-time argument: one program serves every length, which keeps
+// PoCL's compile time low) or, with -DFFT_N=… (fft_plan.cpp, NODAL_FFT_SPECIALIZE=1), specialised for one
+// length: n, pitch, per_group, items and the radices become compile-time constants, so the pass
+// loop unrolls, each pass's radix switch and j % ns fold away.
+__kernel void fft_local(const int n_arg, const int pitch_arg, const int count, const int per_group_arg,
+                        const int items_arg, const int passes_arg, const int16 radices, TWIDDLE_SPACE const T2* tw,
                         // load side
                         __global const T* in, const long8 load, const int valid_len, const int herm_n,
                         const int herm_m, const T herm_scale, __global const T2* pre, __global const T2* tw_lo,
@@ -224,7 +228,17 @@ __kernel void fft_local(const int n, const int pitch, const int count, const int
                         const T interior_scale, const int interior_n, __global const T2* mul,
                         __global const T2* post, __local T2* tiles) {
   // pitch: n | 1 (odd), see the bank-conflict note at the top; NODAL_FFT_PAD=0 gives n (to measure it)
-  const int lid = get_local_id(0), lsize = get_local_size(0);
+#ifdef FFT_N
+  const int n = FFT_N, pitch = FFT_PITCH, per_group = FFT_PER_GROUP, items = FFT_ITEMS, passes = FFT_PASSES;
+  const int lsize = FFT_PER_GROUP * FFT_ITEMS;
+  const int radix_list[16] = {FFT_RADICES};
+#else
+  const int n = n_arg, pitch = pitch_arg, per_group = per_group_arg, items = items_arg, passes = passes_arg;
+  const int lsize = get_local_size(0);
+  int radix_list[16];
+  vstore16(radices, 0, radix_list);
+#endif
+  const int lid = get_local_id(0);
   const int first = (int)get_group_id(0) * per_group;
   __local T2* a = tiles;
   __local T2* b = tiles + per_group * pitch;
@@ -254,9 +268,10 @@ __kernel void fft_local(const int n, const int pitch, const int count, const int
   barrier(CLK_LOCAL_MEM_FENCE);
 
   const int tt = lid / items, w = lid % items;
-  int radix_list[16];
-  vstore16(radices, 0, radix_list);
   int ns = 1, twoff = 0;
+#ifdef FFT_N
+#pragma unroll
+#endif
   for (int p = 0; p < passes; ++p) {
     const int radix = radix_list[p];
     const int m = n / radix;

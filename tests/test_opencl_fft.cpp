@@ -218,6 +218,27 @@ TEST_CASE("OpenCL fft float32 accuracy against a float64 reference") {
   }
 }
 
+TEST_CASE("OpenCL fft with kernels specialised per length (NODAL_FFT_SPECIALIZE=1)") {
+  if (!nodal::test::opencl_present()) return;
+  // the same kernel with n, radices and the group shape as compile-time constants (two programs:
+  // n = 60 mixed radix, and Bluestein's m = 2025 for n = 1009)
+  const nodal::test::ScopedEnv specialize("NODAL_FFT_SPECIALIZE", "1");
+  double worst = 0;
+  for (std::int64_t n : {60, 1009})
+    for (const char* type : {"fft", "ifft", "rfft"})
+      worst = std::max(worst, compare(type, Shape{3, n}, DType::float32, "ortho", true, -1, std::uint64_t(n)));
+  MESSAGE(fmt::format("specialised kernels: largest ‖Δ‖/‖y‖ = {:.2f}·ε·(log2 N + 2)", worst));
+}
+
+TEST_CASE("OpenCL Fourier nodes on an empty batch give empty results") {
+  if (!nodal::test::opencl_present()) return;
+  const Tensor z = Tensor::zeros(Shape{0, 8}, DType::complex64).to(Backend::opencl);
+  CHECK(fourier::fft(z).shape() == Shape{0, 8});
+  CHECK(fourier::irfft(z).shape() == Shape{0, 14});
+  CHECK(fourier::fft2(Tensor::zeros(Shape{0, 3, 5}, DType::complex64).to(Backend::opencl)).shape() == Shape{0, 3, 5});
+  CHECK(fourier::rfft(Tensor::zeros(Shape{2, 0, 6}, DType::float32).to(Backend::opencl)).shape() == Shape{2, 0, 4});
+}
+
 TEST_CASE("OpenCL Fourier nodes reject bad inputs clearly") {
   if (!nodal::test::opencl_present()) return;
   const Tensor z = nodal::test::sample_complex(Shape{2, 8}, 1).to(Backend::opencl);
