@@ -30,8 +30,9 @@ ConvKernel conv_kernel();
 // The kernel the forward pass would use for this problem (tests and logs).
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary);
 
-// Which weight-gradient kernel runs: automatic (rows on CPU devices, tree elsewhere) or one forced
-// (tests cover both on any device). Process-wide.
+// Which weight- and bias-gradient kernels run: automatic (the rows kernels on CPU devices; the
+// tree kernel and the reduce kernels elsewhere) or one family forced (tests cover both on any
+// device). Process-wide.
 enum class ConvWeightKernel { automatic, rows, tree };
 void set_conv_weight_kernel(ConvWeightKernel kernel);
 
