@@ -144,11 +144,14 @@ TEST_CASE("conv1d/2d/3d on OpenCL match the CPU backend: forward, vjp of x, w, b
     // the rows kernel (CPU devices) with the others.
     opencl::set_conv_weight_kernel(kernel == opencl::ConvKernel::general ? opencl::ConvWeightKernel::tree
                                                                          : opencl::ConvWeightKernel::rows);
+    // and the __global-weight variant of the general kernel (the others: the LeNet-style test)
+    opencl::set_conv_constant_weights(kernel != opencl::ConvKernel::general);
     const double worst = run_conv_grid(kernel != opencl::ConvKernel::general);
     MESSAGE(fmt::format("conv, {} forward kernel: largest error {:.3f} · m · ε · Σ|terms| (bound: (m + 2)/m)", name, worst));
   }
   opencl::set_conv_kernel(opencl::ConvKernel::automatic);
   opencl::set_conv_weight_kernel(opencl::ConvWeightKernel::automatic);
+  opencl::set_conv_constant_weights(true);
 }
 
 TEST_CASE("conv1d/2d/3d with algorithm gemm (im2col + device GEMM) on OpenCL match the CPU backend") {
@@ -246,6 +249,8 @@ TEST_CASE("separable_conv2d on OpenCL matches the CPU backend") {
 TEST_CASE("a LeNet-style block trains on OpenCL: conv2d, relu, max_pool2d, conv2d in a graph, backward to every parameter") {
   if (!opencl_present()) return;
   for (DType dtype : real_dtypes) {
+    // float64 with the weights in __global memory (the 8-wide tiled kernel's other variant)
+    opencl::set_conv_constant_weights(dtype == DType::float32);
     Graph graph;
     const Value x = graph.input("x", Shape{3, 1, 12, 12}, dtype);
     const Value w1 = graph.input("w1", Shape{4, 1, 5, 5}, dtype);
@@ -282,6 +287,7 @@ TEST_CASE("a LeNet-style block trains on OpenCL: conv2d, relu, max_pool2d, conv2
     CHECK(worst <= 1e3);
     MESSAGE(fmt::format("LeNet-style block {}: largest normwise difference {:.1f} ε", dtype_name(dtype), worst));
   }
+  opencl::set_conv_constant_weights(true);
 }
 
 TEST_CASE("conv on OpenCL: other algorithms and bad inputs raise clear errors") {

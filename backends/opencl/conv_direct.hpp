@@ -36,6 +36,10 @@ ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dty
 enum class ConvWeightKernel { automatic, rows, tree };
 void set_conv_weight_kernel(ConvWeightKernel kernel);
 
+// Whether forward kernels may read the weights from __constant memory when they fit (default);
+// false forces the __global variants everywhere (tests cover both). Process-wide.
+void set_conv_constant_weights(bool allowed);
+
 enum class Boundary : int { zero = 0, replicate = 1, circular = 2 };
 
 struct ConvPass {
