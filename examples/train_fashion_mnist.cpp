@@ -100,13 +100,14 @@ void require_implementations(const Graph& g, Backend backend) {
 }
 
 // Images [n, 1, 28, 28] and labels [n] in one upload: packed into one host tensor of n·785
-// floats, sent at once, then viewed on the device as the two inputs.
+// floats, sent at once without waiting for the queued kernels (the host goes on queueing while the
+// device finishes the previous step), then viewed on the device as the two inputs.
 std::pair<Tensor, Tensor> upload_batch(const Tensor& images, const Tensor& labels, Backend backend) {
   const std::int64_t n = images.dim(0), pixels = images.numel() / std::max<std::int64_t>(n, 1);
   Tensor packed = Tensor::empty(Shape{n * pixels + n}, DType::float32);
   packed.slice(0, 0, n * pixels).copy_from(images.reshape(Shape{n * pixels}));
   packed.slice(0, n * pixels, n * pixels + n).copy_from(labels);
-  const Tensor device = packed.to(backend);
+  const Tensor device = nn::device_training_kernels(backend, "train").upload(packed);
   return {device.slice(0, 0, n * pixels).reshape(images.shape()), device.slice(0, n * pixels, n * pixels + n)};
 }
 
@@ -342,6 +343,8 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
   const std::filesystem::path checkpoint = std::filesystem::path(o.out_dir) / "checkpoint.safetensors";
   TrainResult result;
   std::int64_t batches_this_run = 0;
+  // backward's ȳ = 1 on the device, uploaded once (a fresh one per step would be a blocking upload)
+  const Tensor seed = backend != Backend::cpu ? Tensor::ones(Shape{}, DType::float32, backend) : Tensor();
   for (; at.epoch <= o.epochs; ++at.epoch) {
     nn::ProgressBar bar(fmt::format("epoch {}/{}", at.epoch, o.epochs), loader.batches_per_epoch(),
                         o.quiet ? nullptr : stdout);
@@ -360,7 +363,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
         // batches, at the end of the epoch and before a checkpoint)
         const auto [xd, yd] = upload_batch(batch->images, batch->labels, backend);
         Execution run = g.forward({loss, logits}, {{x, xd}, {y, yd}});
-        const Gradients grads = run.backward(loss, params);
+        const Gradients grads = run.backward(loss, params, {.cotangent = seed});
         opt->step(grads.tensors());
         if (schedule) schedule->step();
         device_score->add(run[logits], yd, run[loss]);

@@ -25,13 +25,25 @@ struct AdamScalars {
          eps = 0;
 };
 
+// One parameter's tensors in a fused update: updated in place from `grad`.
+struct SgdTensors {
+  Tensor* param;
+  const Tensor* grad;
+  Tensor* momentum_buffer;  // null without momentum
+};
+struct AdamTensors {
+  Tensor* param;
+  const Tensor* grad;
+  Tensor* exp_avg;
+  Tensor* exp_avg_sq;
+};
+
 class DeviceTrainingKernels {
  public:
   virtual ~DeviceTrainingKernels() = default;
-  // p, b (momentum buffer, may be null) updated in place from g; one launch.
-  virtual void sgd(Tensor& param, const Tensor& grad, Tensor* momentum_buffer, const SgdScalars& s) = 0;
-  // p, m, v updated in place from g; one launch.
-  virtual void adam(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, const AdamScalars& s) = 0;
+  // The updates of several parameters with the same scalars, fused: one launch per 8 parameters.
+  virtual void sgd(std::span<const SgdTensors> tensors, const SgdScalars& s) = 0;
+  virtual void adam(std::span<const AdamTensors> tensors, const AdamScalars& s) = 0;
   // Σ g² over every defined gradient, as a scalar float64 tensor on the device where it has
   // float64, else float32 (nothing waits for it).
   virtual Tensor sum_of_squares(std::span<const Tensor> grads) = 0;
@@ -44,6 +56,10 @@ class DeviceTrainingKernels {
   // sums once per progress update.
   virtual void accumulate_classification(const Tensor& logits, const Tensor& labels, const Tensor& loss,
                                          Tensor& sums) = 0;
+  // A device copy of the host tensor `host` whose transfer does not wait for the kernels queued
+  // before it (Tensor::to waits: a blocking write on an in-order queue), so that a training loop
+  // queues step k + 1 while the device runs step k. The host memory is kept until it is read.
+  virtual Tensor upload(const Tensor& host) = 0;
 };
 
 bool register_device_training_kernels(Backend backend, DeviceTrainingKernels* kernels);

@@ -76,7 +76,7 @@ void Optimizer::check_gradient(std::size_t i, const Tensor& grad) const {
                                    backend_name(grad.backend()), backend_name(param.backend())));
 }
 
-void Optimizer::apply(std::size_t i, const Tensor& grad) {
+Optimizer::Update Optimizer::prepare(std::size_t i, const Tensor& grad) {
   Tensor& param = params_[i].second;
   std::vector<Tensor>& slots = slots_[i];
   if (slots.size() != slot_names_.size()) {  // first step: allocate the state once
@@ -86,7 +86,7 @@ void Optimizer::apply(std::size_t i, const Tensor& grad) {
   }
   // device kernels take views (they copy a non-contiguous gradient on the device themselves)
   const Tensor g = grad.is_contiguous() || param.backend() != Backend::cpu ? grad : grad.contiguous();
-  update(param, g, slots, ++steps_[i], groups_[group_of(i)]);
+  return Update{&param, g, std::span<Tensor>(slots), ++steps_[i], &groups_[group_of(i)]};
 }
 
 void Optimizer::step(std::span<const Tensor> grads) {
@@ -94,7 +94,9 @@ void Optimizer::step(std::span<const Tensor> grads) {
     throw ValueError(fmt::format("{}.step: {} gradients for {} parameters", op_, grads.size(), params_.size()));
   // Every gradient is checked before any parameter changes: a bad one leaves the model as it was.
   for (std::size_t i = 0; i < params_.size(); ++i) check_gradient(i, grads[i]);
-  for (std::size_t i = 0; i < params_.size(); ++i) apply(i, grads[i]);
+  std::vector<Update> updates;
+  for (std::size_t i = 0; i < params_.size(); ++i) updates.push_back(prepare(i, grads[i]));
+  update_many(updates);
 }
 
 void Optimizer::step(const NamedTensors& grads) {
@@ -108,8 +110,10 @@ void Optimizer::step(const NamedTensors& grads) {
   }
   for (std::size_t i = 0; i < params_.size(); ++i)
     if (by_index[i]) check_gradient(i, *by_index[i]);
+  std::vector<Update> updates;
   for (std::size_t i = 0; i < params_.size(); ++i)
-    if (by_index[i]) apply(i, *by_index[i]);
+    if (by_index[i]) updates.push_back(prepare(i, *by_index[i]));
+  update_many(updates);
 }
 
 OptimizerState Optimizer::state_dict(std::string_view prefix) const {

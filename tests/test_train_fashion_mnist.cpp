@@ -197,6 +197,24 @@ TEST_CASE("training on OpenCL lowers the loss and follows the CPU run") {
                       cpu.epochs[1].train_loss, cl.epochs[1].test_accuracy, cpu.epochs[1].test_accuracy,
                       cl.epochs[1].images_per_second));
   CHECK(std::filesystem::exists(cl_dir / "checkpoint.safetensors"));
-  for (const auto& d : {cpu_dir, cl_dir}) std::filesystem::remove_all(d);
+
+  // Stopped mid-epoch 2 and resumed (checkpoint written from the device, optimizer state
+  // uploaded again): the device kernels are deterministic, so it ends bit for bit where the
+  // uninterrupted device run ended.
+  const auto split_dir = scratch("opencl_split");
+  examples::TrainOptions first = o;
+  first.backend = "opencl";
+  first.out_dir = split_dir.string();
+  first.stop_after_batches = 7;
+  CHECK(examples::train_fashion_mnist(first).interrupted);
+  examples::TrainOptions second = first;
+  second.stop_after_batches = 0;
+  second.resume = (split_dir / "checkpoint.safetensors").string();
+  const examples::TrainResult resumed = examples::train_fashion_mnist(second);
+  CHECK_FALSE(resumed.interrupted);
+  CHECK(weights(split_dir / "checkpoint.safetensors") == weights(cl_dir / "checkpoint.safetensors"));
+  REQUIRE(resumed.epochs.size() == 2);
+  CHECK(resumed.epochs[1].train_loss == doctest::Approx(cl.epochs[1].train_loss).epsilon(1e-6));
+  for (const auto& d : {cpu_dir, cl_dir, split_dir}) std::filesystem::remove_all(d);
 }
 #endif

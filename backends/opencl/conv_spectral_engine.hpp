@@ -33,8 +33,8 @@ struct TileRecord {
   Dims origin{0, 0, 0}, lo{0, 0, 0}, hi{1, 1, 1}, jlo{0, 0, 0}, jhi{1, 1, 1};
 };
 
-// Tile records uploaded once for one pass (kept alive while launches that read them are queued:
-// the buffer returns to the pool only when this object and every enqueued use are done).
+// Tile records on the device for one pass (each distinct table uploaded once per context and
+// cached; this object holds its buffer for the launches that read it).
 class TileTable {
  public:
   TileTable(Context& context, const std::vector<TileRecord>& records);
@@ -47,7 +47,7 @@ class TileTable {
   std::vector<TileRecord> records_;
 };
 
-// An index list on the device (the tiles of one colour class).
+// An int list on the device (the tiles of one colour class), uploaded once per distinct content.
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<int>& values);
 
 // How dense indices j map to global padded coordinates on each axis: g = j·step + off (flip:
@@ -64,6 +64,11 @@ struct Rows {
   std::int64_t begin() const { return lo; }
   std::int64_t end(const Box& box) const { return hi < 0 ? box.L[1] : hi; }
 };
+
+// How many values along a row one work-item of pack and crop handles: automatic (one on GPUs,
+// a whole row on CPU devices) or forced, so that tests run both layouts on any device.
+enum class ValueRuns { automatic = 0, single = 1, whole_rows = 2 };
+void set_value_runs(ValueRuns runs);
 
 // `rows` when the row transform of this box can skip rows (a local plan), else all rows.
 Rows usable_rows(Context& context, const Box& box, DType real, Rows rows);

@@ -1,58 +1,113 @@
 // The optimizers' device updates (nn/device_training.hpp) on kernels/optimizer.cl, registered
 // for Backend::opencl when the library loads:
-//   sgd              sgd_update                           1 launch per parameter tensor
-//   adam / adamw     adam_update                          1 launch per parameter tensor
+//   sgd              sgd_update                           1 launch per 8 parameter tensors
+//   adam / adamw     adam_update                          1 launch per 8 parameter tensors
 //   sum_of_squares   sum_squares per gradient + sum_partials    (gradients + 1) launches
 //   clip             clip_scale                           1 launch per gradient
 //   accumulate_classification  classification_metrics (kernels/loss.cl)   1 launch per batch
+//   upload           a non-blocking write (async_upload.hpp)
 // Nothing is downloaded: the norm stays on the device and clip_scale reads it there.
 #include <fmt/format.h>
 
+#include "nodal/backends/opencl/async_upload.hpp"
 #include "nodal/backends/opencl/nn_common.hpp"
 #include "nodal/nn/device_training.hpp"
 
 namespace nodal::opencl {
 namespace {
 
-// Parameters and state are updated in place, so they must be contiguous; gradients may be views.
-void check_in_place(const Tensor& t, std::string_view what, std::string_view op) {
-  if (!t.is_contiguous())
-    throw ValueError(fmt::format("{} (opencl): {} {} must be contiguous: it is updated in place", op, what, describe(t)));
-}
+constexpr std::size_t max_fused = 8;  // kernels/optimizer.cl's MAX_FUSED
+
+// The arguments of one fused update (kernels/optimizer.cl): per role (parameter, gradient, state
+// slots), up to 8 tensors' buffers and offsets, and the running element counts. Parameters and
+// state are updated in place, so they must be contiguous; a non-contiguous gradient is copied.
+struct Fused {
+  Fused(std::string_view op, int roles) : op(op), roles(roles) {}
+  // tensors in role order: parameter, gradient, state...
+  void add(std::initializer_list<const Tensor*> role_tensors) {
+    const Tensor& param = **role_tensors.begin();
+    Context& c = context_of({&param}, op);
+    if (!context) {
+      context = &c;
+      dtype = param.dtype();
+      check_kernel_dtype(c, dtype, op);
+    }
+    std::size_t r = 0;
+    for (const Tensor* t : role_tensors) {
+      if (r >= std::size_t(roles)) break;
+      context_of({t}, op);  // BackendError for a tensor on the host or another device
+      if (t->dtype() != dtype || !(t->shape() == param.shape()))
+        throw ValueError(fmt::format("{} (opencl): {} does not match the parameter {} of a fused update", op,
+                                     describe(*t), describe(param)));
+      Tensor view = *t;
+      if (!view.is_contiguous()) {
+        if (r != 1)
+          throw ValueError(fmt::format("{} (opencl): {} must be contiguous: it is updated in place", op, describe(view)));
+        view = contiguous_on(*context, view);
+      }
+      kept.push_back(view);  // alive until the launch is queued
+      mems[r].push_back(mem_of(view, op));
+      offsets[r].s[count] = view.offset();
+      ++r;
+    }
+    total += param.numel();
+    for (std::size_t k = count; k < max_fused; ++k) ends.s[k] = total;  // unused slots end where the last does
+    ++count;
+  }
+  // The 8 buffer arguments of role r; unused slots repeat the first tensor's (never reached).
+  void buffers(Launch& launch, int r) {
+    for (std::size_t k = 0; k < max_fused; ++k) launch.mem(k < mems[r].size() ? mems[r][k] : mems[r][0]);
+  }
+  std::string_view op;
+  int roles;
+  Context* context = nullptr;
+  DType dtype = DType::float32;
+  std::int64_t total = 0;
+  std::size_t count = 0;
+  cl_long8 ends{};
+  cl_long8 offsets[4]{};
+  std::vector<cl_mem> mems[4];
+  std::vector<Tensor> kept;
+};
 
 class OpenClTrainingKernels final : public nn::DeviceTrainingKernels {
  public:
-  void sgd(Tensor& param, const Tensor& grad_in, Tensor* buf, const nn::SgdScalars& s) override {
-    Context& context = context_of({&param, &grad_in, buf}, "Sgd.step");
-    const DType dt = param.dtype();
-    check_kernel_dtype(context, dt, "Sgd.step");
-    check_in_place(param, "parameter", "Sgd.step");
-    if (buf) check_in_place(*buf, "momentum buffer", "Sgd.step");
-    if (param.numel() == 0) return;
-    const Tensor grad = contiguous_on(context, grad_in);
-    const Tensor& b = buf ? *buf : param;  // a placeholder when there is no momentum
-    Launch launch(context, typed_kernel(context, "optimizer", dt, "sgd_update"), "sgd_update");
-    launch.arg(cl_long(param.numel())).mem(mem_of(param, "Sgd.step")).arg(cl_long(param.offset()));
-    launch.mem(mem_of(grad, "Sgd.step")).arg(cl_long(grad.offset()));
-    launch.arg(cl_int(buf != nullptr)).mem(mem_of(b, "Sgd.step")).arg(cl_long(b.offset()));
-    for (double v : {s.lr, s.weight_decay, s.momentum, s.one_minus_dampening}) typed_arg(launch, dt, v);
-    launch.arg(cl_int(s.first)).arg(cl_int(s.nesterov)).run_elements(param.numel());
+  void sgd(std::span<const nn::SgdTensors> tensors, const nn::SgdScalars& s) override {
+    const bool momentum = !tensors.empty() && tensors[0].momentum_buffer;
+    for (std::size_t first = 0; first < tensors.size(); first += max_fused) {
+      Fused f("Sgd.step", momentum ? 3 : 2);
+      for (std::size_t k = first; k < std::min(tensors.size(), first + max_fused); ++k) {
+        const nn::SgdTensors& t = tensors[k];
+        if (bool(t.momentum_buffer) != momentum)
+          throw ValueError("Sgd.step (opencl): parameters of one fused update must all have a momentum buffer or none");
+        f.add({t.param, t.grad, t.momentum_buffer});
+      }
+      if (f.total == 0) continue;
+      Launch launch(*f.context, typed_kernel(*f.context, "optimizer", f.dtype, "sgd_update"), "sgd_update");
+      launch.arg(cl_long(f.total)).arg(f.ends).arg(f.offsets[0]).arg(f.offsets[1]).arg(f.offsets[momentum ? 2 : 0]);
+      launch.arg(cl_int(momentum));
+      f.buffers(launch, 0);
+      f.buffers(launch, 1);
+      f.buffers(launch, momentum ? 2 : 0);  // a placeholder without momentum: never touched
+      for (double v : {s.lr, s.weight_decay, s.momentum, s.one_minus_dampening}) typed_arg(launch, f.dtype, v);
+      launch.arg(cl_int(s.first)).arg(cl_int(s.nesterov)).run_elements(f.total);
+    }
   }
 
-  void adam(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, const nn::AdamScalars& s) override {
-    Context& context = context_of({&param, &grad_in, &m, &v}, "Adam.step");
-    const DType dt = param.dtype();
-    check_kernel_dtype(context, dt, "Adam.step");
-    for (const Tensor* t : {&param, &m, &v}) check_in_place(*t, "parameter or state", "Adam.step");
-    if (param.numel() == 0) return;
-    const Tensor grad = contiguous_on(context, grad_in);
-    Launch launch(context, typed_kernel(context, "optimizer", dt, "adam_update"), "adam_update");
-    launch.arg(cl_long(param.numel())).mem(mem_of(param, "Adam.step")).arg(cl_long(param.offset()));
-    launch.mem(mem_of(grad, "Adam.step")).arg(cl_long(grad.offset()));
-    launch.mem(mem_of(m, "Adam.step")).arg(cl_long(m.offset())).mem(mem_of(v, "Adam.step")).arg(cl_long(v.offset()));
-    for (double x : {s.l2, s.shrink, s.one_minus_beta1, s.beta2, s.one_minus_beta2, s.step_size, s.bias2_sqrt, s.eps})
-      typed_arg(launch, dt, x);
-    launch.run_elements(param.numel());
+  void adam(std::span<const nn::AdamTensors> tensors, const nn::AdamScalars& s) override {
+    for (std::size_t first = 0; first < tensors.size(); first += max_fused) {
+      Fused f("Adam.step", 4);
+      for (std::size_t k = first; k < std::min(tensors.size(), first + max_fused); ++k)
+        f.add({tensors[k].param, tensors[k].grad, tensors[k].exp_avg, tensors[k].exp_avg_sq});
+      if (f.total == 0) continue;
+      Launch launch(*f.context, typed_kernel(*f.context, "optimizer", f.dtype, "adam_update"), "adam_update");
+      launch.arg(cl_long(f.total)).arg(f.ends);
+      for (int r = 0; r < 4; ++r) launch.arg(f.offsets[r]);
+      for (int r = 0; r < 4; ++r) f.buffers(launch, r);
+      for (double x : {s.l2, s.shrink, s.one_minus_beta1, s.beta2, s.one_minus_beta2, s.step_size, s.bias2_sqrt, s.eps})
+        typed_arg(launch, f.dtype, x);
+      launch.run_elements(f.total);
+    }
   }
 
   Tensor sum_of_squares(std::span<const Tensor> grads) override {
@@ -115,6 +170,8 @@ class OpenClTrainingKernels final : public nn::DeviceTrainingKernels {
     launch.mem(mem_of(loss, "metrics")).arg(cl_long(loss.offset())).mem(mem_of(sums, "metrics"));
     launch.local_bytes(local * dtype_size(dt)).run(1, local);
   }
+
+  Tensor upload(const Tensor& host) override { return upload_async(current_context(), host); }
 };
 
 OpenClTrainingKernels kernels;
