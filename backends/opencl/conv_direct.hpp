@@ -30,10 +30,15 @@ ConvKernel conv_kernel();
 // The kernel the forward pass would use for this problem (tests and logs).
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary);
 
-// Which weight-gradient kernel runs: automatic (rows on CPU devices, tree elsewhere) or one forced
-// (tests cover both on any device). Process-wide.
+// Which weight- and bias-gradient kernels run: automatic (the rows kernels on CPU devices; the
+// tree kernel and the reduce kernels elsewhere) or one family forced (tests cover both on any
+// device). Process-wide.
 enum class ConvWeightKernel { automatic, rows, tree };
 void set_conv_weight_kernel(ConvWeightKernel kernel);
+
+// Whether forward kernels may read the weights from __constant memory when they fit (default);
+// false forces the __global variants everywhere (tests cover both). Process-wide.
+void set_conv_constant_weights(bool allowed);
 
 enum class Boundary : int { zero = 0, replicate = 1, circular = 2 };
 
