@@ -1,6 +1,9 @@
 // bench/train: images per second of LeNet-5 training steps (forward, backward, SGD momentum step)
-// at batch 64 and 256, and the peak resident memory, for nodal and — side by side in the same
-// run — libtorch with the same model, optimizer, batches and thread count.
+// at batch 64, 256 and 1024, and the peak resident memory, for nodal and — side by side in the same
+// run — libtorch with the same model, optimizer, batches and thread count. When an OpenCL device
+// is present, nodal also trains on it (the default device: the first GPU, else the first device;
+// NODAL_DEVICE picks another), with parameters, optimizer state and activations on the device and
+// one upload of the batch per step; that column is named after the device.
 //
 // Each (framework, batch) runs in its own child process (this program re-executed with --child),
 // so peak RSS is that framework's alone. Both load Fashion-MNIST through nodal's idx reader (about
@@ -16,6 +19,8 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -24,7 +29,12 @@
 #include <fmt/format.h>
 
 #include "nodal/core/execution.hpp"
+#ifdef NODAL_HAS_OPENCL
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/devices.hpp"
+#endif
 #include "nodal/nn/dataset.hpp"
+#include "nodal/nn/device_training.hpp"
 #include "nodal/nn/layers.hpp"
 #include "nodal/nn/loader.hpp"
 #include "nodal/nn/sgd.hpp"
@@ -37,12 +47,16 @@ namespace {
 
 class NodalStep final : public bench::TrainStep {
  public:
-  explicit NodalStep(std::int64_t batch) {
+  NodalStep(std::int64_t batch, Backend backend) : backend_(backend) {
     nn::manual_seed(1);
     net_ = nn::sequential({nn::conv2d(1, 6, {5}, {.padding = ConvPadding::all(2)}), nn::relu(),
                            nn::max_pool2d({.kernel = {2}}), nn::conv2d(6, 16, {5}), nn::relu(),
                            nn::max_pool2d({.kernel = {2}}), nn::flatten(), nn::linear(400, 120), nn::relu(),
                            nn::linear(120, 84), nn::relu(), nn::linear(84, 10)});
+    if (backend_ != Backend::cpu) {
+      net_->to(backend_);  // parameters (and so the optimizer's state) live on the device
+      seed_ = Tensor::ones(Shape{}, DType::float32, backend_);  // backward's ȳ = 1, uploaded once
+    }
     x_ = g_.input("x", Shape{batch, 1, 28, 28});
     y_ = g_.input("y", Shape{batch});
     loss_ = cross_entropy((*net_)(x_), y_);
@@ -55,10 +69,27 @@ class NodalStep final : public bench::TrainStep {
     Tensor y = Tensor::empty(Shape{batch_});
     std::memcpy(x.data<float>(), images, std::size_t(batch_) * 784 * sizeof(float));
     std::memcpy(y.data<float>(), labels, std::size_t(batch_) * sizeof(float));
+    if (backend_ != Backend::cpu) {
+      // one upload (images and labels packed), no download: the loss stays on the device
+      Tensor packed = Tensor::empty(Shape{batch_ * 785});
+      std::memcpy(packed.data<float>(), images, std::size_t(batch_) * 784 * sizeof(float));
+      std::memcpy(packed.data<float>() + batch_ * 784, labels, std::size_t(batch_) * sizeof(float));
+      const Tensor device = nn::device_training_kernels(backend_, "bench").upload(packed);  // does not wait
+      const Tensor xd = device.slice(0, 0, batch_ * 784).reshape(Shape{batch_, 1, 28, 28});
+      const Tensor yd = device.slice(0, batch_ * 784, batch_ * 785);
+      Execution run = g_.forward({loss_}, {{x_, xd}, {y_, yd}});
+      const Gradients grads = run.backward(loss_, params_, {.cotangent = seed_});
+      opt_->step(grads.tensors());
+      last_loss_ = run[loss_];
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     Execution run = g_.forward({loss_}, {{x_, x}, {y_, y}});
     const Gradients grads = run.backward(loss_, params_);
     opt_->step(grads.tensors());
     return run[loss_].item<float>();
+  }
+  double sync() override {  // the download waits for every queued kernel
+    return last_loss_.defined() ? double(last_loss_.to(Backend::cpu).item<float>()) : bench::TrainStep::sync();
   }
 
  private:
@@ -68,6 +99,8 @@ class NodalStep final : public bench::TrainStep {
   std::vector<Value> params_;
   std::unique_ptr<nn::Sgd> opt_;
   std::int64_t batch_ = 0;
+  Backend backend_;
+  Tensor seed_, last_loss_;
 };
 
 double peak_rss_mib() {
@@ -82,7 +115,9 @@ int run_child(const std::string& framework, std::int64_t batch, int steps, int t
   const nn::Loader order_source(data.train, {.batch_size = batch, .seed = 1, .prefetch = false});
   const std::vector<std::int64_t> order = order_source.epoch_order(0);
   std::unique_ptr<bench::TrainStep> step =
-      framework == "torch" ? bench::make_torch_step(batch, threads) : std::make_unique<NodalStep>(batch);
+      framework == "torch"          ? bench::make_torch_step(batch, threads)
+      : framework == "nodal-opencl" ? std::make_unique<NodalStep>(batch, Backend::opencl)
+                                    : std::make_unique<NodalStep>(batch, Backend::cpu);
   if (!step) {
     fmt::print("RESULT 0 0 0\n");
     return 0;
@@ -101,15 +136,17 @@ int run_child(const std::string& framework, std::int64_t batch, int steps, int t
     }
   };
   double loss = 0;
-  for (int k = 0; k < 10; ++k) {  // warm-up: pools, plans, caches
+  for (int k = 0; k < 10; ++k) {  // warm-up: pools, plans, caches, kernel builds
     gather(k);
     loss = step->step(images.data(), labels.data());
   }
+  step->sync();
   const auto t0 = std::chrono::steady_clock::now();
   for (int k = 10; k < 10 + steps; ++k) {
     gather(k);
     loss = step->step(images.data(), labels.data());
   }
+  if (const double synced = step->sync(); !std::isnan(synced)) loss = synced;  // a device step ends here
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("RESULT {:.1f} {:.1f} {:.4f}\n", double(steps) * double(batch) / seconds, peak_rss_mib(), loss);
   return 0;
@@ -166,7 +203,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(value());
     else if (a == "--markdown") markdown = true;
     else {
-      fmt::print(stderr, "usage: bench/train [--threads 2] [--steps 300] [--markdown]\n");
+      fmt::print(stderr, "usage: bench/train [--threads 2] [--steps 300] [--markdown] [--batch N --child nodal|nodal-opencl|torch]\n");
       return 2;
     }
   }
@@ -180,13 +217,21 @@ int main(int argc, char** argv) {
              bench::torch_available() ? "libtorch (Debian's libtorch-dev), best of the candidates below"
                                       : "none (libtorch not found at build time)",
              tuned.name, tuned.variables);
+  // The OpenCL column: the device nodal would pick (NODAL_DEVICE, else the first GPU, else the
+  // first device), when there is one.
+  std::string device;
+#ifdef NODAL_HAS_OPENCL
+  if (!opencl::devices().empty()) device = opencl::current_context().device().name;
+#endif
+  if (!device.empty()) fmt::print("OpenCL column: nodal on {} (parameters, state and activations on the device)\n\n", device);
   const char* sep = markdown ? "|" : " ";
   fmt::print("{0} batch {0} nodal img/s {0} torch img/s (best) {0} torch best config {0} nodal/torch {0} nodal peak MiB {0} "
-             "torch peak MiB {0}\n", sep);
-  if (markdown) fmt::print("|---:|---:|---:|---|---:|---:|---:|\n");
+             "torch peak MiB {0}{1}\n", sep, device.empty() ? std::string() : fmt::format(" nodal OpenCL img/s {} ", sep));
+  if (markdown) fmt::print("|---:|---:|---:|---|---:|---:|---:|{}\n", device.empty() ? "" : "---:|");
   std::vector<std::string> details;
-  for (std::int64_t b : {64, 256}) {
+  for (std::int64_t b : {64, 256, 1024}) {
     const Row ours = run_in_child(self, "nodal", b, steps, threads, tuned);
+    const Row on_device = device.empty() ? Row{} : run_in_child(self, "nodal-opencl", b, steps, threads, tuned);
     Row best;
     const char* best_name = "-";
     if (bench::torch_available())
@@ -196,9 +241,10 @@ int main(int argc, char** argv) {
                                       r.images_per_s, r.peak_mib));
         if (r.images_per_s > best.images_per_s) best = r, best_name = env.name;
       }
-    fmt::print("{0} {1:5} {0} {2:11.0f} {0} {3:18.0f} {0} {4:<17} {0} {5:11.2f} {0} {6:14.0f} {0} {7:14.0f} {0}\n", sep, b,
+    fmt::print("{0} {1:5} {0} {2:11.0f} {0} {3:18.0f} {0} {4:<17} {0} {5:11.2f} {0} {6:14.0f} {0} {7:14.0f} {0}{8}\n", sep, b,
                ours.images_per_s, best.images_per_s, best_name,
-               best.images_per_s > 0 ? ours.images_per_s / best.images_per_s : 0.0, ours.peak_mib, best.peak_mib);
+               best.images_per_s > 0 ? ours.images_per_s / best.images_per_s : 0.0, ours.peak_mib, best.peak_mib,
+               device.empty() ? std::string() : fmt::format(" {:18.0f} {}", on_device.images_per_s, sep));
   }
   if (!details.empty()) {
     fmt::print("\nlibtorch candidates\n{0} batch {0} configuration {0} torch img/s {0} torch peak MiB {0}\n", sep);

@@ -2,6 +2,7 @@
 // The training step as bench/train measures it, behind one interface so the libtorch peer lives in
 // its own file (only train_torch.cpp sees torch's headers; built when CMake finds Torch).
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,9 @@ class TrainStep {
   virtual ~TrainStep() = default;
   // forward, backward and an SGD step (momentum 0.9, lr 0.01); returns the batch's loss.
   virtual double step(const float* images, const float* labels) = 0;
+  // Waits for queued work (a device step returns before its kernels finish) and returns the last
+  // step's loss; NaN when step() already returned it.
+  virtual double sync() { return std::numeric_limits<double>::quiet_NaN(); }
 };
 
 bool torch_available();

@@ -189,7 +189,12 @@ Gradients Execution::backward(Value output, std::span<const Value> wrt_given, co
   std::vector<Tensor> grads;
   for (const Value& w : wrt) {
     Tensor gw = cot[g.vertex(w).first_slot + w.port()];
-    if (!gw.defined()) gw = Tensor::zeros(w.shape(), w.dtype());
+    if (!gw.defined()) {
+      // no cotangent reached w: zeros on w's backend (a device parameter gets a device gradient)
+      const Tensor& value = values_[g.vertex(w).first_slot + w.port()];
+      const Tensor& held = value.defined() ? value : g.vertex(w).value;
+      gw = Tensor::zeros(w.shape(), w.dtype(), held.defined() ? held.backend() : Backend::cpu);
+    }
     grads.push_back(std::move(gw));
   }
   return Gradients(std::move(wrt), std::move(grads));
@@ -234,7 +239,7 @@ JvpResult Graph::jvp(std::span<const Value> outputs, std::span<const Feed> feeds
   for (const Value& o : outputs) {
     result.values.push_back(values[vertex(o).first_slot + o.port()]);
     Tensor t = tan[vertex(o).first_slot + o.port()];
-    if (!t.defined()) t = Tensor::zeros(o.shape(), o.dtype());
+    if (!t.defined()) t = Tensor::zeros(o.shape(), o.dtype(), result.values.back().backend());  // on o's backend
     result.tangents.push_back(std::move(t));
   }
   return result;

@@ -11,16 +11,22 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cmath>
 #include <filesystem>
+#include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "nodal/core/execution.hpp"
+#include "nodal/core/registry.hpp"
 #include "nodal/nn/adam.hpp"
 #include "nodal/nn/checkpoint.hpp"
 #include "nodal/nn/dataset.hpp"
+#include "nodal/nn/device_training.hpp"
 #include "nodal/nn/layers.hpp"
 #include "nodal/nn/loader.hpp"
 #include "nodal/nn/lr_schedule.hpp"
@@ -66,8 +72,72 @@ struct Score {
   double loss = 0, accuracy = 0;
 };
 
+// --- training on a device (--backend opencl) -------------------------------------------------
+// The model's parameters, the optimizer's state, activations and gradients stay on the device.
+// Per batch, one upload (images and labels packed together) and no download: the loss and the
+// correct predictions are summed on the device and read once per progress update.
+
+Backend train_backend(const std::string& name) {
+  if (name == "cpu") return Backend::cpu;
+  if (name == "opencl") return Backend::opencl;
+  throw ValueError(fmt::format("train: --backend must be cpu or opencl, got '{}'", name));
+}
+
+// BackendError naming every node of `g` that has no implementation on `backend`.
+void require_implementations(const Graph& g, Backend backend) {
+  std::vector<std::string> missing;
+  for (std::uint32_t v = 0; v < g.vertex_count(); ++v) {
+    const VertexData& d = g.vertex(v);
+    if (d.kind != VertexKind::op) continue;
+    const std::string type(d.node->type());
+    if (!Registry::instance().find_impl(type, backend) && std::find(missing.begin(), missing.end(), type) == missing.end())
+      missing.push_back(type);
+  }
+  if (!missing.empty())
+    throw BackendError(fmt::format("train: backend '{}' cannot train LeNet-5 in this build: no {} implementation of "
+                                   "{} (see `nodal nodes`); use --backend cpu",
+                                   backend_name(backend), backend_name(backend), fmt::join(missing, ", ")));
+}
+
+// Images [n, 1, 28, 28] and labels [n] in one upload: packed into one host tensor of n·785
+// floats, sent at once without waiting for the queued kernels (the host goes on queueing while the
+// device finishes the previous step), then viewed on the device as the two inputs.
+std::pair<Tensor, Tensor> upload_batch(const Tensor& images, const Tensor& labels, Backend backend) {
+  const std::int64_t n = images.dim(0), pixels = images.numel() / std::max<std::int64_t>(n, 1);
+  Tensor packed = Tensor::empty(Shape{n * pixels + n}, DType::float32);
+  packed.slice(0, 0, n * pixels).copy_from(images.reshape(Shape{n * pixels}));
+  packed.slice(0, n * pixels, n * pixels + n).copy_from(labels);
+  const Tensor device = nn::device_training_kernels(backend, "train").upload(packed);
+  return {device.slice(0, 0, n * pixels).reshape(images.shape()), device.slice(0, n * pixels, n * pixels + n)};
+}
+
+// Running Σ loss·n and Σ correct on the device, read (one download of two numbers) on demand.
+class DeviceScore {
+ public:
+  explicit DeviceScore(Backend backend)
+      : kernels_(nn::device_training_kernels(backend, "train")), sums_(Tensor::zeros(Shape{2}, DType::float32, backend)) {}
+  void add(const Tensor& logits, const Tensor& labels, const Tensor& loss) {
+    kernels_.accumulate_classification(logits, labels, loss, sums_);
+  }
+  std::pair<double, std::int64_t> read() const {
+    const std::vector<double> v = sums_.to(Backend::cpu).to_vector<double>();
+    return {v[0], std::int64_t(std::llround(v[1]))};
+  }
+
+ private:
+  nn::DeviceTrainingKernels& kernels_;
+  Tensor sums_;
+};
+
+// Host versions of tensors (checkpoints are written from host memory); CPU tensors themselves.
+nn::NamedTensors on_host(const nn::NamedTensors& tensors) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : tensors) out.emplace_back(name, t.to(Backend::cpu));
+  return out;
+}
+
 // Test loss and accuracy in evaluation mode, without keeping anything for backward.
-Score evaluate(nn::Module& net, const nn::Dataset& data, std::int64_t batch) {
+Score evaluate(nn::Module& net, const nn::Dataset& data, std::int64_t batch, Backend backend) {
   NoGradGuard no_grad;
   net.eval();
   Graph g;
@@ -77,14 +147,23 @@ Score evaluate(nn::Module& net, const nn::Dataset& data, std::int64_t batch) {
   const Value loss = cross_entropy(logits, y);
   double loss_sum = 0;
   std::int64_t correct = 0;
+  std::optional<DeviceScore> device_score;
+  if (backend != Backend::cpu) device_score.emplace(backend);
   for (std::int64_t first = 0; first < data.size(); first += batch) {
     const std::int64_t n = std::min(batch, data.size() - first);
     if (n != x.shape()[0]) g.resize_inputs({{x, Shape{n, 1, 28, 28}}, {y, Shape{n}}});
     const Tensor xb = data.images.slice(0, first, first + n), yb = data.labels.slice(0, first, first + n);
+    if (device_score) {
+      const auto [xd, yd] = upload_batch(xb, yb, backend);
+      Execution run = g.forward({loss, logits}, {{x, xd}, {y, yd}});
+      device_score->add(run[logits], yd, run[loss]);
+      continue;
+    }
     Execution run = g.forward({loss, logits}, {{x, xb}, {y, yb}});
     loss_sum += double(run[loss].item<float>()) * double(n);
     correct += correct_predictions(run[logits], yb);
   }
+  if (device_score) std::tie(loss_sum, correct) = device_score->read();
   net.train();
   return {loss_sum / double(data.size()), double(correct) / double(data.size())};
 }
@@ -124,11 +203,18 @@ void save_run(const std::filesystem::path& path, const nn::Module& net, const nn
                           {"trainer.correct", std::to_string(at.correct)},
                           {"trainer.loss_sum", nn::format_number(at.loss_sum)},
                           {"trainer.metrics_csv", log.csv()}};
-  nn::save_checkpoint(path, net.state(), &opt, meta);
+  nn::save_checkpoint(path, on_host(net.state()), &opt, meta);  // device tensors: downloaded once
 }
 
-Position resume_run(const std::filesystem::path& path, nn::Module& net, nn::Optimizer& opt, nn::TrainingLog& log) {
-  const nn::Checkpoint ck = nn::load_checkpoint(path, net.state(), &opt);
+// The model's tensors are loaded by load_model (before the model moves to a device and before the
+// optimizer exists); this restores the optimizer's state and the position from the same file.
+nn::Checkpoint load_model(const std::filesystem::path& path, nn::Module& net) {
+  return nn::load_checkpoint(path, net.state(), nullptr);
+}
+
+Position resume_run(const nn::Checkpoint& ck, const std::filesystem::path& path, nn::Optimizer& opt,
+                    nn::TrainingLog& log) {
+  opt.load_state_dict(ck, nn::optimizer_prefix);  // state tensors go to the parameters' backend
   const std::string source = path.string();
   auto number = [&](const char* key) { return nn::metadata_number(ck.metadata, key, source); };
   Position at{int(number("trainer.epoch")), std::int64_t(number("trainer.batch")), std::int64_t(number("trainer.images")),
@@ -206,10 +292,7 @@ TrainOptions parse_train_options(const std::vector<std::string>& args) {
 }
 
 TrainResult train_fashion_mnist(const TrainOptions& o) {
-  if (o.backend != "cpu")
-    throw BackendError(fmt::format("train: backend '{}' cannot train yet: the conv, pooling and loss nodes have no "
-                                   "OpenCL implementation (see `nodal nodes`); use --backend cpu",
-                                   o.backend));
+  const Backend backend = train_backend(o.backend);
   if (o.epochs < 1 || o.batch_size < 1)
     throw ValueError(fmt::format("train: epochs ({}) and batch size ({}) must be ≥ 1", o.epochs, o.batch_size));
   if (o.lr_schedule != "none" && o.lr_schedule != "cosine")
@@ -232,11 +315,15 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
   // 2. Model, graph, optimizer. The graph is built once; only a smaller last batch re-infers shapes.
   nn::manual_seed(o.seed);
   const std::shared_ptr<nn::Sequential> net = lenet5(o.conv_algorithm);
+  std::optional<nn::Checkpoint> resumed;
+  if (!o.resume.empty()) resumed = load_model(o.resume, *net);
+  if (backend != Backend::cpu) net->to(backend);  // parameters live on the device from here on
   Graph g;
   const Value x = g.input("x", Shape{o.batch_size, 1, 28, 28});
   const Value y = g.input("y", Shape{o.batch_size});
   const Value logits = (*net)(x);
   const Value loss = cross_entropy(logits, y);
+  if (backend != Backend::cpu) require_implementations(g, backend);
   const std::vector<Value> params = net->parameter_values(g);
   const std::unique_ptr<nn::Optimizer> opt = make_optimizer(o, net->named_parameters());
   nn::Loader loader(data.train, {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed});
@@ -246,7 +333,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
 
   nn::TrainingLog log;
   Position at;
-  if (!o.resume.empty()) at = resume_run(o.resume, *net, *opt, log);
+  if (resumed) at = resume_run(*resumed, o.resume, *opt, log);
   if (schedule)
     for (std::int64_t t = (at.epoch - 1) * loader.batches_per_epoch() + at.batch; schedule->epoch() < t;) schedule->step();
   if (!o.quiet) fmt::print("{}", net->summary());
@@ -256,26 +343,56 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
   const std::filesystem::path checkpoint = std::filesystem::path(o.out_dir) / "checkpoint.safetensors";
   TrainResult result;
   std::int64_t batches_this_run = 0;
+  // backward's ȳ = 1 on the device, uploaded once (a fresh one per step would be a blocking upload)
+  const Tensor seed = backend != Backend::cpu ? Tensor::ones(Shape{}, DType::float32, backend) : Tensor();
   for (; at.epoch <= o.epochs; ++at.epoch) {
     nn::ProgressBar bar(fmt::format("epoch {}/{}", at.epoch, o.epochs), loader.batches_per_epoch(),
                         o.quiet ? nullptr : stdout);
     loader.start_epoch(std::uint64_t(at.epoch - 1));
+    // On a device the epoch's sums accumulate there; `base` is what the epoch held before (a resume).
+    std::optional<DeviceScore> device_score;
+    if (backend != Backend::cpu) device_score.emplace(backend);
+    const Position base = at;
+    std::int64_t since_read = 0, images_read = 0;
     while (auto batch = loader.next()) {
       if (batch->index < at.batch) continue;  // resumed mid-epoch: these were trained before
       const std::int64_t n = batch->images.dim(0);
       if (n != x.shape()[0]) g.resize_inputs({{x, Shape{n, 1, 28, 28}}, {y, Shape{n}}});
-      // 3. forward, backward, step.
-      Execution run = g.forward({loss, logits}, {{x, batch->images}, {y, batch->labels}});
-      const Gradients grads = run.backward(loss, params);
-      opt->step(grads.tensors());
-      if (schedule) schedule->step();
+      if (device_score) {
+        // 3'. the same step on the device: one upload, no download (the sums are read every 32
+        // batches, at the end of the epoch and before a checkpoint)
+        const auto [xd, yd] = upload_batch(batch->images, batch->labels, backend);
+        Execution run = g.forward({loss, logits}, {{x, xd}, {y, yd}});
+        const Gradients grads = run.backward(loss, params, {.cotangent = seed});
+        opt->step(grads.tensors());
+        if (schedule) schedule->step();
+        device_score->add(run[logits], yd, run[loss]);
+        at.images += n;
+        at.batch = batch->index + 1;
+        if (o.stop_after_batches > 0 && ++batches_this_run == o.stop_after_batches) stop_requested = true;
+        if (++since_read == 32 || images_read == 0 || at.batch == loader.batches_per_epoch() || stop_requested) {
+          const auto [loss_sum, correct] = device_score->read();
+          at.loss_sum = base.loss_sum + loss_sum;
+          at.correct = base.correct + correct;
+          images_read = at.images;
+          since_read = 0;
+        }
+        // the means as of the last read (at most 31 batches old)
+        bar.update(batch->index, n, at.loss_sum / double(images_read), double(at.correct) / double(images_read));
+      } else {
+        // 3. forward, backward, step.
+        Execution run = g.forward({loss, logits}, {{x, batch->images}, {y, batch->labels}});
+        const Gradients grads = run.backward(loss, params);
+        opt->step(grads.tensors());
+        if (schedule) schedule->step();
 
-      at.loss_sum += double(run[loss].item<float>()) * double(n);
-      at.correct += correct_predictions(run[logits], batch->labels);
-      at.images += n;
-      at.batch = batch->index + 1;
-      bar.update(batch->index, n, at.loss_sum / double(at.images), double(at.correct) / double(at.images));
-      if (o.stop_after_batches > 0 && ++batches_this_run == o.stop_after_batches) stop_requested = true;
+        at.loss_sum += double(run[loss].item<float>()) * double(n);
+        at.correct += correct_predictions(run[logits], batch->labels);
+        at.images += n;
+        at.batch = batch->index + 1;
+        bar.update(batch->index, n, at.loss_sum / double(at.images), double(at.correct) / double(at.images));
+        if (o.stop_after_batches > 0 && ++batches_this_run == o.stop_after_batches) stop_requested = true;
+      }
       if (stop_requested) {
         save_run(checkpoint, *net, *opt, at, log);
         std::signal(SIGINT, previous_handler);
@@ -288,7 +405,7 @@ TrainResult train_fashion_mnist(const TrainOptions& o) {
     bar.finish();
 
     // 4. Test metrics and the run's files, every epoch.
-    const Score test = evaluate(*net, data.test, o.test_batch_size);
+    const Score test = evaluate(*net, data.test, o.test_batch_size, backend);
     log.add({at.epoch, at.loss_sum / double(at.images), double(at.correct) / double(at.images), test.loss,
              test.accuracy, bar.elapsed_seconds(), bar.images_per_second()});
     if (!o.quiet)

@@ -410,6 +410,26 @@ kernel void conv_weight_rows8(global const T* x, const int x_off, global const T
   }
 }
 
+// db partial sums on CPU devices: one work-item per (channel, piece of samples) unit, grid-stride,
+// summing its samples' pixel rows 8 at a time as T8 vectors (then a scalar tail), so that the few
+// channels of a layer still give every core work; the host sums the pieces.
+kernel void conv_bias_rows(global const T* dy, const int dy_off, global T* partial, const int chunk, const int pieces,
+                           const int N, const int C, const int P) {
+  for (int u = get_global_id(0); u < C * pieces; u += get_global_size(0)) {
+    const int piece = u % pieces, o = u / pieces;
+    T8 acc8 = (T8)0;
+    T sum = (T)0;
+    const int n_end = min(N, (piece + 1) * chunk);
+    for (int n = piece * chunk; n < n_end; ++n) {
+      global const T* g = dy + dy_off + (n * C + o) * P;
+      int p = 0;
+      for (; p + 8 <= P; p += 8) acc8 += vload8(0, g + p);
+      for (; p < P; ++p) sum += g[p];
+    }
+    partial[u] = sum + (((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7)));
+  }
+}
+
 // Tree: one work-group per (weight, piece) unit (group g takes units g, g + groups, ...). Its L
 // items (L a power of two) stride over the piece, consecutive items reading consecutive pixels of
 // dy and x (coalesced), then the L partial sums are halved log2 L times in __local memory
@@ -465,6 +485,68 @@ kernel void signal_fold(global const T* dxe, global T* dx, const int rows, const
       hi = min(hi, padded - 1);
       for (int t = lo; t <= hi; ++t) acc += src[t];
     }
+    dx[e] = acc;
+  }
+}
+
+// ------------------------------------------------------------------------------ im2col / col2im
+// The `gemm` algorithm's lowering (backends/opencl/conv_gemm.cpp): the taps every output reads as
+// the columns of a matrix, so that the convolution is one batched GEMM per pass.
+//   cols[(c · K + j) · N·|O| + n · |O| + p] = x̃[n, c, p·s + tap(j)·d − pad]     (c over all Cin)
+// with tap(j) = K − 1 − j under flip, so row j pairs with w[o, c, j] as stored. One work-item per
+// element, grid-stride, p fastest (coalesced writes). The host checks that cols has < 2^31 elements.
+kernel void conv_im2col(global const T* x, const int x_off, global T* cols, GEOMETRY) {
+  const int OD = out.x, OH = out.y, OW = out.z, N = step.w, boundary = pad.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = OD * OH * OW;
+  const int total = in.w * Kpix * N * Opix;
+  for (int e = get_global_id(0); e < total; e += get_global_size(0)) {
+    int r = e;
+    const int p = r % Opix; r /= Opix;
+    const int n = r % N; r /= N;
+    const int j = r % Kpix, c = r / Kpix;
+    const int3 k = tap_position(j, ksize, dil.w);
+    const int ow = p % OW, oh = (p / OW) % OH, od = p / (OW * OH);
+    const int id = od * step.x + k.x * dil.x - pad.x, ih = oh * step.y + k.y * dil.y - pad.y,
+              iw = ow * step.z + k.z * dil.z - pad.z;
+    const bool v = inside_of(id, in.x, boundary) && inside_of(ih, in.y, boundary) && inside_of(iw, in.z, boundary);
+    const T value = x[x_off + ((n * in.w + c) * in.x + source_of(id, in.x, boundary)) * in.y * in.z +
+                      source_of(ih, in.y, boundary) * in.z + source_of(iw, in.z, boundary)];
+    cols[e] = v ? value : (T)0;
+  }
+}
+
+// dx[n, c, i] = Σ over the taps and outputs that read i of dcols (the adjoint of conv_im2col, zero
+// boundary), as a gather like conv_backward_input: one item per dx element, grid-stride.
+kernel void conv_col2im(global const T* dcols, global const T* b, const int b_off, global T* dx, const int has_bias,
+                        const int accumulate, GEOMETRY) {
+  const int D = in.x, H = in.y, W = in.z, Cin = in.w, OD = out.x, OH = out.y, OW = out.z, N = step.w;
+  const int Kpix = ksize.x * ksize.y * ksize.z, Opix = OD * OH * OW;
+  const int total = N * Cin * D * H * W;
+  for (int e = get_global_id(0); e < total; e += get_global_size(0)) {
+    int r = e;
+    const int iw = r % W; r /= W;
+    const int ih = r % H; r /= H;
+    const int id = r % D; r /= D;
+    const int c = r % Cin, n = r / Cin;
+    T acc = (T)0;
+    for (int kd = 0; kd < ksize.x; ++kd) {
+      const int qd = id + pad.x - kd * dil.x;
+      if (qd < 0 || qd % step.x != 0 || qd / step.x >= OD) continue;
+      for (int kh = 0; kh < ksize.y; ++kh) {
+        const int qh = ih + pad.y - kh * dil.y;
+        if (qh < 0 || qh % step.y != 0 || qh / step.y >= OH) continue;
+        for (int kw = 0; kw < ksize.z; ++kw) {
+          const int qw = iw + pad.z - kw * dil.z;
+          if (qw < 0 || qw % step.z != 0 || qw / step.z >= OW) continue;
+          const int p = ((qd / step.x) * OH + qh / step.y) * OW + qw / step.z;
+          const int t = (kd * ksize.y + kh) * ksize.z + kw;
+          const int j = dil.w ? Kpix - 1 - t : t;
+          acc += dcols[((c * Kpix + j) * N + n) * Opix + p];
+        }
+      }
+    }
+    if (has_bias) acc += b[b_off + c];
+    if (accumulate) acc += dx[e];
     dx[e] = acc;
   }
 }

@@ -8,7 +8,8 @@
 //   (local size = per_group · items). Work-item (tt = lid / items, w = lid % items) runs the
 //   butterflies j = w, w + items, … < n/R of transform tt in each pass.
 //   Local memory: two tiles (ping-pong between passes) of per_group rows of `pitch` complex
-//   values each: 2 · per_group · pitch · sizeof(T2) bytes.
+//   values each, then each transform's two base addresses and inner indices:
+//   2 · per_group · pitch · sizeof(T2) + 24 · per_group bytes.
 //   Bank-conflict padding: pitch = n | 1 (n rounded up to odd). A complex value is 2 (float) or 4
 //   (double) 4-byte words, so the row pitch is 2·odd or 4·odd words: never a multiple of the
 //   32 banks. When a group loads several transforms "batch-fastest" (strided columns, see below),
@@ -137,11 +138,11 @@ DFT_ODD(7, cos7, sin7)
   }
 
 // Index arithmetic in 32 bits (transform counts and lengths stay below 2^31; 64-bit division is
-// a long software sequence on GPUs), addresses in 64.
-inline T2 load_value(__global const T* in, long8 side, int t, int e, int valid_len, int herm_n, int herm_m,
-                     T herm_scale, __global const T2* pre, __global const T2* tw_lo, __global const T2* tw_hi,
-                     int tw_split, int tw_n) {
-  const int I = (int)side.s1, i = t % I, r = t / I;
+// a long software sequence on GPUs), addresses in 64. `base` is transform t's address
+// off + r·s_outer + i·s_inner, computed once per transform (see fft_local).
+inline T2 load_value(__global const T* in, long8 side, long base, int i, int e, int valid_len, int herm_n,
+                     int herm_m, T herm_scale, __global const T2* pre, __global const T2* tw_lo,
+                     __global const T2* tw_hi, int tw_split, int tw_n) {
   const int idx = e * (int)side.s5 + i * (int)side.s6;
   const int flags = (int)side.s7;
   if ((flags & LOAD_CHIRP) && idx >= valid_len) return (T2)(0, 0);
@@ -151,7 +152,7 @@ inline T2 load_value(__global const T* in, long8 side, int t, int e, int valid_l
     src = herm_n - idx;
     conj ^= LOAD_CONJ;
   }
-  const long address = side.s0 + r * side.s2 + i * side.s3 + src * side.s4;
+  const long address = base + src * side.s4;
   T2 v = (flags & LOAD_REAL) ? (T2)(in[address], 0) : vload2(address, in);
   if (flags & LOAD_HERMITIAN) {
     if (idx == 0 || 2 * idx == herm_n) v.y = 0;  // bins 0 and n/2 of a real signal are real
@@ -166,9 +167,8 @@ inline T2 load_value(__global const T* in, long8 side, int t, int e, int valid_l
   return v;
 }
 
-inline void store_value(__global T* out, long8 side, int t, int e, T2 v, long store_count, T scale,
+inline void store_value(__global T* out, long8 side, long base, int i, int e, T2 v, long store_count, T scale,
                         T interior_scale, int interior_n, __global const T2* mul, __global const T2* post) {
-  const int I = (int)side.s1, i = t % I, r = t / I;
   const int idx = e * (int)side.s5 + i * (int)side.s6;
   if (idx >= store_count) return;
   const int flags = (int)side.s7;
@@ -177,16 +177,48 @@ inline void store_value(__global T* out, long8 side, int t, int e, T2 v, long st
   if (flags & STORE_POST) v = cmul(v, post[idx]);
   v *= scale;
   if ((flags & STORE_INTERIOR) && idx != 0 && 2 * idx != interior_n) v *= interior_scale;
-  const long address = side.s0 + r * side.s2 + i * side.s3 + idx * side.s4;
+  const long address = base + idx * side.s4;
   if (flags & STORE_REAL) out[address] = v.x;
   else vstore2(v, address, out);
 }
 
+// Runs BODY for every (tt, e) of the group's per_group × n values that this work-item owns.
+#define WALK(side, BODY)                                                               \
+  if (((int)side.s7 & BATCH_FASTEST) != 0) {                                           \
+    int tt = lid % per_group, e = lid / per_group;                                     \
+    const int dt = lsize % per_group, de = lsize / per_group;                          \
+    while (e < n) {                                                                    \
+      BODY                                                                             \
+      tt += dt;                                                                        \
+      e += de;                                                                         \
+      if (tt >= per_group) {                                                           \
+        tt -= per_group;                                                               \
+        ++e;                                                                           \
+      }                                                                                \
+    }                                                                                  \
+  } else {                                                                             \
+    int e = lid % n, tt = lid / n;                                                     \
+    const int de = lsize % n, dt = lsize / n;                                          \
+    while (tt < per_group) {                                                           \
+      BODY                                                                             \
+      e += de;                                                                         \
+      tt += dt;                                                                        \
+      if (e >= n) {                                                                    \
+        e -= n;                                                                        \
+        ++tt;                                                                          \
+      }                                                                                \
+    }                                                                                  \
+  }
+
 #ifndef TWIDDLE_SPACE
 #define TWIDDLE_SPACE __constant
 #endif
-__kernel void fft_local(const int n, const int pitch, const int count, const int per_group, const int items,
-                        const int passes, const int16 radices, TWIDDLE_SPACE const T2* tw,
+// Built generic (every shape a run-time argument: one program serves every length, which keeps
+// PoCL's compile time low) or, with -DFFT_N=… (fft_plan.cpp, NODAL_FFT_SPECIALIZE=1), specialised for one
+// length: n, pitch, per_group, items and the radices become compile-time constants, so the pass
+// loop unrolls, each pass's radix switch and j % ns fold away.
+__kernel void fft_local(const int n_arg, const int pitch_arg, const int count, const int per_group_arg,
+                        const int items_arg, const int passes_arg, const int16 radices, TWIDDLE_SPACE const T2* tw,
                         // load side
                         __global const T* in, const long8 load, const int valid_len, const int herm_n,
                         const int herm_m, const T herm_scale, __global const T2* pre, __global const T2* tw_lo,
@@ -196,25 +228,50 @@ __kernel void fft_local(const int n, const int pitch, const int count, const int
                         const T interior_scale, const int interior_n, __global const T2* mul,
                         __global const T2* post, __local T2* tiles) {
   // pitch: n | 1 (odd), see the bank-conflict note at the top; NODAL_FFT_PAD=0 gives n (to measure it)
-  const int lid = get_local_id(0), lsize = get_local_size(0), total = per_group * n;
+#ifdef FFT_N
+  const int n = FFT_N, pitch = FFT_PITCH, per_group = FFT_PER_GROUP, items = FFT_ITEMS, passes = FFT_PASSES;
+  const int lsize = FFT_PER_GROUP * FFT_ITEMS;
+  const int radix_list[16] = {FFT_RADICES};
+#else
+  const int n = n_arg, pitch = pitch_arg, per_group = per_group_arg, items = items_arg, passes = passes_arg;
+  const int lsize = get_local_size(0);
+  int radix_list[16];
+  vstore16(radices, 0, radix_list);
+#endif
+  const int lid = get_local_id(0);
   const int first = (int)get_group_id(0) * per_group;
   __local T2* a = tiles;
   __local T2* b = tiles + per_group * pitch;
 
-  const int load_batch_fastest = ((int)load.s7 & BATCH_FASTEST) != 0;
-  for (int q = lid; q < total; q += lsize) {
-    const int tt = load_batch_fastest ? q % per_group : q / n, e = load_batch_fastest ? q / per_group : q % n;
-    const int t = first + tt;
-    a[tt * pitch + e] = t < count ? load_value(in, load, t, e, valid_len, herm_n, herm_m, herm_scale, pre, tw_lo,
-                                               tw_hi, tw_split, tw_n)
-                                  : (T2)(0, 0);
+  // Per transform of the group, once: its base addresses and inner index (no division per value).
+  // (after the two tiles in the same local buffer: 24 bytes per transform)
+  __local long* base_in = (__local long*)(tiles + 2 * per_group * pitch);
+  __local long* base_out = base_in + per_group;
+  __local int* inner_in = (__local int*)(base_out + per_group);
+  __local int* inner_out = inner_in + per_group;
+  for (int x = lid; x < per_group; x += lsize) {
+    const int t = first + x, I_in = (int)load.s1, I_out = (int)store.s1;
+    inner_in[x] = t % I_in;
+    base_in[x] = load.s0 + (long)(t / I_in) * load.s2 + (long)(t % I_in) * load.s3;
+    inner_out[x] = t % I_out;
+    base_out[x] = store.s0 + (long)(t / I_out) * store.s2 + (long)(t % I_out) * store.s3;
   }
   barrier(CLK_LOCAL_MEM_FENCE);
 
+  // Value q = tt·n + e (element-fastest) or e·per_group + tt (batch-fastest), q = lid, lid + lsize, …,
+  // walked by carrying instead of dividing.
+  WALK(load, {
+    a[tt * pitch + e] = first + tt < count ? load_value(in, load, base_in[tt], inner_in[tt], e, valid_len, herm_n, herm_m,
+                                                         herm_scale, pre, tw_lo, tw_hi, tw_split, tw_n)
+                                           : (T2)(0, 0);
+  })
+  barrier(CLK_LOCAL_MEM_FENCE);
+
   const int tt = lid / items, w = lid % items;
-  int radix_list[16];
-  vstore16(radices, 0, radix_list);
   int ns = 1, twoff = 0;
+#ifdef FFT_N
+#pragma unroll
+#endif
   for (int p = 0; p < passes; ++p) {
     const int radix = radix_list[p];
     const int m = n / radix;
@@ -241,13 +298,11 @@ __kernel void fft_local(const int n, const int pitch, const int count, const int
     ns *= radix;
   }
 
-  const int store_batch_fastest = ((int)store.s7 & BATCH_FASTEST) != 0;
-  for (int q = lid; q < total; q += lsize) {
-    const int tq = store_batch_fastest ? q % per_group : q / n, e = store_batch_fastest ? q / per_group : q % n;
-    const int t = first + tq;
-    if (t < count) store_value(out, store, t, e, a[tq * pitch + e], store_count, scale, interior_scale, interior_n, mul,
-                                post);
-  }
+  WALK(store, {
+    if (first + tt < count)
+      store_value(out, store, base_out[tt], inner_out[tt], e, a[tt * pitch + e], store_count, scale, interior_scale,
+                  interior_n, mul, post);
+  })
 }
 
 // A contiguous copy of a strided view (rank ≤ 8 after merging, row-major order), real or complex

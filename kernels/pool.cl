@@ -82,6 +82,17 @@ kernel void max_pool_vjp(global const T* g, const int g_off, global const ulong*
   }
 }
 
+// The same vjp when windows do not overlap (stride ≥ dilated window on both axes, e.g. LeNet's
+// 2×2/2): each input lies in at most one window, so one item per output can write its cotangent
+// to its argmax without conflicts, into dx zero-filled by the host. (T)0 + g as the CPU computes
+// it (so −0 becomes +0 there too). Layout: 1-D, one item per output, grid-stride.
+kernel void max_pool_vjp_disjoint(global const T* g, const int g_off, global const ulong* idx, const int idx_off,
+                                  global T* dx, const int planes, const int4 size) {
+  const int H = size.x, W = size.y, OH = size.z, OW = size.w;
+  for (int e = get_global_id(0); e < planes * OH * OW; e += get_global_size(0))
+    dx[(e / (OH * OW)) * H * W + index_of(idx[idx_off + e])] = (T)0 + g[g_off + e];
+}
+
 kernel void max_pool_jvp(global const T* xdot, const int x_off, global const ulong* idx, const int idx_off,
                          global T* ydot, const int planes, const int4 size) {
   const int H = size.x, W = size.y, OH = size.z, OW = size.w;

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "nodal/core/error.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 namespace {
@@ -96,19 +98,55 @@ Adam::Adam(std::vector<ParameterGroup> groups, AdamOptions options, bool decoupl
 AdamW::AdamW(NamedTensors parameters, AdamOptions options) : Adam(one_group(std::move(parameters)), options, true) {}
 AdamW::AdamW(std::vector<ParameterGroup> groups, AdamOptions options) : Adam(std::move(groups), options, true) {}
 
-void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step, const Group& group) {
+AdamScalars Adam::scalars(const Group& group, std::int64_t step) const {
   // Scalars (1 − β included) in double, as PyTorch computes them in Python floats, then rounded
   // to T once: 1 − 0.999f in float would differ from float(1 − 0.999) by 5e-5 relative.
   const double bias1 = 1 - std::pow(options_.beta1, double(step));
   const double bias2 = 1 - std::pow(options_.beta2, double(step));
   const double l2 = decoupled_ ? 0.0 : group.weight_decay;
   const double shrink = decoupled_ ? 1 - group.lr * group.weight_decay : 1.0;
+  return AdamScalars{l2, shrink, 1 - options_.beta1, options_.beta2, 1 - options_.beta2, group.lr / bias1,
+                     std::sqrt(bias2), options_.eps};
+}
+
+void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step, const Group& group) {
+  const AdamScalars s = scalars(group, step);
+  if (param.backend() != Backend::cpu) {  // the same update by the device's kernel, in place
+    const AdamTensors tensors{&param, &grad, &slots[0], &slots[1]};
+    device_training_kernels(param.backend(), decoupled_ ? "AdamW.step" : "Adam.step").adam(std::span(&tensors, 1), s);
+    return;
+  }
   visit_real_dtype(param.dtype(), decoupled_ ? "AdamW.step" : "Adam.step", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    adam_kernel<T>(param.data<T>(), grad.data<T>(), slots[0].data<T>(), slots[1].data<T>(), param.numel(), T(l2),
-                   T(shrink), T(1 - options_.beta1), T(options_.beta2), T(1 - options_.beta2), T(group.lr / bias1),
-                   T(std::sqrt(bias2)), T(options_.eps));
+    adam_kernel<T>(param.data<T>(), grad.data<T>(), slots[0].data<T>(), slots[1].data<T>(), param.numel(), T(s.l2),
+                   T(s.shrink), T(s.one_minus_beta1), T(s.beta2), T(s.one_minus_beta2), T(s.step_size),
+                   T(s.bias2_sqrt), T(s.eps));
   });
+}
+
+void Adam::update_many(std::span<const Update> updates) {
+  // Device parameters: runs of consecutive parameters with one backend, dtype, group and step
+  // count (hence the same scalars) are fused into few launches.
+  std::size_t first = 0;
+  while (first < updates.size()) {
+    const Update& u = updates[first];
+    if (u.param->backend() == Backend::cpu) {
+      update(*u.param, u.grad, u.slots, u.step, *u.group);
+      ++first;
+      continue;
+    }
+    std::vector<AdamTensors> run;
+    std::size_t last = first;
+    for (; last < updates.size(); ++last) {
+      const Update& v = updates[last];
+      if (v.param->backend() != u.param->backend() || v.param->dtype() != u.param->dtype() || v.group != u.group ||
+          v.step != u.step)
+        break;
+      run.push_back({v.param, &v.grad, &v.slots[0], &v.slots[1]});
+    }
+    device_training_kernels(u.param->backend(), decoupled_ ? "AdamW.step" : "Adam.step").adam(run, scalars(*u.group, u.step));
+    first = last;
+  }
 }
 
 void Adam::save_hyper(Metadata& out, std::string_view prefix) const {

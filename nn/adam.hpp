@@ -10,6 +10,7 @@
 //
 // State slots: exp_avg (m) and exp_avg_sq (v). PyTorch's defaults: Adam weight_decay 0, AdamW
 // weight_decay 0.01.
+#include "nodal/nn/device_training.hpp"
 #include "nodal/nn/optimizer.hpp"
 
 namespace nodal::nn {
@@ -35,6 +36,8 @@ class Adam : public Optimizer {
  private:
   void update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step,
               const Group& group) override;
+  void update_many(std::span<const Update> updates) override;
+  AdamScalars scalars(const Group& group, std::int64_t step) const;
   void save_hyper(Metadata& out, std::string_view prefix) const override;
   void load_hyper(const Metadata& in, std::string_view prefix, std::string_view source) override;
   AdamOptions options_;

@@ -18,4 +18,11 @@ namespace nodal::nn {
 double grad_norm(std::span<const Tensor> grads);
 double clip_grad_norm(std::span<Tensor> grads, double max_norm);
 
+// Device gradients (OpenCL): the same, by the device's kernels (nn/device_training.hpp) in
+// T-precision tree sums; the norm and the coefficient never leave the device. grad_norm and
+// clip_grad_norm then download the one total they return; clip_grad_norm_on_device returns it as
+// a scalar tensor on the device instead (float64 where the device has it), so a training step
+// does not wait. On the CPU it returns the CPU result as a float64 scalar.
+Tensor clip_grad_norm_on_device(std::span<Tensor> grads, double max_norm);
+
 }  // namespace nodal::nn

@@ -98,6 +98,11 @@ class BatchNorm2d final : public Module {
 
  protected:
   void on_mode_change(bool training) override { state_->training = training; }
+  // the node updates the module's buffers in place: the state follows them to a new backend
+  void on_moved() override {
+    state_->running_mean = buffer("running_mean");
+    state_->running_var = buffer("running_var");
+  }
 
  private:
   std::int64_t channels_;

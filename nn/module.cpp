@@ -94,6 +94,19 @@ std::vector<Value> Module::parameter_values(const Graph& g) const {
   return values;
 }
 
+void Module::to(Backend backend) {
+  for (auto& [name, t] : parameters_) t = t.to(backend);
+  for (auto& [name, t] : buffers_) t = t.to(backend);
+  on_moved();
+  for (auto& [name, child] : children_) child->to(backend);
+}
+
+const Tensor& Module::buffer(std::string_view name) const {
+  for (const auto& [own, t] : buffers_)
+    if (own == name) return t;
+  throw ValueError(fmt::format("{}: no buffer named '{}'", kind(), name));
+}
+
 void Module::train(bool on) {
   training_ = on;
   on_mode_change(on);

@@ -44,6 +44,12 @@ class Module {
   // differentiate with respect to). ValueError if the module was not built into g.
   std::vector<Value> parameter_values(const Graph& g) const;
 
+  // Moves every parameter and buffer (recursively) to `backend`: each becomes a new tensor there
+  // (one upload or download each) and the module's state (BatchNorm2d's running statistics)
+  // follows. Call it before building the module into a graph and before handing its parameters to
+  // an optimizer: both keep the tensors they were given. Tensors already there stay as they are.
+  void to(Backend backend);
+
   void train(bool on = true);  // recursive
   void eval() { train(false); }
   bool training() const { return training_; }
@@ -61,6 +67,10 @@ class Module {
   // The vertex of parameter `name` in the graph of `like`, created on first use.
   Value parameter(const Value& like, std::string_view name);
   virtual void on_mode_change(bool training) { (void)training; }
+  // Called by to() after this module's own tensors moved (state that shares them re-points).
+  virtual void on_moved() {}
+  // This module's own buffer `name`; ValueError if there is none.
+  const Tensor& buffer(std::string_view name) const;
 
  private:
   void set_prefix(const std::string& prefix);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "nodal/core/error.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 
@@ -35,8 +36,9 @@ Optimizer::Optimizer(std::vector<ParameterGroup> groups, double lr, double weigh
     groups_.push_back(group);
     for (auto& [name, t] : groups[g].parameters) {
       if (!t.defined()) throw ValueError(fmt::format("{}: parameter '{}' is undefined", op, name));
-      if (t.backend() != Backend::cpu || !t.is_contiguous())
-        throw ValueError(fmt::format("{}: parameter '{}' ({}) must be a contiguous CPU tensor: it is updated in place",
+      if (!t.is_contiguous() || (t.backend() != Backend::cpu && !has_device_training_kernels(t.backend())))
+        throw ValueError(fmt::format("{}: parameter '{}' ({}) must be a contiguous tensor on the CPU or on a device "
+                                     "with optimizer kernels: it is updated in place",
                                      op, name, describe(t)));
       if (t.dtype() != DType::float32 && t.dtype() != DType::float64)
         throw DTypeError(fmt::format("{}: parameter '{}' is {}; optimizers update float32 and float64", op, name,
@@ -69,19 +71,22 @@ void Optimizer::check_gradient(std::size_t i, const Tensor& grad) const {
   if (grad.dtype() != param.dtype())
     throw DTypeError(fmt::format("{}.step: the gradient of '{}' is {}, the parameter {}", op_, name,
                                  dtype_name(grad.dtype()), dtype_name(param.dtype())));
-  if (grad.backend() != Backend::cpu)
-    throw BackendError(fmt::format("{}.step: the gradient of '{}' is not on the CPU", op_, name));
+  if (grad.backend() != param.backend())
+    throw BackendError(fmt::format("{}.step: the gradient of '{}' is on backend '{}', the parameter on '{}'", op_, name,
+                                   backend_name(grad.backend()), backend_name(param.backend())));
 }
 
-void Optimizer::apply(std::size_t i, const Tensor& grad) {
+Optimizer::Update Optimizer::prepare(std::size_t i, const Tensor& grad) {
   Tensor& param = params_[i].second;
   std::vector<Tensor>& slots = slots_[i];
   if (slots.size() != slot_names_.size()) {  // first step: allocate the state once
     slots.clear();
-    for (std::size_t k = 0; k < slot_names_.size(); ++k) slots.push_back(Tensor::zeros(param.shape(), param.dtype()));
+    for (std::size_t k = 0; k < slot_names_.size(); ++k)
+      slots.push_back(Tensor::zeros(param.shape(), param.dtype(), param.backend()));  // state lives with the parameter
   }
-  const Tensor g = grad.is_contiguous() ? grad : grad.contiguous();
-  update(param, g, slots, ++steps_[i], groups_[group_of(i)]);
+  // device kernels take views (they copy a non-contiguous gradient on the device themselves)
+  const Tensor g = grad.is_contiguous() || param.backend() != Backend::cpu ? grad : grad.contiguous();
+  return Update{&param, g, std::span<Tensor>(slots), ++steps_[i], &groups_[group_of(i)]};
 }
 
 void Optimizer::step(std::span<const Tensor> grads) {
@@ -89,7 +94,9 @@ void Optimizer::step(std::span<const Tensor> grads) {
     throw ValueError(fmt::format("{}.step: {} gradients for {} parameters", op_, grads.size(), params_.size()));
   // Every gradient is checked before any parameter changes: a bad one leaves the model as it was.
   for (std::size_t i = 0; i < params_.size(); ++i) check_gradient(i, grads[i]);
-  for (std::size_t i = 0; i < params_.size(); ++i) apply(i, grads[i]);
+  std::vector<Update> updates;
+  for (std::size_t i = 0; i < params_.size(); ++i) updates.push_back(prepare(i, grads[i]));
+  update_many(updates);
 }
 
 void Optimizer::step(const NamedTensors& grads) {
@@ -103,8 +110,10 @@ void Optimizer::step(const NamedTensors& grads) {
   }
   for (std::size_t i = 0; i < params_.size(); ++i)
     if (by_index[i]) check_gradient(i, *by_index[i]);
+  std::vector<Update> updates;
   for (std::size_t i = 0; i < params_.size(); ++i)
-    if (by_index[i]) apply(i, *by_index[i]);
+    if (by_index[i]) updates.push_back(prepare(i, *by_index[i]));
+  update_many(updates);
 }
 
 OptimizerState Optimizer::state_dict(std::string_view prefix) const {
@@ -119,7 +128,8 @@ OptimizerState Optimizer::state_dict(std::string_view prefix) const {
     s.metadata[fmt::format("{}state.{}.step", prefix, i)] = std::to_string(steps_[i]);
     if (steps_[i] > 0)
       for (std::size_t k = 0; k < slot_names_.size(); ++k)
-        s.tensors.emplace_back(fmt::format("{}state.{}.{}", prefix, i, slot_names_[k]), slots_[i][k]);
+        s.tensors.emplace_back(fmt::format("{}state.{}.{}", prefix, i, slot_names_[k]),
+                               slots_[i][k].to(Backend::cpu));  // device state: one download (a no-op on the CPU)
   }
   save_hyper(s.metadata, prefix);
   return s;
@@ -156,7 +166,8 @@ void Optimizer::load_state_dict(const Checkpoint& c, std::string_view prefix) {
         throw ShapeError(fmt::format("load_state_dict: tensor '{}' is {} {}, parameter '{}' is {} {}", key,
                                      to_string(t->shape()), dtype_name(t->dtype()), name,
                                      to_string(params_[i].second.shape()), dtype_name(params_[i].second.dtype())));
-      slots[i].push_back(t->clone());
+      const Backend home = params_[i].second.backend();  // the state lives with its parameter
+      slots[i].push_back(home == Backend::cpu ? t->clone() : t->to(home));
     }
   }
   if (c.metadata.count(fmt::format("{}param.{}.name", prefix, params_.size())))

@@ -97,13 +97,25 @@ class Optimizer {
   // first step), `step` its step count including this one (1 on the first step).
   virtual void update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step,
                       const Group& group) = 0;
+  // The updates of one step, all parameters at once: what update() does for each, in order. A
+  // device optimizer overrides it to fuse the parameters' updates into few kernel launches.
+  struct Update {
+    Tensor* param;
+    Tensor grad;
+    std::span<Tensor> slots;
+    std::int64_t step;
+    const Group* group;
+  };
+  virtual void update_many(std::span<const Update> updates) {
+    for (const Update& u : updates) update(*u.param, u.grad, u.slots, u.step, *u.group);
+  }
   // Hyper-parameters other than lr and weight decay, as metadata (key without prefix).
   virtual void save_hyper(Metadata& out, std::string_view prefix) const = 0;
   virtual void load_hyper(const Metadata& in, std::string_view prefix, std::string_view source) = 0;
 
  private:
   void check_gradient(std::size_t index, const Tensor& grad) const;  // shape, dtype, backend
-  void apply(std::size_t index, const Tensor& grad);
+  Update prepare(std::size_t index, const Tensor& grad);  // state allocated, step counted
 
   NamedTensors params_;
   std::vector<Group> groups_;

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 #include "nodal/core/error.hpp"
+#include "nodal/nn/device_training.hpp"
 
 namespace nodal::nn {
 namespace {
@@ -49,12 +52,46 @@ Sgd::Sgd(std::vector<ParameterGroup> groups, SgdOptions options)
       options_(options) {}
 
 void Sgd::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step, const Group& group) {
+  if (param.backend() != Backend::cpu) {  // the same update by the device's kernel, in place
+    const SgdTensors tensors{&param, &grad, slots.empty() ? nullptr : &slots[0]};
+    device_training_kernels(param.backend(), "Sgd.step").sgd(std::span(&tensors, 1), scalars(group, step));
+    return;
+  }
   visit_real_dtype(param.dtype(), "Sgd.step", [&](auto tag) {
     using T = typename decltype(tag)::type;
     sgd_kernel<T>(param.data<T>(), grad.data<T>(), slots.empty() ? nullptr : slots[0].data<T>(), param.numel(),
                   T(group.lr), T(group.weight_decay), T(options_.momentum), T(1 - options_.dampening), step == 1,
                   options_.nesterov);
   });
+}
+
+SgdScalars Sgd::scalars(const Group& group, std::int64_t step) const {
+  return SgdScalars{group.lr, group.weight_decay, options_.momentum, 1 - options_.dampening, step == 1, options_.nesterov};
+}
+
+void Sgd::update_many(std::span<const Update> updates) {
+  // Device parameters: runs of consecutive parameters with one backend, one dtype and the same scalars (one
+  // group, all at their first step or all past it) are fused into few launches.
+  std::size_t first = 0;
+  while (first < updates.size()) {
+    const Update& u = updates[first];
+    if (u.param->backend() == Backend::cpu) {
+      update(*u.param, u.grad, u.slots, u.step, *u.group);
+      ++first;
+      continue;
+    }
+    std::vector<SgdTensors> run;
+    std::size_t last = first;
+    for (; last < updates.size(); ++last) {
+      const Update& v = updates[last];
+      if (v.param->backend() != u.param->backend() || v.param->dtype() != u.param->dtype() || v.group != u.group ||
+          (v.step == 1) != (u.step == 1))
+        break;
+      run.push_back({v.param, &v.grad, v.slots.empty() ? nullptr : &v.slots[0]});
+    }
+    device_training_kernels(u.param->backend(), "Sgd.step").sgd(run, scalars(*u.group, u.step));
+    first = last;
+  }
 }
 
 void Sgd::save_hyper(Metadata& out, std::string_view prefix) const {

@@ -8,6 +8,7 @@
 //   p ← p − lr·g
 //
 // Nesterov needs momentum > 0 and dampening = 0 (as PyTorch requires).
+#include "nodal/nn/device_training.hpp"
 #include "nodal/nn/optimizer.hpp"
 
 namespace nodal::nn {
@@ -30,6 +31,8 @@ class Sgd final : public Optimizer {
  private:
   void update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, std::int64_t step,
               const Group& group) override;
+  void update_many(std::span<const Update> updates) override;
+  SgdScalars scalars(const Group& group, std::int64_t step) const;
   void save_hyper(Metadata& out, std::string_view prefix) const override;
   void load_hyper(const Metadata& in, std::string_view prefix, std::string_view source) override;
   SgdOptions options_;

@@ -50,12 +50,14 @@ inline double check_parity(const Node& node, const std::vector<Tensor>& inputs, 
   const NodeOutcome scale = run_node(node, abs_inputs, abs_of(g), abs_tangents, Backend::cpu, false, outputs);
   const double bound = double(m + 2);
   double worst = 0;
-  const auto take = [&](const Tensor& d, const Tensor& c, const Tensor& s, const char* which) {
+  const auto take = [&](const Tensor& d, const Tensor& c, const Tensor& s, const std::string& which) {
     if (!c.defined()) return;
     REQUIRE(d.defined());
     CHECK(d.backend() == Backend::opencl);
     const double e = max_error(d, c, &s);
-    INFO(what, " ", which, " ", dtype_name(inputs[0].dtype()), strided ? " (strided views)" : "");
+    const std::string context = what + " " + which + " " + std::string(dtype_name(inputs[0].dtype())) +
+                                (strided ? " (strided views)" : "");
+    INFO(context);
     CHECK(e <= bound);  // NaN fails too
     worst = std::max(worst, std::isnan(e) ? INFINITY : e);
   };

@@ -20,14 +20,20 @@ TEST_CASE("OpenCL spectral conv tests are skipped: this build has no OpenCL back
 #else
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "nodal/backends/opencl/activity.hpp"
+#include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/conv_spectral.hpp"
+#include "nodal/backends/opencl/conv_spectral_engine.hpp"
+#include "nodal/backends/opencl/fft_plan.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/nodes/conv.hpp"
 #include "opencl_parity_util.hpp"
@@ -174,14 +180,28 @@ const std::vector<Case> cases = {
     {1, 1, 8, 8, 8, {33}, {11}, {1}, {2}, ConvPadding::same(), true, false},
     {3, 1, 3, 4, 1, {6, 7, 5}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
     {3, 3, 2, 4, 2, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, ConvPadding::per_side({0, 1, 1, 0, 2, 1}), true, false},
+    // transforms longer than one local FFT (≤ 4096 points; checked below): four-step rows
+    // (conv1d), and a four-step column, transposed to rows and back (conv2d)
+    {1, 1, 2, 2, 1, {5000}, {7}, {1}, {1}, ConvPadding::same(), false, true},
+    {2, 1, 1, 2, 1, {4500, 3}, {5, 3}, {2, 1}, {1}, ConvPadding::all(2), false, true},
 };
 
-double run_grid(const std::string& algorithm) {
-  double worst = 0;
+// groups 2 with asymmetric padding, dilation and flip; 67×53 k11 stride 3; depthwise conv1d with
+// dilation; grouped conv3d; four-step rows; 'same' with bias
+const std::set<std::size_t> float64_cases = {1, 3, 4, 10, 12, 13};
+
+// The worst ratio to the bound per dtype: [float32, float64]; `relative` gets the worst
+// max|device − cpu| / (ε·max|cpu|) (test::worst_norm_error) per dtype, for the docs.
+std::array<double, 2> run_grid(const std::string& algorithm, std::array<double, 2>& relative) {
+  std::array<double, 2> worst{0, 0};
   std::uint64_t seed = 7000;
   int index = 0;
   for (DType dtype : {DType::float32, DType::float64})
-    for (const Case& c : cases) {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      // float64 on a representative subset: each new transform length costs PoCL a kernel
+      // specialisation, and a cold run of the whole grid twice took ~50 s of CPU time
+      if (dtype == DType::float64 && !float64_cases.contains(i)) continue;
+      const Case& c = cases[i];
       const Conv node = node_of(c, algorithm);
       const Conv reference = node_of(c, "fft");
       const Inputs in = inputs_of(c, node, dtype, seed);
@@ -191,7 +211,10 @@ double run_grid(const std::string& algorithm) {
       const NodeOutcome cpu = run_node(reference, in.in, in.g, in.tangents, Backend::cpu);
       const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl, strided);
       const std::string what = fmt::format("{} {}{}", algorithm, describe(c), strided ? " (strided views)" : "");
-      worst = std::max(worst, compare(cl, cpu, in, g, what) / (32.0 * log_terms(g)));
+      double& w = worst[dtype == DType::float32 ? 0 : 1];
+      double& r = relative[dtype == DType::float32 ? 0 : 1];
+      r = std::max(r, nodal::test::worst_norm_error(cl, cpu));
+      w = std::max(w, compare(cl, cpu, in, g, what) / (32.0 * log_terms(g)));
     }
   return worst;
 }
@@ -200,8 +223,19 @@ double run_grid(const std::string& algorithm) {
 
 TEST_CASE("conv1d/2d/3d algorithm=fft on OpenCL match the CPU backend: forward, vjp of x, w, b and jvp") {
   if (!opencl_present()) return;
-  const double worst = run_grid("fft");
-  MESSAGE(fmt::format("fft: largest error {:.4f} of the bound 32·ε·(log₂T + k)·‖a‖‖b‖", worst));
+  for (DType real : {DType::float32, DType::float64})  // the long cases below really are four-step
+    CHECK(opencl::fft::local_limit(opencl::current_context(), real) < 4500);
+  std::array<double, 2> relative{0, 0};
+  // pack and crop with one value per work-item (the GPU layout) as well as the automatic one
+  opencl::spectral::set_value_runs(opencl::spectral::ValueRuns::single);
+  const auto single = run_grid("fft", relative);
+  opencl::spectral::set_value_runs(opencl::spectral::ValueRuns::automatic);
+  const auto worst = run_grid("fft", relative);
+  MESSAGE(fmt::format("fft, one value per pack/crop work-item: largest error {:.5f} / {:.5f} of the bound", single[0],
+                      single[1]));
+  MESSAGE(fmt::format("fft: largest error {:.5f} (float32) / {:.5f} (float64) of the bound 32·ε·(log₂T + k)·‖a‖‖b‖; "
+                      "max|Δ| / (ε·max|cpu|) ≤ {:.1f} (float32) / {:.1f} (float64)",
+                      worst[0], worst[1], relative[0], relative[1]));
 }
 
 TEST_CASE("algorithm=fft without the kept spectra (forward under NoGradGuard) gives the same gradients") {
@@ -217,12 +251,20 @@ TEST_CASE("algorithm=fft without the kept spectra (forward under NoGradGuard) gi
     const std::vector<std::uint8_t> wanted(in.in.size(), 1);
     std::vector<Tensor> cot{in.g.to(Backend::opencl)};
     impl.forward(ForwardCall{node, dev, out});  // grad mode on: keeps X̂ and Ŵ
+    const opencl::Activity before_kept = opencl::activity();
     impl.vjp(VjpCall{node, dev, out, cot, kept, wanted});
+    const std::uint64_t kept_launches = opencl::activity_since(before_kept).launches;
     {
       NoGradGuard guard;
       impl.forward(ForwardCall{node, dev, out});  // keeps nothing
     }
+    const opencl::Activity before_fresh = opencl::activity();
     impl.vjp(VjpCall{node, dev, out, cot, fresh, wanted});
+    const std::uint64_t fresh_launches = opencl::activity_since(before_fresh).launches;
+    // the kept spectra spare the vjp the transforms of x and w (pack, row and column passes each)
+    CHECK(kept_launches + 6 <= fresh_launches);
+    MESSAGE(fmt::format("{} vjp launches: {} with the kept spectra, {} without", dtype_name(dtype), kept_launches,
+                        fresh_launches));
     for (std::size_t i = 0; i < kept.size(); ++i) {
       // the same kernels on the same spectra: equal up to the transforms of x and w being redone
       const double scale = norm(kept[i]) + 1e-300;
@@ -246,8 +288,13 @@ TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal 
   };
   double worst = 0, worst_vs_fft = 0;
   std::uint64_t seed = 9000;
+  using opencl::spectral::ValueRuns;
+  for (ValueRuns runs : {ValueRuns::single, ValueRuns::whole_rows})  // both pack/crop layouts
   for (DType dtype : {DType::float32, DType::float64})
-    for (const TiledCase& t : tiled) {
+    for (std::size_t i = 0; i < tiled.size(); ++i) {
+      if (dtype == DType::float64 && (runs == ValueRuns::single || i >= 2)) continue;  // (PoCL compile time)
+      const TiledCase& t = tiled[i];
+      opencl::spectral::set_value_runs(runs);
       opencl::set_spectral_tile(t.tile);
       const Conv node = node_of(t.c, "fft_tiled");
       const Inputs in = inputs_of(t.c, node, dtype, seed);
@@ -263,8 +310,34 @@ TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal 
       worst_vs_fft = std::max(worst_vs_fft, compare(cl, whole, in, g, what + " vs untiled") / (32.0 * log_terms(g)));
     }
   opencl::set_spectral_tile({0, 0, 0});
+  opencl::spectral::set_value_runs(ValueRuns::automatic);
   MESSAGE(fmt::format("fft_tiled: largest error {:.4f} of the bound vs the CPU, {:.4f} vs the untiled OpenCL fft", worst,
                       worst_vs_fft));
+}
+
+TEST_CASE("fft_tiled in chunks of one tile (no kept spectra): forward, vjp and jvp still match the CPU") {
+  if (!opencl_present()) return;
+  // A tiny budget makes every tile its own chunk: y accumulates colour by colour across chunks,
+  // dw sums the chunks' products in the frequency domain, the vjp recomputes X̂ per chunk.
+  opencl::set_spectral_chunk_budget(1);
+  opencl::set_spectral_tile({1, 6, 5});
+  const Case c{2, 3, 2, 3, 1, {19, 14}, {5, 4}, {2, 1}, {1, 2}, ConvPadding::per_side({2, 1, 3, 0}), true, true};
+  double worst = 0;
+  for (DType dtype : {DType::float32, DType::float64}) {
+    const Conv node = node_of(c, "fft_tiled");
+    const Inputs in = inputs_of(c, node, dtype, 4242);
+    const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
+    NodeOutcome cl;
+    {
+      NoGradGuard guard;  // the forward keeps nothing, so every pass runs chunk by chunk
+      cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl);
+    }
+    const NodeOutcome cpu = run_node(node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+    worst = std::max(worst, compare(cl, cpu, in, g, "fft_tiled, one tile per chunk " + describe(c)) / (32.0 * log_terms(g)));
+  }
+  opencl::set_spectral_tile({0, 0, 0});
+  opencl::set_spectral_chunk_budget(0);
+  MESSAGE(fmt::format("fft_tiled in chunks: largest error {:.4f} of the bound", worst));
 }
 
 TEST_CASE("auto on OpenCL picks fft for large kernels on large images and direct for small kernels") {

@@ -74,11 +74,11 @@ struct Worst {
 // Runs node `type` (attributes norm, n) on both backends from an input of `shape`; checks every
 // result against its bound; returns the largest error / (ε (log₂N + 2)).
 double compare(const std::string& type, const Shape& in_shape, DType real, const std::string& norm, bool strided,
-               std::int64_t n_attr = -1, std::uint64_t seed = 1) {
+               std::int64_t n_attr = -1, std::uint64_t seed = 1, bool real_input = false) {
   Attributes attrs{{"norm", norm}};
   if (type == "irfft" || type == "irfft2") attrs.set("n", n_attr);
   const auto node = Registry::instance().make(type, attrs);
-  const bool complex_in = !(type == "rfft" || type == "rfft2");
+  const bool complex_in = !(type == "rfft" || type == "rfft2" || real_input);
   const Tensor x = random_input(in_shape, complex_in, real, seed);
   const auto spec = node->infer(std::vector<TensorSpec>{{x.shape(), x.dtype()}})[0];
   const Tensor g = random_input(spec.shape, is_complex(spec.dtype), real, seed + 7);
@@ -146,6 +146,7 @@ TEST_CASE("OpenCL Fourier nodes: every node, norm mode, layout and dtype") {
     std::string type;
     Shape shape;
     std::int64_t n = -1;
+    bool real_input = false;  // fft/ifft of real data: promoted on load, real cotangent stored
   };
   const std::vector<Case> cases = {
       {"fft", {3, 4, 60}},       {"ifft", {2, 3, 97}},       {"rfft", {3, 64}},       {"rfft", {2, 3, 15}},
@@ -154,6 +155,7 @@ TEST_CASE("OpenCL Fourier nodes: every node, norm mode, layout and dtype") {
       {"rfft2", {2, 12, 10}},    {"rfft2", {9, 13}},         {"irfft2", {2, 8, 5}},   {"irfft2", {6, 7}, 13},
       {"fft", {2, 8192}},        {"rfft", {2, 8192}},        {"irfft", {1, 4097}},    {"fft2", {2, 8192, 2}},
       {"irfft", {2, 1005}, 2009}, {"fft", {1}},
+      {"fft", {3, 12}, -1, true}, {"ifft", {2, 97}, -1, true}, {"fft2", {2, 6, 5}, -1, true}, {"ifft2", {4, 9}, -1, true},
   };
   for (DType real : precisions()) {
     double worst = 0;
@@ -163,11 +165,34 @@ TEST_CASE("OpenCL Fourier nodes: every node, norm mode, layout and dtype") {
         for (bool strided : {false, true}) {
           if (strided && c.shape.rank() < 2) continue;
           if (c.shape.numel() > 4096 && (strided || std::string(norm) != "ortho")) continue;  // keep it quick
-          const double w = compare(c.type, c.shape, real, norm, strided, c.n, std::uint64_t(c.shape.numel()));
+          const double w =
+              compare(c.type, c.shape, real, norm, strided, c.n, std::uint64_t(c.shape.numel()), c.real_input);
           if (w > worst) worst = w, at = fmt::format("{} {} norm={}", c.type, to_string(c.shape), norm);
         }
     MESSAGE(fmt::format("Fourier nodes {}: largest ‖Δ‖/‖y‖ = {:.2f}·ε·(log2 N + 2) at {}", dtype_name(real), worst, at));
   }
+}
+
+TEST_CASE("OpenCL fft on views that need a copy or a transpose first") {
+  if (!nodal::test::opencl_present()) return;
+  // (a) three batch levels that cannot merge (permuted axes): gathered into a contiguous copy;
+  // (b) rows too long for one local transform, 2-level batch layout: gathered, then four-step;
+  // (c) columns too long for one local transform: transposed, transformed as rows, transposed back.
+  const Tensor a = nodal::test::sample_complex(Shape{3, 4, 5, 24}, 5).astype(DType::complex64);
+  const Tensor a_view = a.to(Backend::opencl).permute({1, 0, 2, 3});  // batch strides 120, 480, 24
+  const Tensor a_ref = fourier::fft(a.permute({1, 0, 2, 3}).contiguous());
+  const Tensor b = nodal::test::sample(Shape{3, 2, 8192}, -1, 1, 6).astype(DType::float32);
+  const Tensor b_ref = fourier::rfft(b.transpose(0, 1).contiguous());
+  const Tensor b_view = b.to(Backend::opencl).transpose(0, 1);
+  const Tensor c = nodal::test::sample_complex(Shape{2, 16384, 3}, 7).astype(DType::complex64);
+  const Tensor c_ref = fourier::fft2(c, "ortho");
+  const double errors[3] = {norm_error(fourier::fft(a_view), a_ref), norm_error(fourier::rfft(b_view), b_ref),
+                            norm_error(fourier::fft2(c.to(Backend::opencl), "ortho"), c_ref)};
+  CHECK(errors[0] <= 4 * (std::log2(24.0) + 2));
+  CHECK(errors[1] <= 4 * (13 + 2));
+  CHECK(errors[2] <= 4 * (std::log2(16384.0 * 3) + 2));
+  MESSAGE(fmt::format("gathered / gathered four-step / transposed columns: {:.2f} / {:.2f} / {:.2f} ε (normwise)",
+                      errors[0], errors[1], errors[2]));
 }
 
 TEST_CASE("OpenCL fft float32 accuracy against a float64 reference") {
@@ -191,6 +216,27 @@ TEST_CASE("OpenCL fft float32 accuracy against a float64 reference") {
                         opencl::fft::describe(*opencl::fft::plan_for(opencl::current_context(), n, DType::float32))));
     CHECK(rms / eps <= 4 * (std::log2(double(n)) + 2) * (smooth(n) ? 1 : 3));
   }
+}
+
+TEST_CASE("OpenCL fft with kernels specialised per length (NODAL_FFT_SPECIALIZE=1)") {
+  if (!nodal::test::opencl_present()) return;
+  // the same kernel with n, radices and the group shape as compile-time constants (two programs:
+  // n = 60 mixed radix, and Bluestein's m = 2025 for n = 1009)
+  const nodal::test::ScopedEnv specialize("NODAL_FFT_SPECIALIZE", "1");
+  double worst = 0;
+  for (std::int64_t n : {60, 1009})
+    for (const char* type : {"fft", "ifft", "rfft"})
+      worst = std::max(worst, compare(type, Shape{3, n}, DType::float32, "ortho", true, -1, std::uint64_t(n)));
+  MESSAGE(fmt::format("specialised kernels: largest ‖Δ‖/‖y‖ = {:.2f}·ε·(log2 N + 2)", worst));
+}
+
+TEST_CASE("OpenCL Fourier nodes on an empty batch give empty results") {
+  if (!nodal::test::opencl_present()) return;
+  const Tensor z = Tensor::zeros(Shape{0, 8}, DType::complex64).to(Backend::opencl);
+  CHECK(fourier::fft(z).shape() == Shape{0, 8});
+  CHECK(fourier::irfft(z).shape() == Shape{0, 14});
+  CHECK(fourier::fft2(Tensor::zeros(Shape{0, 3, 5}, DType::complex64).to(Backend::opencl)).shape() == Shape{0, 3, 5});
+  CHECK(fourier::rfft(Tensor::zeros(Shape{2, 0, 6}, DType::float32).to(Backend::opencl)).shape() == Shape{2, 0, 4});
 }
 
 TEST_CASE("OpenCL Fourier nodes reject bad inputs clearly") {

@@ -38,7 +38,8 @@ void zero_cotangents(Context& context, const VjpCall& c) {
 struct ConvOpenCl final : NodeImpl {
   static ConvPass pass_of(const Conv& node, const Tensor& x, const Tensor& w) {
     check_conv_algorithm(node.type(), node.options().algorithm);
-    return {node.geometry(x.shape(), w.shape()), node.options().flip, Boundary::zero, node.type()};
+    return {node.geometry(x.shape(), w.shape()), node.options().flip, Boundary::zero, node.type(),
+            node.options().algorithm == "gemm"};
   }
 
   // y = x ⋆ w + b
@@ -102,7 +103,8 @@ struct ConvOpenCl final : NodeImpl {
 struct ConvTransposeOpenCl final : NodeImpl {
   static ConvPass pass_of(const ConvTranspose& node, const Tensor& x, const Tensor& w) {
     check_conv_algorithm(node.type(), node.options().algorithm);
-    return {node.conv_geometry(x.shape(), w.shape()), false, Boundary::zero, node.type()};
+    return {node.conv_geometry(x.shape(), w.shape()), false, Boundary::zero, node.type(),
+            node.options().algorithm == "gemm"};
   }
 
   // y = x ⋆ᵀ w + b  (C's backward input with dy = x)

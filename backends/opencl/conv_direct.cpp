@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/conv_gemm.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/error.hpp"
@@ -30,6 +31,7 @@ ConvKernel initial_kernel() {
 }
 std::atomic<ConvKernel> forced{initial_kernel()};
 std::atomic<ConvWeightKernel> forced_weight{ConvWeightKernel::automatic};
+std::atomic<bool> constant_weights_allowed{true};
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "conv").mem(); }
 
@@ -56,33 +58,6 @@ const ExtraLimits& extra_limits(const DeviceInfo& device) {
 
 bool is_cpu(const Context& context) { return context.device().type.find("cpu") != std::string::npos; }
 
-// The six int4 geometry arguments of every kernel (layout in kernels/conv_direct.cl).
-struct PackedGeometry {
-  cl_int4 in, out, ksize, step, dil, pad;
-};
-PackedGeometry pack(const ConvPass& p) {
-  const ConvGeometry& g = p.g;
-  PackedGeometry k{};
-  for (int a = 0; a < 3; ++a) {
-    k.in.s[a] = cl_int(g.in[a]);
-    k.out.s[a] = cl_int(g.out[a]);
-    k.ksize.s[a] = cl_int(g.kernel[a]);
-    k.step.s[a] = cl_int(g.stride[a]);
-    k.dil.s[a] = cl_int(g.dilation[a]);
-    k.pad.s[a] = cl_int(g.pad_before[a]);
-  }
-  k.in.s[3] = cl_int(g.in_channels);
-  k.out.s[3] = cl_int(g.out_channels);
-  k.ksize.s[3] = cl_int(g.groups);
-  k.step.s[3] = cl_int(g.batch);
-  k.dil.s[3] = p.flip ? 1 : 0;
-  k.pad.s[3] = cl_int(p.boundary);
-  return k;
-}
-Launch& geometry_args(Launch& launch, const PackedGeometry& k) {
-  return launch.arg(k.in).arg(k.out).arg(k.ksize).arg(k.step).arg(k.dil).arg(k.pad);
-}
-
 // The kernels index with int: refuse what does not fit (with the node's name and the shapes).
 void check_int_range(const ConvPass& p, std::initializer_list<const Tensor*> tensors) {
   constexpr std::int64_t limit = std::numeric_limits<cl_int>::max();
@@ -95,7 +70,7 @@ void check_int_range(const ConvPass& p, std::initializer_list<const Tensor*> ten
 
 void check_dense(const ConvPass& p, std::initializer_list<const Tensor*> tensors) {
   for (const Tensor* t : tensors)
-    if (t && t->defined() && !t->is_contiguous())
+    if (t && t->defined() && t->numel() > 0 && !t->is_contiguous())
       throw BackendError(fmt::format("{} (opencl): internal error: a non-contiguous operand {} reached the "
                                      "convolution kernels",
                                      p.node, to_string(t->shape())));
@@ -103,7 +78,7 @@ void check_dense(const ConvPass& p, std::initializer_list<const Tensor*> tensors
 
 // Weights fit the constant buffer: the __constant variant of a forward kernel ("_cw").
 bool weights_fit_constant(Context& context, const Tensor& w) {
-  return std::uint64_t(w.numel()) * dtype_size(w.dtype()) <= extra_limits(context.device()).constant_bytes;
+  return constant_weights_allowed.load() && std::uint64_t(w.numel()) * dtype_size(w.dtype()) <= extra_limits(context.device()).constant_bytes;
 }
 
 // The 2-D tiled kernel's tile: TW × TH outputs, at most 128 items and the device's limit.
@@ -122,6 +97,7 @@ Tile tile_for(const Context& context, const ConvGeometry& g, DType dtype) {
   t.tw = pow2_at_least(g.out[2], std::min(16, items));
   if (g.out[1] == 1) t.tw = pow2_at_least(g.out[2], items);  // conv1d: one row of up to 128 outputs
   t.th = pow2_at_least(g.out[1], std::max(1, items / t.tw));
+  t.th = std::max(t.th, std::min(32, items) / t.tw);  // at least 32 items: few distinct local sizes (tile8_for)
   const std::int64_t rows = (t.th - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
   const std::int64_t cols = (t.tw - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
   t.local_bytes = std::size_t(rows * (cols | 1)) * dtype_size(dtype);
@@ -135,9 +111,20 @@ struct Tile8 {
 };
 Tile8 tile8_for(const Context& context, const ConvGeometry& g, DType dtype) {
   Tile8 t;
-  const int items = int(std::min<std::size_t>(64, context.device().max_work_group_size));
-  t.twv = pow2_at_least((g.out[2] + 7) / 8, std::min(8, items));
-  t.th = pow2_at_least(g.out[1], std::max(1, items / t.twv));
+  const int limit = int(std::min<std::size_t>(64, context.device().max_work_group_size));
+  // Work-group sizes from a short list, {8, 16, 24, 32, 48, 64} items: PoCL compiles a kernel
+  // anew for every local size it meets (a second or so each), so exact tile extents would cost
+  // a compilation per image size; the list keeps idle rows few (a 10×10 output: 12 rows × 2
+  // items, where a power of two would be 16 rows).
+  t.twv = pow2_at_least((g.out[2] + 7) / 8, std::min(8, limit));
+  const std::int64_t want = t.twv * std::max<std::int64_t>(1, g.out[1]);
+  int items = limit;
+  for (int size : {8, 16, 24, 32, 48, 64})
+    if (size >= want && size % t.twv == 0 && size <= limit) {
+      items = size;
+      break;
+    }
+  t.th = std::max(1, items / t.twv);
   const std::int64_t rows = (t.th - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
   const std::int64_t cols = 8 * t.twv + (g.kernel[2] - 1) * g.dilation[2];
   t.local_bytes = std::size_t(rows * (cols | 1)) * dtype_size(dtype);
@@ -225,8 +212,32 @@ bool backward_input_as_forward(Context& context, const ConvPass& p, const Tensor
 
 }  // namespace
 
+PackedGeometry pack(const ConvPass& p) {
+  const ConvGeometry& g = p.g;
+  PackedGeometry k{};
+  for (int a = 0; a < 3; ++a) {
+    k.in.s[a] = cl_int(g.in[a]);
+    k.out.s[a] = cl_int(g.out[a]);
+    k.ksize.s[a] = cl_int(g.kernel[a]);
+    k.step.s[a] = cl_int(g.stride[a]);
+    k.dil.s[a] = cl_int(g.dilation[a]);
+    k.pad.s[a] = cl_int(g.pad_before[a]);
+  }
+  k.in.s[3] = cl_int(g.in_channels);
+  k.out.s[3] = cl_int(g.out_channels);
+  k.ksize.s[3] = cl_int(g.groups);
+  k.step.s[3] = cl_int(g.batch);
+  k.dil.s[3] = p.flip ? 1 : 0;
+  k.pad.s[3] = cl_int(p.boundary);
+  return k;
+}
+Launch& geometry_args(Launch& launch, const PackedGeometry& k) {
+  return launch.arg(k.in).arg(k.out).arg(k.ksize).arg(k.step).arg(k.dil).arg(k.pad);
+}
+
 void set_conv_kernel(ConvKernel kernel) { forced.store(kernel); }
 void set_conv_weight_kernel(ConvWeightKernel kernel) { forced_weight.store(kernel); }
+void set_conv_constant_weights(bool allowed) { constant_weights_allowed.store(allowed); }
 ConvKernel conv_kernel() { return forced.load(); }
 
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary) {
@@ -258,8 +269,8 @@ Tensor device_zeros(Context& context, const Shape& shape, DType dtype) {
 }
 
 void check_conv_algorithm(std::string_view node, std::string_view algorithm) {
-  if (algorithm == "auto" || algorithm == "measure" || algorithm == "direct") return;
-  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct', and 'fft' "
+  if (algorithm == "auto" || algorithm == "measure" || algorithm == "direct" || algorithm == "gemm") return;
+  throw BackendError(fmt::format("{}: algorithm '{}' is not available on backend 'opencl' (it has 'direct', 'gemm', and 'fft' "
                                  "and 'fft_tiled' for conv1d/2d/3d; 'auto' picks direct or fft, 'measure' runs direct); run "
                                  "this node on the CPU backend or set algorithm=direct",
                                  node, algorithm));
@@ -267,6 +278,7 @@ void check_conv_algorithm(std::string_view node, std::string_view algorithm) {
 
 void conv_forward(Context& context, const ConvPass& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y,
                   bool accumulate) {
+  if (p.gemm) return gemm_conv_forward(context, p, x, w, b, y, accumulate);
   check_kernel_dtype(context, x.dtype(), p.node);
   check_dense(p, {&x, &w, &b, &y});
   check_int_range(p, {&x, &w, &y});
@@ -312,6 +324,7 @@ void conv_forward(Context& context, const ConvPass& p, const Tensor& x, const Te
 
 void conv_backward_input(Context& context, const ConvPass& p, const Tensor& dy, const Tensor& w, const Tensor& b,
                          Tensor& dx, bool accumulate) {
+  if (p.gemm) return gemm_conv_backward_input(context, p, dy, w, b, dx, accumulate);
   check_kernel_dtype(context, dy.dtype(), p.node);
   check_dense(p, {&dy, &w, &b, &dx});
   check_int_range(p, {&dy, &w, &dx});
@@ -328,6 +341,7 @@ void conv_backward_input(Context& context, const ConvPass& p, const Tensor& dy, 
 
 Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x, const Tensor& dy,
                             const Shape& w_shape) {
+  if (p.gemm) return gemm_conv_backward_weight(context, p, x, dy, w_shape);
   check_kernel_dtype(context, x.dtype(), p.node);
   check_dense(p, {&x, &dy});
   check_int_range(p, {&x, &dy});
@@ -341,7 +355,9 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
   // 4·L terms.
   const ConvWeightKernel want = forced_weight.load();
   const bool serial = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
-  const std::size_t L = serial ? 1 : tree_group_size(context, R);
+  // Two group sizes only (64 for short sums, else the reduce kernels' 256): PoCL and some GPU
+  // drivers compile a kernel again for every local size.
+  const std::size_t L = serial ? 1 : tree_group_size(context, R <= 256 ? 64 : 256);
   const std::int64_t target = (serial ? 64 : 4) * std::int64_t(std::max(1u, context.device().compute_units));
   const std::int64_t span = serial ? p.g.batch : R;  // what pieces cut: samples, or terms
   const std::int64_t min_piece = serial ? 1 : 4 * std::int64_t(L);
@@ -368,8 +384,28 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
 
 Tensor conv_bias_gradient(Context& context, const Tensor& dy, std::int64_t batch, std::int64_t channels,
                           std::int64_t pixels) {
-  const std::uint8_t reduced[] = {1, 0, 1};
-  return sum_axes(context, dense(context, dy).reshape(Shape{batch, channels, pixels}), reduced, 1.0);
+  const Tensor g = dense(context, dy).reshape(Shape{batch, channels, pixels});
+  const bool fits = g.numel() < std::numeric_limits<cl_int>::max() && g.offset() < std::numeric_limits<cl_int>::max() - g.numel();
+  const ConvWeightKernel want = forced_weight.load();  // the rows family covers b̄ too
+  const bool rows = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
+  if (!rows || !fits || channels == 0 || batch == 0) {
+    const std::uint8_t reduced[] = {1, 0, 1};
+    return sum_axes(context, g, reduced, 1.0);
+  }
+  // CPU devices: conv_bias_rows over (channel, piece of samples) units, 64 per core, then the
+  // pieces summed (the reduce kernels' strided sum over [batch, pixels] per channel was 10x slower).
+  check_kernel_dtype(context, g.dtype(), "conv bias gradient");
+  const std::int64_t target = 64 * std::int64_t(std::max(1u, context.device().compute_units));
+  std::int64_t pieces = std::clamp<std::int64_t>((target + channels - 1) / channels, 1, batch);
+  const std::int64_t chunk = (batch + pieces - 1) / pieces;
+  pieces = (batch + chunk - 1) / chunk;
+  Tensor partial = device_empty(context, Shape{channels, pieces}, g.dtype());
+  Launch launch(context, typed_kernel(context, "conv_direct", g.dtype(), "conv_bias_rows"), "conv_bias_rows");
+  launch.mem(mem_of(g)).arg(cl_int(g.offset())).mem(mem_of(partial)).arg(cl_int(chunk)).arg(cl_int(pieces));
+  launch.arg(cl_int(batch)).arg(cl_int(channels)).arg(cl_int(pixels)).run_elements(channels * pieces);
+  if (pieces == 1) return partial.reshape(Shape{channels});
+  const std::uint8_t reduced[] = {0, 1};
+  return sum_axes(context, partial, reduced, 1.0);
 }
 
 Tensor signal_fold(Context& context, const Tensor& dxe, std::int64_t rows, std::int64_t n, std::int64_t padded,

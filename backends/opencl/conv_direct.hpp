@@ -12,6 +12,7 @@
 // for the input read (zero for conv; replicate/circular for the signal nodes).
 #include <string_view>
 
+#include "nodal/backends/opencl/cl.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/core/tensor.hpp"
 #include "nodal/nodes/conv.hpp"
@@ -29,10 +30,15 @@ ConvKernel conv_kernel();
 // The kernel the forward pass would use for this problem (tests and logs).
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary);
 
-// Which weight-gradient kernel runs: automatic (rows on CPU devices, tree elsewhere) or one forced
-// (tests cover both on any device). Process-wide.
+// Which weight- and bias-gradient kernels run: automatic (the rows kernels on CPU devices; the
+// tree kernel and the reduce kernels elsewhere) or one family forced (tests cover both on any
+// device). Process-wide.
 enum class ConvWeightKernel { automatic, rows, tree };
 void set_conv_weight_kernel(ConvWeightKernel kernel);
+
+// Whether forward kernels may read the weights from __constant memory when they fit (default);
+// false forces the __global variants everywhere (tests cover both). Process-wide.
+void set_conv_constant_weights(bool allowed);
 
 enum class Boundary : int { zero = 0, replicate = 1, circular = 2 };
 
@@ -41,14 +47,25 @@ struct ConvPass {
   bool flip = false;
   Boundary boundary = Boundary::zero;
   std::string_view node;  // for messages
+  bool gemm = false;      // the `gemm` algorithm (conv_gemm.hpp) instead of the direct kernels
 };
+
+// The six int4 geometry arguments of every conv kernel (layout in kernels/conv_direct.cl), and
+// setting them on a launch.
+struct PackedGeometry {
+  cl_int4 in, out, ksize, step, dil, pad;
+};
+PackedGeometry pack(const ConvPass& pass);
+class Launch;
+Launch& geometry_args(Launch& launch, const PackedGeometry& k);
 
 // t itself when contiguous, else a contiguous device copy.
 Tensor dense(Context& context, const Tensor& t);
 // A new zero-filled contiguous tensor in `context` (clEnqueueFillBuffer, no host round trip).
 Tensor device_zeros(Context& context, const Shape& shape, DType dtype);
-// The node's `algorithm` attribute on OpenCL: auto, measure and direct run the direct kernels
-// (the only ones there are); any other name raises BackendError naming node, algorithm, backend.
+// The node's `algorithm` attribute on OpenCL: auto, measure, direct and gemm pass (the spectral
+// ones are checked by conv_spectral.cpp before); any other name raises BackendError naming the
+// node, the algorithm and the backend.
 void check_conv_algorithm(std::string_view node, std::string_view algorithm);
 
 // y = x ⋆ w (+ b), or y += ... when `accumulate` (y then must be the right shape already).

@@ -1,5 +1,6 @@
-// The conv nodes' spectral algorithms on OpenCL ("fft", "fft_tiled"): tiles, passes and the
-// kept spectra; the kernels and transforms are in conv_spectral_engine.{hpp,cpp}.
+// The conv nodes' spectral algorithms on OpenCL ("fft", "fft_tiled"): which algorithm runs, the
+// kept spectra, and forward / vjp / jvp as sequences of passes (conv_spectral_passes.hpp); the
+// kernels and transforms are in conv_spectral_engine.{hpp,cpp}.
 //
 // Tiles are the CPU engine's (cpu::spectral::make_tile_plan): "fft" is one tile over the padded
 // image, transform size L = next_smooth(Z + span − 1) per axis; "fft_tiled" cuts x into blocks of B
@@ -9,9 +10,9 @@
 // (forward, dx) or sums over T·N (dw) and needs no tile loop.
 //
 // Launch schedule of one forward (2-D; a 3-D box adds one column pass per transform):
-//   w:  pack (dilation spread, flip) → rfft rows → fft columns                      3 launches
+//   w:  pack (dilation spread, flip) → zero fill → rfft of the K rows → fft columns  4 launches
 //   per chunk of tiles:
-//     x:  pack (padding, tile window) → rfft rows → fft columns                    3
+//     x:  pack (padding, tile window) → zero fill → rfft of the data rows → columns  4
 //     Ŷ = X̂ · Ŵᴴ                                                                 1 (spectral_mac)
 //     inverse: ifft columns → Hermitian c2r rows (·1/P)                            2
 //     crop: "fft": one launch, stride sampling and bias fused
@@ -25,17 +26,14 @@
 #include <atomic>
 #include <cmath>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
 
-#include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/opencl/conv_direct.hpp"
-#include "nodal/backends/opencl/conv_spectral_engine.hpp"
+#include "nodal/backends/opencl/conv_spectral_passes.hpp"
 #include "nodal/backends/opencl/launch.hpp"
-#include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/error.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/core/log.hpp"
@@ -44,189 +42,15 @@ namespace nodal::opencl {
 namespace {
 
 namespace cs = cpu::spectral;
-using spectral::Box;
-using spectral::Dims;
-using spectral::GridMap;
-using spectral::MacOperand;
-using spectral::TileRecord;
-using spectral::TileTable;
+using namespace spectral;
 
 std::atomic<std::int64_t> forced_tile[3] = {0, 0, 0};
 std::atomic<std::uint64_t> colour_launches{0};
+Dims forced() { return {forced_tile[0].load(), forced_tile[1].load(), forced_tile[2].load()}; }
 
 // Spectra of one chunk of tiles stay under this many bytes (when nothing is kept for the vjp).
-constexpr double chunk_budget = 256.0 * (1 << 20);
-
-enum class Method { whole, tiled };
-
-struct Problem {
-  ConvGeometry g;
-  bool flip = false;
-  DType dtype = DType::float32;
-  Method method = Method::whole;
-  cs::TilePlan plan;
-  Box box;
-  Dims span{1, 1, 1}, z{1, 1, 1};
-  std::string node;  // for messages
-};
-
-Dims dims(const std::array<std::int64_t, 3>& a) { return {a[0], a[1], a[2]}; }
-
-Problem problem_of(const Conv& node, const Tensor& x, const Tensor& w, Method method) {
-  Problem p;
-  p.g = node.geometry(x.shape(), w.shape());
-  p.flip = node.options().flip;
-  p.dtype = x.dtype();
-  p.method = method;
-  p.node = std::string(node.type());
-  cs::TileConfig config;
-  if (method == Method::tiled) {
-    config = cs::choose_tiles(p.g, p.dtype, cs::TileMethod::overlap_add);
-    for (std::size_t a = 0; a < 3; ++a)
-      if (const std::int64_t t = forced_tile[a].load(); t > 0) config.tile[a] = t;
-  }
-  p.plan = cs::make_tile_plan(p.g, config);
-  for (std::size_t a = 0; a < 3; ++a) {
-    p.box.L[a] = p.plan.length[a];
-    p.span[a] = p.g.dilation[a] * (p.g.kernel[a] - 1) + 1;
-    p.z[a] = (p.g.out[a] - 1) * p.g.stride[a] + 1;
-  }
-  return p;
-}
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
-
-// Records of tiles [first, first + count) for the pass reading/writing x (pack x, crop dx) or the
-// stride-1 grid z (pack dy, crop y).
-enum class Range { x, z };
-std::vector<TileRecord> records(const Problem& p, std::size_t first, std::size_t count, Range range) {
-  std::vector<TileRecord> out;
-  for (std::size_t t = first; t < first + count; ++t) {
-    const cs::Tile& tile = p.plan.tiles[t];
-    TileRecord r;
-    for (std::size_t a = 0; a < 3; ++a) {
-      r.origin[a] = tile.origin[a];
-      if (range == Range::x) {
-        r.lo[a] = tile.x_lo[a];
-        r.hi[a] = tile.x_hi[a];
-        // "fft" writes all of dx (0 where no x is read); tiles write their own blocks
-        r.jlo[a] = p.method == Method::whole ? 0 : tile.x_lo[a] - p.g.pad_before[a];
-        r.jhi[a] = p.method == Method::whole ? p.g.in[a] : tile.x_hi[a] - p.g.pad_before[a];
-      } else {
-        r.lo[a] = tile.z_lo[a];
-        r.hi[a] = tile.z_hi[a];
-        r.jlo[a] = ceil_div(tile.z_lo[a], p.g.stride[a]);
-        r.jhi[a] = std::min(ceil_div(tile.z_hi[a], p.g.stride[a]), p.g.out[a]);
-      }
-    }
-    out.push_back(r);
-  }
-  return out;
-}
-
-// The filter as one "tile" at the origin: taps at k·d.
-TileRecord filter_record(const Problem& p) {
-  TileRecord r;
-  r.hi = p.span;
-  r.jhi = dims(p.g.kernel);
-  return r;
-}
-
-GridMap x_map(const Problem& p) { return {dims(p.g.pad_before), {1, 1, 1}, false}; }
-GridMap z_map(const Problem& p) { return {{0, 0, 0}, dims(p.g.stride), false}; }
-GridMap w_map(const Problem& p) { return {{0, 0, 0}, dims(p.g.dilation), p.flip}; }
-
-// Ŵ [Cout·Cin_g, F] of w [Cout, Cin_g, *K].
-Tensor filter_spectra(Context& context, const Problem& p, const Tensor& w) {
-  const TileTable table(context, {filter_record(p)});
-  return spectral::forward_transform(
-      context, p.box, spectral::pack(context, p.box, w, p.g.out_channels * p.g.in_per_group(), dims(p.g.kernel), w_map(p), table));
-}
-
-// X̂ [tiles·N·Cin, F] of x for tiles [first, first + count).
-Tensor input_spectra(Context& context, const Problem& p, const Tensor& x, std::size_t first, std::size_t count) {
-  const TileTable table(context, records(p, first, count, Range::x));
-  return spectral::forward_transform(
-      context, p.box, spectral::pack(context, p.box, x, p.g.batch * p.g.in_channels, dims(p.g.in), x_map(p), table));
-}
-
-// DŶ [tiles·N·Cout, F] of dy scattered onto the stride-1 grid z.
-Tensor output_spectra(Context& context, const Problem& p, const Tensor& dy, std::size_t first, std::size_t count) {
-  const TileTable table(context, records(p, first, count, Range::z));
-  return spectral::forward_transform(
-      context, p.box, spectral::pack(context, p.box, dy, p.g.batch * p.g.out_channels, dims(p.g.out), z_map(p), table));
-}
-
-// Ŷ (+)= X̂ · Ŵᴴ:  i = (tile, n), j = o within the group, k = c within the group.
-void mac_forward(Context& context, const Problem& p, const Tensor& X, std::int64_t x_first, const Tensor& W,
-                 Tensor& Y, std::int64_t tiles, bool accumulate) {
-  const ConvGeometry& g = p.g;
-  const std::int64_t cg = g.in_per_group(), og = g.out_per_group();
-  spectral::mac(context, p.box, {&X, x_first, cg, g.in_channels, 1, false}, {&W, 0, og * cg, cg, 1, true},
-                {&Y, 0, og, g.out_channels, 1, false}, g.groups, tiles * g.batch, og, cg, accumulate);
-}
-
-// DX̂ = DŶ · Ŵ:  i = (tile, n), j = c within the group, k = o within the group.
-void mac_dx(Context& context, const Problem& p, const Tensor& DY, const Tensor& W, Tensor& DX, std::int64_t tiles) {
-  const ConvGeometry& g = p.g;
-  const std::int64_t cg = g.in_per_group(), og = g.out_per_group();
-  spectral::mac(context, p.box, {&DY, 0, og, g.out_channels, 1, false}, {&W, 0, og * cg, 1, cg, false},
-                {&DX, 0, cg, g.in_channels, 1, false}, g.groups, tiles * g.batch, cg, og, false);
-}
-
-// DŴ (+)= Σ_{(tile, n)} X̂ · conj DŶ:  i = c within the group, j = o within the group.
-void mac_dw(Context& context, const Problem& p, const Tensor& X, std::int64_t x_first, const Tensor& DY,
-            Tensor& DW, std::int64_t tiles, bool accumulate) {
-  const ConvGeometry& g = p.g;
-  const std::int64_t cg = g.in_per_group(), og = g.out_per_group();
-  spectral::mac(context, p.box, {&X, x_first, cg, 1, g.in_channels, false}, {&DY, 0, og, 1, g.out_channels, true},
-                {&DW, 0, og * cg, 1, cg, false}, g.groups, cg, og, tiles * g.batch, accumulate);
-}
-
-Tensor spectra_of(Context& context, const Problem& p, std::int64_t rows) {
-  return device_empty(context, Shape{rows, p.box.frequencies()}, complex_dtype(p.dtype));
-}
-
-// Tiles per chunk: all of them when the forward keeps X̂, else as many as fit chunk_budget.
-std::size_t chunk_size(const Problem& p, bool keep_all) {
-  const std::size_t tiles = p.plan.tiles.size();
-  if (keep_all || p.method == Method::whole) return std::max<std::size_t>(tiles, 1);
-  const double complex_bytes = 2.0 * double(dtype_size(p.dtype));
-  const double per_tile = double(p.g.batch) * (complex_bytes * double(p.box.frequencies()) *
-                                                   double(p.g.in_channels + p.g.out_channels) +
-                                               double(dtype_size(p.dtype)) * double(p.box.points()) *
-                                                   double(std::max(p.g.in_channels, p.g.out_channels)));
-  return std::clamp<std::size_t>(std::size_t(chunk_budget / std::max(per_tile, 1.0)), 1, std::max<std::size_t>(tiles, 1));
-}
-
-// y (+)= the real boxes of tiles [first, first + count) cropped onto the output grid. "fft" writes
-// y (with the bias) in one launch; "fft_tiled" accumulates one colour class per launch into a y
-// that already holds the bias.
-void crop_outputs(Context& context, const Problem& p, const Tensor& boxes, std::size_t first, std::size_t count,
-                  Tensor& y, const Tensor& bias) {
-  const TileTable table(context, records(p, first, count, Range::z));
-  const std::int64_t planes = p.g.batch * p.g.out_channels;
-  if (p.method == Method::whole) {
-    spectral::crop(context, p.box, boxes, planes, y, dims(p.g.out), z_map(p), table, {0}, bias, p.g.out_channels, false);
-    return;
-  }
-  std::map<std::size_t, std::vector<int>> classes;
-  for (std::size_t t = 0; t < count; ++t)
-    classes[cs::tile_colour(p.g, p.plan, first + t, cs::TileWrites::y)].push_back(int(t));
-  for (const auto& [colour, ids] : classes) {
-    spectral::crop(context, p.box, boxes, planes, y, dims(p.g.out), z_map(p), table, ids, Tensor(), 1, true);
-    colour_launches.fetch_add(1);
-  }
-}
-
-// y's starting value for the overlap-add accumulation: the bias broadcast, or zeros.
-Tensor initial_output(Context& context, const Problem& p, const Tensor& bias) {
-  const Shape shape = p.g.output_shape();
-  if (!bias.defined()) return device_zeros(context, shape, p.dtype);
-  Shape view(std::vector<std::int64_t>(std::size_t(shape.rank()), 1));
-  view[1] = shape[1];
-  return scaled_copy(context, bias.reshape(view), shape, 1.0);
-}
+constexpr double default_chunk_budget = 256.0 * (1 << 20);
+std::atomic<double> chunk_budget{default_chunk_budget};
 
 // ---- the kept spectra (see backends/cpu/conv.cpp: same keys, same life cycle) ----------------
 struct Saved {
@@ -290,16 +114,25 @@ std::optional<Method> method_of(const Conv& node, const Tensor& x, const Tensor&
   return fft ? std::optional<Method>(Method::whole) : std::nullopt;
 }
 
-void check_supported(Context& context, const Problem& p) {
-  check_kernel_dtype(context, p.dtype, p.node);
+// Whether the spectral path can run this problem here. `auto` falls back to direct (false) where
+// the spectra would not fit or the kernels' 32-bit indices would not reach; a named fft raises.
+bool usable(Context& context, const Problem& p, const Conv& node) {
+  const bool automatic = node.options().algorithm == "auto";
+  if (!automatic) check_kernel_dtype(context, p.dtype, p.node);
   const double bytes = 2.0 * double(dtype_size(p.dtype)) * double(p.box.frequencies()) *
                        double(std::max<std::size_t>(p.plan.tiles.size(), 1)) *
                        double(p.g.batch * (p.g.in_channels + p.g.out_channels) + p.g.out_channels * p.g.in_per_group());
-  if (p.method == Method::whole && bytes > double(context.device().global_memory) / 2)
+  const bool fits = bytes <= double(context.device().global_memory) / 2;
+  if (automatic) {
+    const double boxes = double(p.g.batch) * double(std::max(p.g.in_channels, p.g.out_channels)) * double(p.box.points());
+    return fits && boxes < 2147483647.0 && (p.dtype != DType::float64 || context.device().fp64);
+  }
+  if (p.method == Method::whole && !fits)
     throw ValueError(fmt::format("{} (opencl): algorithm 'fft' would need {:.1f} GiB of spectra for {} on a device "
                                  "with {:.1f} GiB; use fft_tiled",
                                  p.node, bytes / double(1ull << 30), p.g.key(),
                                  double(context.device().global_memory) / double(1ull << 30)));
+  return true;
 }
 
 }  // namespace
@@ -308,6 +141,7 @@ void set_spectral_tile(std::array<std::int64_t, 3> tile) {
   for (std::size_t a = 0; a < 3; ++a) forced_tile[a].store(tile[a]);
 }
 std::uint64_t spectral_colour_launches() { return colour_launches.load(); }
+void set_spectral_chunk_budget(double bytes) { chunk_budget.store(bytes > 0 ? bytes : default_chunk_budget); }
 
 // auto on OpenCL: the spectral path when the kernel has ≥ 49 taps (7×7) and an estimate of its
 // flops, inflated 4× for its lower efficiency per flop (more launches, memory-bound transforms and
@@ -336,8 +170,8 @@ bool spectral_conv_forward(const ForwardCall& c) {
   if (!method) return false;
   const Tensor* b0 = c.inputs.size() == 3 ? &c.inputs[2] : nullptr;
   Context& context = context_of({&x0, &w0, b0}, node.type());
-  const Problem p = problem_of(node, x0, w0, *method);
-  check_supported(context, p);
+  const Problem p = problem_of(node, x0, w0, *method, forced());
+  if (!usable(context, p, node)) return false;
   const Tensor bias = b0 ? dense(context, *b0) : Tensor();
   const std::int64_t N = p.g.batch;
   if (N == 0 || p.g.in_per_group() == 0 || p.plan.tiles.empty() || p.g.output_shape().numel() == 0) {
@@ -348,14 +182,14 @@ bool spectral_conv_forward(const ForwardCall& c) {
   const bool keep = grad_enabled();
   const Tensor W = filter_spectra(context, p, w);
   Tensor y = p.method == Method::whole ? device_empty(context, p.g.output_shape(), p.dtype) : initial_output(context, p, bias);
-  const std::size_t tiles = p.plan.tiles.size(), chunk = chunk_size(p, keep);
+  const std::size_t tiles = p.plan.tiles.size(), chunk = chunk_size(p, keep, chunk_budget.load());
   Tensor kept;
   for (std::size_t first = 0; first < tiles; first += chunk) {
     const std::size_t count = std::min(chunk, tiles - first);
     const Tensor X = input_spectra(context, p, x, first, count);
     Tensor Y = spectra_of(context, p, std::int64_t(count) * N * p.g.out_channels);
     mac_forward(context, p, X, 0, W, Y, std::int64_t(count), false);
-    crop_outputs(context, p, spectral::inverse_transform(context, p.box, Y), first, count, y, bias);
+    colour_launches.fetch_add(crop_outputs(context, p, Y, first, count, y, bias));
     if (keep) kept = X;  // one chunk when keeping
   }
   if (keep) saved_cache().put(SavedKey::of(node, p, x0, w0), {kept, W});
@@ -371,8 +205,8 @@ bool spectral_conv_vjp(const VjpCall& c) {
   if (!method) return false;
   const Tensor& ybar = c.output_cotangents[0];
   Context& context = context_of({&x0, &w0, &ybar}, node.type());
-  const Problem p = problem_of(node, x0, w0, *method);
-  check_supported(context, p);
+  const Problem p = problem_of(node, x0, w0, *method, forced());
+  if (!usable(context, p, node)) return false;
   std::optional<Saved> saved = saved_cache().take(SavedKey::of(node, p, x0, w0));
   const bool want_x = c.wanted[0], want_w = c.wanted[1];
   const bool empty = p.g.batch == 0 || p.g.in_per_group() == 0 || p.plan.tiles.empty();
@@ -386,24 +220,21 @@ bool spectral_conv_vjp(const VjpCall& c) {
   const Tensor dy = dense(context, ybar);
   const std::int64_t N = p.g.batch;
   if (want_x || want_w) {
-    const Tensor x = dense(context, x0), w = dense(context, w0);
-    const Tensor W = saved ? saved->W : (want_x ? filter_spectra(context, p, w) : Tensor());
+    // x and w are read only where nothing was kept
+    const Tensor x = !saved && want_w ? dense(context, x0) : Tensor();
+    const Tensor W = saved ? saved->W : (want_x ? filter_spectra(context, p, dense(context, w0)) : Tensor());
     Tensor dx;
     if (want_x)
       dx = p.method == Method::whole ? device_empty(context, x0.shape(), p.dtype) : device_zeros(context, x0.shape(), p.dtype);
     Tensor DW = want_w ? spectra_of(context, p, p.g.out_channels * p.g.in_per_group()) : Tensor();
-    const std::size_t tiles = p.plan.tiles.size(), chunk = saved ? tiles : chunk_size(p, false);
+    const std::size_t tiles = p.plan.tiles.size(), chunk = saved ? tiles : chunk_size(p, false, chunk_budget.load());
     for (std::size_t first = 0; first < tiles; first += chunk) {
       const std::size_t count = std::min(chunk, tiles - first);
       const Tensor DY = output_spectra(context, p, dy, first, count);  // transformed once for dx and dw
       if (want_x) {
         Tensor DX = spectra_of(context, p, std::int64_t(count) * N * p.g.in_channels);
         mac_dx(context, p, DY, W, DX, std::int64_t(count));
-        const TileTable table(context, records(p, first, count, Range::x));
-        std::vector<int> ids(count);
-        for (std::size_t t = 0; t < count; ++t) ids[t] = int(t);  // blocks' dx ranges are disjoint
-        spectral::crop(context, p.box, spectral::inverse_transform(context, p.box, DX), N * p.g.in_channels, dx,
-                       dims(p.g.in), x_map(p), table, ids, Tensor(), 1, false);
+        crop_input_gradient(context, p, DX, first, count, dx);
       }
       if (want_w) {
         const Tensor X = saved ? saved->X : input_spectra(context, p, x, first, count);
@@ -411,13 +242,7 @@ bool spectral_conv_vjp(const VjpCall& c) {
       }
     }
     if (want_x) c.input_cotangents[0] = dx;
-    if (want_w) {
-      Tensor dw = device_empty(context, w0.shape(), p.dtype);
-      const TileTable table(context, {filter_record(p)});
-      spectral::crop(context, p.box, spectral::inverse_transform(context, p.box, DW), p.g.out_channels * p.g.in_per_group(),
-                     dw, dims(p.g.kernel), w_map(p), table, {0}, Tensor(), 1, false);
-      c.input_cotangents[1] = dw;
-    }
+    if (want_w) c.input_cotangents[1] = crop_filter_gradient(context, p, DW, w0.shape());
   }
   if (c.inputs.size() == 3 && c.wanted[2])
     c.input_cotangents[2] = conv_bias_gradient(context, dy, N, p.g.out_channels, p.g.out_pixels());
@@ -434,8 +259,8 @@ bool spectral_conv_jvp(const JvpCall& c) {
   const Tensor& wdot = c.input_tangents[1];
   const Tensor bdot0 = c.inputs.size() == 3 ? c.input_tangents[2] : Tensor();
   Context& context = context_of({&x0, &w0, &xdot, &wdot, &bdot0}, node.type());
-  const Problem p = problem_of(node, x0, w0, *method);
-  check_supported(context, p);
+  const Problem p = problem_of(node, x0, w0, *method, forced());
+  if (!usable(context, p, node)) return false;
   const Tensor bdot = dense(context, bdot0);
   const std::int64_t N = p.g.batch;
   if ((!xdot.defined() && !wdot.defined()) || N == 0 || p.g.in_per_group() == 0 || p.plan.tiles.empty() ||
@@ -449,14 +274,14 @@ bool spectral_conv_jvp(const JvpCall& c) {
   const Tensor x = wdot.defined() ? dense(context, x0) : Tensor();
   const Tensor xd = xdot.defined() ? dense(context, xdot) : Tensor();
   Tensor y = p.method == Method::whole ? device_empty(context, p.g.output_shape(), p.dtype) : initial_output(context, p, bdot);
-  const std::size_t tiles = p.plan.tiles.size(), chunk = chunk_size(p, false);
+  const std::size_t tiles = p.plan.tiles.size(), chunk = chunk_size(p, false, chunk_budget.load());
   for (std::size_t first = 0; first < tiles; first += chunk) {
     const std::size_t count = std::min(chunk, tiles - first);
     Tensor Y = spectra_of(context, p, std::int64_t(count) * N * p.g.out_channels);
     if (xdot.defined()) mac_forward(context, p, input_spectra(context, p, xd, first, count), 0, W, Y, std::int64_t(count), false);
     if (wdot.defined())
       mac_forward(context, p, input_spectra(context, p, x, first, count), 0, Wdot, Y, std::int64_t(count), xdot.defined());
-    crop_outputs(context, p, spectral::inverse_transform(context, p.box, Y), first, count, y, bdot);
+    colour_launches.fetch_add(crop_outputs(context, p, Y, first, count, y, bdot));
   }
   c.output_tangents[0] = y;
   return true;

@@ -30,6 +30,10 @@ bool auto_prefers_fft(const ConvGeometry& g, std::string* why = nullptr);
 // {0, 0, 0} (the default) lets the cost model choose. Process-wide.
 void set_spectral_tile(std::array<std::int64_t, 3> tile);
 
+// fft_tiled's bound on the spectra of one chunk of tiles (bytes; default 256 MiB), for tests of
+// the multi-chunk path. Process-wide; 0 restores the default.
+void set_spectral_chunk_budget(double bytes);
+
 // Counters for tests: launches of the per-colour accumulation (overlap-add) since the start.
 std::uint64_t spectral_colour_launches();
 

@@ -33,8 +33,8 @@ struct TileRecord {
   Dims origin{0, 0, 0}, lo{0, 0, 0}, hi{1, 1, 1}, jlo{0, 0, 0}, jhi{1, 1, 1};
 };
 
-// Tile records uploaded once for one pass (kept alive while launches that read them are queued:
-// the buffer returns to the pool only when this object and every enqueued use are done).
+// Tile records on the device for one pass (each distinct table uploaded once per context and
+// cached; this object holds its buffer for the launches that read it).
 class TileTable {
  public:
   TileTable(Context& context, const std::vector<TileRecord>& records);
@@ -47,7 +47,7 @@ class TileTable {
   std::vector<TileRecord> records_;
 };
 
-// An index list on the device (the tiles of one colour class).
+// An int list on the device (the tiles of one colour class), uploaded once per distinct content.
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<int>& values);
 
 // How dense indices j map to global padded coordinates on each axis: g = j·step + off (flip:
@@ -57,16 +57,33 @@ struct GridMap {
   bool flip = false;
 };
 
+// The rows [lo, hi) on axis 1 of every box that hold data (forward) or are read (inverse): the row
+// transforms skip the others (the CPU engine does the same). hi < 0: all L1 rows.
+struct Rows {
+  std::int64_t lo = 0, hi = -1;
+  std::int64_t begin() const { return lo; }
+  std::int64_t end(const Box& box) const { return hi < 0 ? box.L[1] : hi; }
+};
+
+// How many values along a row one work-item of pack and crop handles: automatic (one on GPUs,
+// a whole row on CPU devices) or forced, so that tests run both layouts on any device.
+enum class ValueRuns { automatic = 0, single = 1, whole_rows = 2 };
+void set_value_runs(ValueRuns runs);
+
+// `rows` when the row transform of this box can skip rows (a local plan), else all rows.
+Rows usable_rows(Context& context, const Box& box, DType real, Rows rows);
+
 // Real boxes [tiles, planes, L0, L1, L2] of dense src [planes, S0, S1, S2] (contiguous): box point
 // l of tile t holds src at the global g = t's lo + ((origin + l − lo) mod L) if g ∈ [lo, hi) lies
-// on the grid map, else 0.
+// on the grid map, else 0. Only the rows in `rows` are written.
 Tensor pack(Context& context, const Box& box, const Tensor& src, std::int64_t planes, const Dims& src_dims,
-            const GridMap& map, const TileTable& tiles);
+            const GridMap& map, const TileTable& tiles, Rows rows = {});
 
-// The spectra [rows, F] of real boxes [rows, L0, L1, L2] (consumed).
-Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes);
-// Real boxes [rows, L0, L1, L2] from spectra [rows, F] (the spectra are overwritten), scaled by 1/P.
-Tensor inverse_transform(Context& context, const Box& box, Tensor spectra);
+// The spectra [rows, F] of real boxes [rows, L0, L1, L2] (consumed) whose rows outside `rows` are zero.
+Tensor forward_transform(Context& context, const Box& box, Tensor real_boxes, Rows rows = {});
+// Real boxes [rows, L0, L1, L2] from spectra [rows, F] (the spectra are overwritten), scaled by 1/P;
+// only the rows in `rows` are computed (the others are left undefined).
+Tensor inverse_transform(Context& context, const Box& box, Tensor spectra, Rows rows = {});
 
 // One operand of spectral_mac: a tensor of spectra, the first spectrum used, and the strides
 // (in spectra) of its group, row and reduction indices.

@@ -2,13 +2,15 @@
 // the reduce kernels; the CPU backend's rules (backends/cpu/pool.cpp), one launch per result:
 //
 //   max_pool2d      forward  y, idx      max_pool_forward (values and float64 indices together)
-//                   vjp      x̄[i] = Σ_{o: idx[o] = i} ȳ[o]      max_pool_vjp (gather per input)
+//                   vjp      x̄[i] = Σ_{o: idx[o] = i} ȳ[o]      max_pool_vjp (gather per input), or a
+//                            zero fill + max_pool_vjp_disjoint (one item per output) when windows cannot overlap
 //                   jvp      ẏ = ẋ[idx]                          max_pool_jvp
 //   avg_pool2d      forward  y = Σ_window x / divisor           avg_pool_forward
 //                   vjp      x̄ = Σ_{windows ∋ i} ȳ / divisor     avg_pool_vjp (gather per input)
 //                   jvp      ẏ = avg_pool2d(ẋ)                   avg_pool_forward
 //   global_avg      forward  y = mean_{h,w} x     vjp x̄ = ȳ / (H·W) broadcast     jvp ẏ = mean ẋ
 //                   (the reduce kernels' sum with scale 1/(H·W), and scaled_copy)
+#include <atomic>
 #include <limits>
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/conv_direct.hpp"
 #include "nodal/backends/opencl/launch.hpp"
+#include "nodal/backends/opencl/pool.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/registry.hpp"
 #include "nodal/nodes/pool.hpp"
@@ -24,6 +27,8 @@ namespace nodal::opencl {
 namespace {
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "pool").mem(); }
+
+std::atomic<MaxPoolVjp> vjp_kernel{MaxPoolVjp::automatic};
 
 struct PoolArgs {
   cl_int planes;
@@ -75,6 +80,19 @@ struct MaxPool2dOpenCl final : NodeImpl {
     }
     const Tensor grad = dense(context, gy), idx = dense(context, c.outputs[1]);
     const PoolArgs a = pack(g, node.type(), c.inputs[0]);
+    // Windows that cannot overlap: a zero fill and one scatter item per output (conflict-free).
+    const bool disjoint = g.stride[0] >= (g.kernel[0] - 1) * g.dilation[0] + 1 &&
+                          g.stride[1] >= (g.kernel[1] - 1) * g.dilation[1] + 1;
+    if (disjoint && max_pool_vjp_kernel() != MaxPoolVjp::gather) {
+      Tensor dx = device_zeros(context, c.inputs[0].shape(), c.inputs[0].dtype());
+      if (grad.numel() > 0) {
+        Launch launch(context, typed_kernel(context, "pool", dx.dtype(), "max_pool_vjp_disjoint"), "max_pool_vjp_disjoint");
+        launch.mem(mem_of(grad)).arg(cl_int(grad.offset())).mem(mem_of(idx)).arg(cl_int(idx.offset())).mem(mem_of(dx));
+        launch.arg(a.planes).arg(a.size).run_elements(grad.numel());
+      }
+      c.input_cotangents[0] = dx;
+      return;
+    }
     Tensor dx = device_empty(context, c.inputs[0].shape(), c.inputs[0].dtype());
     if (dx.numel() > 0) {
       Launch launch(context, typed_kernel(context, "pool", dx.dtype(), "max_pool_vjp"), "max_pool_vjp");
@@ -188,4 +206,8 @@ NODAL_REGISTER_IMPL("avg_pool2d", Backend::opencl, AvgPool2dOpenCl);
 NODAL_REGISTER_IMPL("global_avg_pool2d", Backend::opencl, GlobalAvgPool2dOpenCl);
 
 }  // namespace
+
+void set_max_pool_vjp_kernel(MaxPoolVjp kernel) { vjp_kernel.store(kernel); }
+MaxPoolVjp max_pool_vjp_kernel() { return vjp_kernel.load(); }
+
 }  // namespace nodal::opencl
