@@ -108,7 +108,9 @@ TEST_CASE("opencl gemm: every M, N, K in {1, 2, 3, 7, 16, 33, 64, 130} against a
   for (const opencl::GemmTiles& forced : variants) {
     opencl::force_gemm_tiles(forced);
     for (DType dtype : {DType::float32, DType::float64}) {
-      if (forced.tile_m == 16 && dtype == DType::float64) continue;  // fallback: one dtype (compile time)
+      // the forced layouts in float32 only: their code does not depend on T, and each variant is
+      // one more program for PoCL to compile (about a second each)
+      if (forced.tile_m > 0 && dtype == DType::float64) continue;
       double worst = 0;
       std::uint64_t seed = 1;
       for (std::int64_t M : sizes)
