@@ -350,6 +350,23 @@ TEST_CASE("auto on OpenCL picks fft for large kernels on large images and direct
   MESSAGE(why);
   CHECK_FALSE(opencl::auto_prefers_fft(small));
   CHECK_FALSE(opencl::auto_prefers_fft(lenet));
+  // large images go to fft_tiled
+  ConvGeometry large = ConvGeometry::resolve("conv2d", 2, Shape{1, 1, 256, 256}, Shape{1, 1, 31, 31},
+                                             {.padding = ConvPadding::all(15)});
+  CHECK(opencl::auto_prefers_fft(large));
+  CHECK(opencl::auto_prefers_tiles(large));
+  CHECK_FALSE(opencl::auto_prefers_tiles(big));
+  if (!opencl_present()) return;
+  // through the node: auto runs the spectral path here and matches the CPU
+  const Case c{2, 2, 8, 8, 1, {48, 48}, {9, 9}, {1}, {1}, ConvPadding::all(4), false, true};
+  const Conv node = node_of(c, "auto");
+  const Inputs in = inputs_of(c, node, DType::float32, 77);
+  const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
+  REQUIRE(opencl::auto_prefers_fft(g));
+  const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl);
+  const NodeOutcome cpu = run_node(node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+  const double e = compare(cl, cpu, in, g, "auto " + describe(c)) / (32.0 * log_terms(g));
+  MESSAGE(fmt::format("auto (fft): largest error {:.5f} of the bound", e));
 }
 
 #endif
