@@ -19,8 +19,8 @@
 
 namespace nodal::opencl {
 
-// Which forward kernel runs: automatic (see conv_direct.cpp: the tiled kernel on GPUs, the image
-// kernel for float32 where images exist and it measured faster, else the general one), or one
+// Which forward kernel runs: automatic (the local-tile kernel wherever it applies, else the
+// general one; the image kernel measured slower on PoCL, so only when forced), or one
 // forced where it applies (falls back to general where it does not: float64 for image, 3-D or a
 // non-zero boundary for tiled and image). Process-wide; NODAL_CONV_KERNEL=general|tiled|image sets
 // the initial value.
