@@ -49,5 +49,7 @@ if want train; then
     | tr '\r' '\n' | grep -v "^ *$" | tail -4 | tee "$out/train-run.txt"
 fi
 if want peer; then
-  PYTHONUNBUFFERED=1 timeout 240 python3 bench/peers/torch_cuda.py 2>&1 | tee "$out/torch.md"
+  for part in train conv fft; do
+    PYTHONUNBUFFERED=1 timeout 200 python3 bench/peers/torch_cuda.py $part 2>&1 | tee "$out/torch-$part.md"
+  done
 fi
