@@ -58,7 +58,7 @@ bool pad_rows() {
 }
 bool twiddles_in_constant() {
   // __constant by default: on the H100 (NVIDIA 580) __global measured the same to 0.1 % for every
-  // size of bench/fft --opencl (docs/opencl.md), and the tables always fit (≤ 64 KiB).
+  // size of bench/fft --opencl (docs/opencl.md), and the tables always fit (≤ 32 KiB).
   static const bool constant = [] {
     const char* v = std::getenv("NODAL_FFT_TWIDDLES");
     return !(v && std::string_view(v) == "global");

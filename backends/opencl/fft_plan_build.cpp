@@ -77,7 +77,9 @@ std::int64_t local_bytes_for(std::int64_t per_group, std::int64_t pitch, std::in
 std::int64_t local_limit(const Context& context, DType real) {
   const std::int64_t esize = real == DType::float64 ? 16 : 8;
   const std::int64_t budget = local_budget(context);
-  std::int64_t limit = 4096;  // keeps the pass twiddles (≤ n values) within 64 KiB of __constant
+  // The pass twiddles (< n values) stay within 32 KiB, so that with the radix constants they fit the
+  // 64 KiB of __constant memory every OpenCL device has: n ≤ 4096 in float, 2048 in double.
+  std::int64_t limit = 32768 / esize;
   while (limit > 1 && local_bytes_for(1, limit | 1, esize) > budget) limit /= 2;
   return limit;
 }
