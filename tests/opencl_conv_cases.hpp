@@ -51,10 +51,8 @@ inline const std::vector<ConvCase> conv_cases = {
     {3, 1, 3, 4, 1, {6, 7, 5}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
     {3, 3, 2, 4, 2, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, ConvPadding::per_side({0, 1, 1, 0, 2, 1}), true, false},
     {2, 0, 3, 4, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, true},  // empty batch
-    // No input channels (y = b). Without bias: the CPU backend's vjp returns b̄ = 0 there instead
-    // of Σ ȳ (backends/cpu/conv.cpp returns zeros for every cotangent when Cin/groups = 0), which
-    // the OpenCL backend does not copy; reported, not tested here.
-    {2, 2, 0, 4, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, false},
+    // No input channels: y = b, so b̄ = Σ ȳ on both backends
+    {2, 2, 0, 4, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
 };
 
 inline Shape with_spatial(std::int64_t a, std::int64_t b, const std::vector<std::int64_t>& s) {
