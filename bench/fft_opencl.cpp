@@ -105,7 +105,8 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
              context.device().platform_name, context.device().driver_version, total_log2);
 #if defined(NODAL_HAVE_VKFFT)
   const bool have_vkfft = peer_wanted;
-  fmt::print("peer: VkFFT {} (OpenCL backend, in place)\n", VkFFTGetVersion());
+  if (have_vkfft) fmt::print("peer: VkFFT {} (OpenCL backend, in place)\n", VkFFTGetVersion());
+  else fmt::print("peer: none (--no-peer)\n");
 #else
   (void)peer_wanted;
   const bool have_vkfft = false;

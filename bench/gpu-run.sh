@@ -20,6 +20,10 @@ if ls .debs/*.deb >/dev/null 2>&1; then
   export LD_LIBRARY_PATH=/opt/deb/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 export NODAL_KERNEL_CACHE=/tmp/nodal-kernels
+# Fashion-MNIST for bench/train and the trainer, carried in .data/ when the machine lacks it
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -d .data/fashion-mnist ]; then
+  mkdir -p /usr/share/datasets && cp -r .data/fashion-mnist /usr/share/datasets/
+fi
 b=build/gpu
 
 if want build; then
@@ -34,14 +38,18 @@ if want tests; then
   (cd $b && NODAL_DEVICE=opencl:nvidia timeout 300 ctest -R opencl --output-on-failure -j4) 2>&1 | tee "$out/tests.txt" | tail -25
 fi
 if want fft; then
-  NODAL_DEVICE=opencl:nvidia timeout 240 $b/bench/fft --opencl --markdown 2>&1 | tee "$out/fft.md" | tail -40
+  NODAL_DEVICE=opencl:nvidia timeout 240 $b/bench/fft --opencl --markdown 2>&1 | tee "$out/fft.md" | tail -45
 fi
 if want conv; then
   NODAL_DEVICE=opencl:nvidia timeout 200 $b/bench/conv_opencl --markdown 2>&1 | tee "$out/conv.md"
 fi
 if want train; then
-  NODAL_DEVICE=opencl:nvidia timeout 200 $b/bench/train --opencl-only --markdown 2>&1 | tee "$out/train.md"
+  NODAL_DEVICE=opencl:nvidia timeout 200 $b/bench/train --steps 200 --markdown 2>&1 | tee "$out/train.md"
+  NODAL_DEVICE=opencl:nvidia timeout 120 $b/tools/nodal train --backend opencl --epochs 1 --out /tmp/run-opencl 2>&1 \
+    | tr '\r' '\n' | grep -v "^ *$" | tail -4 | tee "$out/train-run.txt"
 fi
 if want peer; then
-  PYTHONUNBUFFERED=1 timeout 240 python3 bench/peers/torch_cuda.py 2>&1 | tee "$out/torch.md"
+  for part in train conv fft; do
+    PYTHONUNBUFFERED=1 timeout 200 python3 bench/peers/torch_cuda.py $part 2>&1 | tee "$out/torch-$part.md"
+  done
 fi

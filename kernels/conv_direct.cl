@@ -410,6 +410,26 @@ kernel void conv_weight_rows8(global const T* x, const int x_off, global const T
   }
 }
 
+// db partial sums on CPU devices: one work-item per (channel, piece of samples) unit, grid-stride,
+// summing its samples' pixel rows 8 at a time as T8 vectors (then a scalar tail), so that the few
+// channels of a layer still give every core work; the host sums the pieces.
+kernel void conv_bias_rows(global const T* dy, const int dy_off, global T* partial, const int chunk, const int pieces,
+                           const int N, const int C, const int P) {
+  for (int u = get_global_id(0); u < C * pieces; u += get_global_size(0)) {
+    const int piece = u % pieces, o = u / pieces;
+    T8 acc8 = (T8)0;
+    T sum = (T)0;
+    const int n_end = min(N, (piece + 1) * chunk);
+    for (int n = piece * chunk; n < n_end; ++n) {
+      global const T* g = dy + dy_off + (n * C + o) * P;
+      int p = 0;
+      for (; p + 8 <= P; p += 8) acc8 += vload8(0, g + p);
+      for (; p < P; ++p) sum += g[p];
+    }
+    partial[u] = sum + (((acc8.s0 + acc8.s1) + (acc8.s2 + acc8.s3)) + ((acc8.s4 + acc8.s5) + (acc8.s6 + acc8.s7)));
+  }
+}
+
 // Tree: one work-group per (weight, piece) unit (group g takes units g, g + groups, ...). Its L
 // items (L a power of two) stride over the piece, consecutive items reading consecutive pixels of
 // dy and x (coalesced), then the L partial sums are halved log2 L times in __local memory

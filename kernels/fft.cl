@@ -35,7 +35,7 @@
 // norm scale, real output (irfft).
 //
 // Twiddles of the passes are computed on the host in double precision (one table: for each pass,
-// ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 64 KiB for the largest local n) unless
+// ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 32 KiB: fft_plan caps the local n) unless
 // the host builds with -DTWIDDLE_SPACE=__global (see fft_plan.cpp: neighbouring work-items read
 // different twiddles, which a GPU's constant cache serialises).
 #if defined(NODAL_FP64)

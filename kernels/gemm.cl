@@ -4,6 +4,9 @@
 // Any strides: a transposed operand is the same buffer with its two strides swapped, a broadcast
 // batch has batch stride 0, so op(A) / op(B) never cost a copy. beta = 0 never reads C (C may be
 // uninitialised); otherwise C is accumulated into (vjps adding a product to a gradient).
+// Epilogue: when D is not null, D's element (m, n) at D[d_offset + m·d_row + n·d_col] is added
+// last (a bias broadcast along rows or columns: one of its strides 0; the same for every batch),
+// so linear's y = x·Wᵀ + b is one launch.
 //
 // Compiled per element type (-DT=float | -DT=double -DNODAL_FP64) and per tile configuration
 // (-DTILE_M, -DTILE_N, -DTILE_K, -DWORK_M, -DWORK_N; backends/opencl/gemm.cpp picks one for CPU
@@ -64,7 +67,7 @@ void gemm(const long M, const long N, const long K, const long tiles_m, const lo
           const T beta, global const T* A, const long a_offset, const long a_row, const long a_col,
           const long a_batch, global const T* B, const long b_offset, const long b_row, const long b_col,
           const long b_batch, global T* C, const long c_offset, const long c_row, const long c_col,
-          const long c_batch) {
+          const long c_batch, global const T* D, const long d_offset, const long d_row, const long d_col) {
   local T As[TILE_K][TILE_M + 1];
   local T Bs[TILE_K][TILE_N + 1];
 
@@ -147,7 +150,9 @@ void gemm(const long M, const long N, const long K, const long tiles_m, const lo
 #else
         const T value = acc[i][j];
 #endif
-        *out = beta == (T)0 ? alpha * value : alpha * value + beta * *out;
+        T result = beta == (T)0 ? alpha * value : alpha * value + beta * *out;
+        if (D) result += D[d_offset + m * d_row + n * d_col];
+        *out = result;
       }
     }
   }

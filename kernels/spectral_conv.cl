@@ -1,5 +1,6 @@
-// The spectral convolution's own kernels (backends/opencl/conv_spectral.cpp drives them; the
-// transforms themselves are kernels/fft.cl). Built with -DT=float or -DT=double; complex values are
+// The spectral convolution's own kernels (backends/opencl/conv_spectral_engine.cpp launches them;
+// the transforms themselves are kernels/fft.cl). None uses local memory: every value is read
+// and written by one work-item only, so there is nothing to share. Built with -DT=float or -DT=double; complex values are
 // (re, im) pairs of T read and written with vload2/vstore2 (index = complex element).
 //
 // Boxes. A "box" is one L0×L1×L2 block of the transform (real: L2 values per row; spectrum: the
@@ -28,7 +29,7 @@ typedef double2 T2;
 typedef float2 T2;
 #endif
 
-// The local index on one axis of the global coordinate range's point for box index l, or −1.
+// The global coordinate that box index l holds on one axis (within [lo, hi)), or −1.
 inline int global_of(int l, int L, int origin, int lo, int hi) {
   // (origin + l − lo) mod L with origin − lo ∈ (−L, L) (a tile's ranges lie within L of its
   // origin) and l ∈ [0, L): the value is in (−L, 2L), one fold either way

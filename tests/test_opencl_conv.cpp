@@ -30,102 +30,12 @@ TEST_CASE("OpenCL conv tests are skipped: this build has no OpenCL backend") {
 #include "nodal/nodes/conv_transpose.hpp"
 #include "nodal/nodes/convolve1d.hpp"
 #include "nodal/nodes/separable_conv.hpp"
+#include "opencl_conv_cases.hpp"
 #include "opencl_conv_util.hpp"
 #include "opencl_test_util.hpp"
 
 using namespace nodal;
-using nodal::test::check_parity;
-using nodal::test::opencl_present;
-
-namespace {
-
-const DType real_dtypes[] = {DType::float32, DType::float64};
-
-Tensor random(const Shape& shape, std::uint64_t seed, DType dtype) {
-  return Tensor::randn(shape, seed, DType::float64).astype(dtype);
-}
-
-struct ConvCase {
-  int rank;
-  std::int64_t batch, cin, cout, groups;
-  std::vector<std::int64_t> in, kernel, stride, dilation;
-  ConvPadding padding;
-  bool flip, bias;
-};
-
-// Batch 1 and 3; channels 1, 3, 8; groups and depthwise; kernels 1, 3, 4, 5, 7, 11, 3×7; stride
-// 1–3; dilation 1–2; padding 0, same, asymmetric; images 1×1 to 67×53; 1-D and 3-D.
-const std::vector<ConvCase> conv_cases = {
-    {2, 1, 1, 1, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(0), false, false},
-    {2, 3, 3, 8, 1, {17, 13}, {3, 3}, {1}, {1}, ConvPadding::same(), false, true},
-    {2, 1, 8, 8, 8, {12, 11}, {5, 5}, {2}, {1}, ConvPadding::all(2), false, true},  // depthwise
-    {2, 3, 8, 4, 2, {9, 20}, {3, 7}, {1, 2}, {2}, ConvPadding::per_side({1, 2, 0, 3}), true, false},
-    {2, 1, 3, 3, 1, {1, 1}, {1, 1}, {1}, {1}, ConvPadding::all(0), false, true},
-    {2, 3, 1, 6, 1, {28, 28}, {5, 5}, {1}, {1}, ConvPadding::all(2), false, true},  // LeNet's first layer
-    {2, 3, 6, 16, 1, {14, 14}, {5, 5}, {1}, {1}, ConvPadding::all(0), false, true},
-    {2, 1, 3, 2, 1, {67, 53}, {11, 11}, {3}, {1}, ConvPadding::all(5), false, true},
-    {2, 1, 1, 2, 1, {9, 9}, {7, 7}, {1}, {2}, ConvPadding::all(6), true, false},
-    {2, 3, 3, 8, 1, {8, 8}, {4, 4}, {2}, {1}, ConvPadding::all(1), false, false},
-    {2, 1, 3, 6, 3, {7, 10}, {3, 7}, {3}, {1}, ConvPadding::same(), true, true},
-    {1, 3, 3, 8, 1, {50}, {5}, {2}, {1}, ConvPadding::all(2), false, true},
-    {1, 1, 8, 8, 8, {33}, {11}, {1}, {2}, ConvPadding::same(), true, false},
-    {3, 1, 3, 4, 1, {6, 7, 5}, {3, 3, 3}, {1}, {1}, ConvPadding::all(1), false, true},
-    {3, 3, 2, 4, 2, {5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, ConvPadding::per_side({0, 1, 1, 0, 2, 1}), true, false},
-    {2, 0, 3, 4, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, true},  // empty batch
-    // No input channels (y = b). Without bias: the CPU backend's vjp returns b̄ = 0 there instead
-    // of Σ ȳ (backends/cpu/conv.cpp returns zeros for every cotangent when Cin/groups = 0), which
-    // the OpenCL backend does not copy; reported, not tested here.
-    {2, 2, 0, 4, 1, {5, 5}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, false},
-};
-
-Shape with_spatial(std::int64_t a, std::int64_t b, const std::vector<std::int64_t>& s) {
-  Shape shape{a, b};
-  for (std::int64_t v : s) shape.push_back(v);
-  return shape;
-}
-
-std::string describe_case(const ConvCase& c) {
-  return fmt::format("conv{}d n{} c{}->{} g{} in {} k {} s {} d {} p {} flip={} bias={}", c.rank, c.batch, c.cin, c.cout,
-                     c.groups, fmt::join(c.in, "x"), fmt::join(c.kernel, "x"), fmt::join(c.stride, ","),
-                     fmt::join(c.dilation, ","), c.padding.to_string(), c.flip, c.bias);
-}
-
-// The largest number of products in one element of any result (see opencl_conv_util.hpp).
-std::int64_t terms_of(const ConvGeometry& g) {
-  const std::int64_t taps = g.kernel_pixels();
-  return std::max({2 * g.in_per_group() * taps + 1, g.out_per_group() * taps, g.batch * g.out_pixels(),
-                   g.batch * g.in_pixels()});
-}
-
-// Every case in both dtypes under the kernel given, alternating contiguous and strided operands.
-double run_conv_grid(bool only_2d, const char* algorithm = "direct") {
-  double worst = 0;
-  std::uint64_t seed = 100;
-  int index = 0;
-  for (DType dtype : real_dtypes)
-    for (const ConvCase& c : conv_cases) {
-      if (only_2d && c.rank != 2) continue;
-      ConvOptions o;
-      o.stride = c.stride;
-      o.dilation = c.dilation;
-      o.padding = c.padding;
-      o.groups = c.groups;
-      o.flip = c.flip;
-      o.algorithm = algorithm;
-      const Conv node(c.rank, o);
-      std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
-                                 random(with_spatial(c.cout, c.cin / c.groups, c.kernel), seed + 1, dtype)};
-      if (c.bias) inputs.push_back(random(Shape{c.cout}, seed + 2, dtype));
-      seed += 10;
-      const ConvGeometry g = node.geometry(inputs[0].shape(), inputs[1].shape());
-      const bool strided = (index++ % 2) == 1;
-      const double e = check_parity(node, inputs, terms_of(g), strided, describe_case(c), seed);
-      worst = std::max(worst, e / double(terms_of(g)));
-    }
-  return worst;
-}
-
-}  // namespace
+using namespace nodal::test;
 
 TEST_CASE("conv1d/2d/3d on OpenCL match the CPU backend: forward, vjp of x, w, b and jvp") {
   if (!opencl_present()) return;
@@ -144,60 +54,19 @@ TEST_CASE("conv1d/2d/3d on OpenCL match the CPU backend: forward, vjp of x, w, b
     // the rows kernel (CPU devices) with the others.
     opencl::set_conv_weight_kernel(kernel == opencl::ConvKernel::general ? opencl::ConvWeightKernel::tree
                                                                          : opencl::ConvWeightKernel::rows);
+    // and the __global-weight variant of the general kernel (the others: the LeNet-style test)
+    opencl::set_conv_constant_weights(kernel != opencl::ConvKernel::general);
     const double worst = run_conv_grid(kernel != opencl::ConvKernel::general);
     MESSAGE(fmt::format("conv, {} forward kernel: largest error {:.3f} · m · ε · Σ|terms| (bound: (m + 2)/m)", name, worst));
   }
   opencl::set_conv_kernel(opencl::ConvKernel::automatic);
   opencl::set_conv_weight_kernel(opencl::ConvWeightKernel::automatic);
-}
-
-TEST_CASE("conv1d/2d/3d with algorithm gemm (im2col + device GEMM) on OpenCL match the CPU backend") {
-  if (!opencl_present()) return;
-  const double worst = run_conv_grid(false, "gemm");
-  MESSAGE(fmt::format("conv, algorithm gemm: largest error {:.3f} · m · ε · Σ|terms|", worst));
+  opencl::set_conv_constant_weights(true);
 }
 
 TEST_CASE("conv_transpose1d/2d/3d on OpenCL match the CPU backend, output_padding included") {
   if (!opencl_present()) return;
-  struct Case {
-    int rank;
-    std::int64_t batch, cin, cout, groups;
-    std::vector<std::int64_t> in, kernel, stride, padding, output_padding, dilation;
-    bool bias;
-  };
-  const std::vector<Case> cases = {
-      {2, 2, 4, 6, 2, {7, 5}, {3, 3}, {2}, {1}, {1}, {1}, true},
-      {1, 3, 3, 2, 1, {11}, {4}, {3}, {2}, {2}, {1}, false},
-      {3, 1, 2, 3, 1, {4, 3, 5}, {3, 3, 3}, {2}, {0}, {1}, {1}, true},
-      {2, 1, 3, 3, 3, {6, 8}, {3, 5}, {1}, {2}, {1}, {2}, false},
-      {2, 3, 1, 8, 1, {5, 5}, {4, 4}, {2}, {1}, {0}, {1}, true},
-  };
-  double worst = 0;
-  std::uint64_t seed = 500;
-  int index = 0;
-  for (const char* algorithm : {"direct", "gemm"})
-  for (DType dtype : real_dtypes)
-    for (const Case& c : cases) {
-      ConvTransposeOptions o;
-      o.algorithm = algorithm;
-      o.stride = c.stride;
-      o.padding = c.padding;
-      o.output_padding = c.output_padding;
-      o.dilation = c.dilation;
-      o.groups = c.groups;
-      const ConvTranspose node(c.rank, o);
-      std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
-                                 random(with_spatial(c.cin, c.cout / c.groups, c.kernel), seed + 1, dtype)};
-      if (c.bias) inputs.push_back(random(Shape{c.cout}, seed + 2, dtype));
-      seed += 10;
-      const ConvGeometry g = node.conv_geometry(inputs[0].shape(), inputs[1].shape());
-      const std::string what = fmt::format("conv_transpose{}d in {} k {} s {} p {} op {} d {}", c.rank, fmt::join(c.in, "x"),
-                                           fmt::join(c.kernel, "x"), fmt::join(c.stride, ","), fmt::join(c.padding, ","),
-                                           fmt::join(c.output_padding, ","), fmt::join(c.dilation, ","));
-      const double e = check_parity(node, inputs, terms_of(g), (index++ % 2) == 1, what, seed);
-      worst = std::max(worst, e / double(terms_of(g)));
-    }
-  MESSAGE(fmt::format("conv_transpose: largest error {:.3f} · m · ε · Σ|terms|", worst));
+  MESSAGE(fmt::format("conv_transpose: largest error {:.3f} · m · ε · Σ|terms|", run_transpose_grid("direct")));
 }
 
 TEST_CASE("convolve and correlate on OpenCL match the CPU backend in every mode and boundary") {
@@ -246,6 +115,8 @@ TEST_CASE("separable_conv2d on OpenCL matches the CPU backend") {
 TEST_CASE("a LeNet-style block trains on OpenCL: conv2d, relu, max_pool2d, conv2d in a graph, backward to every parameter") {
   if (!opencl_present()) return;
   for (DType dtype : real_dtypes) {
+    // float64 with the weights in __global memory (the 8-wide tiled kernel's other variant)
+    opencl::set_conv_constant_weights(dtype == DType::float32);
     Graph graph;
     const Value x = graph.input("x", Shape{3, 1, 12, 12}, dtype);
     const Value w1 = graph.input("w1", Shape{4, 1, 5, 5}, dtype);
@@ -282,6 +153,7 @@ TEST_CASE("a LeNet-style block trains on OpenCL: conv2d, relu, max_pool2d, conv2
     CHECK(worst <= 1e3);
     MESSAGE(fmt::format("LeNet-style block {}: largest normwise difference {:.1f} ε", dtype_name(dtype), worst));
   }
+  opencl::set_conv_constant_weights(true);
 }
 
 TEST_CASE("conv on OpenCL: other algorithms and bad inputs raise clear errors") {

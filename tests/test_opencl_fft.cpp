@@ -220,11 +220,11 @@ TEST_CASE("OpenCL fft float32 accuracy against a float64 reference") {
 
 TEST_CASE("OpenCL fft with kernels specialised per length (NODAL_FFT_SPECIALIZE=1)") {
   if (!nodal::test::opencl_present()) return;
-  // the same kernel with n, radices and the group shape as compile-time constants (two programs:
-  // n = 60 mixed radix, and Bluestein's m = 2025 for n = 1009)
+  // the same kernel with n, radices and the group shape as compile-time constants (one program,
+  // PoCL builds take seconds: Bluestein's m = 2025 = 5·5·3·3·3·3 for n = 1009)
   const nodal::test::ScopedEnv specialize("NODAL_FFT_SPECIALIZE", "1");
   double worst = 0;
-  for (std::int64_t n : {60, 1009})
+  for (std::int64_t n : {1009})
     for (const char* type : {"fft", "ifft", "rfft"})
       worst = std::max(worst, compare(type, Shape{3, n}, DType::float32, "ortho", true, -1, std::uint64_t(n)));
   MESSAGE(fmt::format("specialised kernels: largest ‖Δ‖/‖y‖ = {:.2f}·ε·(log2 N + 2)", worst));

@@ -7,7 +7,8 @@
 //   |C − C_exact| ≤ (K + 2)·ε·(|alpha|·Σ_k|a_mk||b_kn| + |beta|·|c_mn|).
 // The reference is computed in long double (64-bit mantissa: 2^11 times finer than float64's) from
 // the very values the device reads, so its own error is negligible against that bound. The test
-// checks the bound per element and prints the largest ratio error / (ε·(|alpha|Σ|a||b| +
+// checks the bound per element (K + 3 with an epilogue addend d, whose |d| joins the scale) and
+// prints the largest ratio error / (ε·(|alpha|Σ|a||b| +
 // |beta||c|)), which in practice is far below K + 2 (random signs: errors grow like √K).
 #include <doctest/doctest.h>
 
@@ -56,14 +57,16 @@ Operand operand(Shape shape, bool transposed, std::uint64_t seed, DType dtype) {
 }
 
 // Runs c = alpha·a·b + beta·c0 on the device and returns the worst error ratio (see the header).
-double check_gemm(const Operand& a, const Operand& b, const Operand* c0, double alpha, double beta, const Shape& batch) {
+double check_gemm(const Operand& a, const Operand& b, const Operand* c0, double alpha, double beta, const Shape& batch,
+                  const Tensor* add = nullptr) {
   const Tensor ha = a.host(), hb = b.host();
   const std::int64_t M = ha.shape()[ha.rank() - 2], K = ha.shape()[ha.rank() - 1], N = hb.shape()[hb.rank() - 1];
   const DType dtype = ha.dtype();
   Shape c_shape = batch;
   c_shape.push_back(M), c_shape.push_back(N);
   Tensor dc = c0 ? c0->device() : Tensor::empty(c_shape, dtype, Backend::opencl);
-  opencl::gemm(a.device(), b.device(), dc, alpha, beta);
+  const Tensor d_add = add ? add->to(Backend::opencl) : Tensor();
+  opencl::gemm(a.device(), b.device(), dc, alpha, beta, "gemm", add ? &d_add : nullptr);
   Shape a_full = batch, b_full = batch;
   a_full.push_back(M), a_full.push_back(K);
   b_full.push_back(K), b_full.push_back(N);
@@ -71,6 +74,7 @@ double check_gemm(const Operand& a, const Operand& b, const Operand* c0, double 
   const auto vb = hb.expand(b_full).contiguous().to_vector<double>();
   const auto vc0 = c0 ? c0->host().contiguous().to_vector<double>() : std::vector<double>();
   const auto got = dc.to(Backend::cpu).contiguous().to_vector<double>();
+  const auto vadd = add ? add->expand(Shape{M, N}).contiguous().to_vector<double>() : std::vector<double>();
   REQUIRE(got.size() == std::size_t(batch.numel() * M * N));
   const double eps = nodal::test::epsilon(dtype);
   double worst = 0;
@@ -86,8 +90,12 @@ double check_gemm(const Operand& a, const Operand& b, const Operand* c0, double 
         const std::size_t i = std::size_t((p * M + m) * N + n);
         Real exact = Real(alpha) * sum, scale = std::fabs(Real(alpha)) * abs_sum;
         if (beta != 0) exact += Real(beta) * Real(vc0[i]), scale += std::fabs(Real(beta) * Real(vc0[i]));
+        if (add) {  // the epilogue's addend: one more rounding
+          const Real d = Real(vadd[std::size_t(m * N + n)]);
+          exact += d, scale += std::fabs(d);
+        }
         const double err = double(std::fabs(Real(got[i]) - exact));
-        if (std::isnan(got[i]) || err > double(K + 2) * eps * double(scale)) {
+        if (std::isnan(got[i]) || err > double(K + 3) * eps * double(scale)) {
           FAIL_CHECK(fmt::format("C[{}, {}, {}] = {} but exactly {} (scale {})", p, m, n, got[i], double(exact),
                                  double(scale)));
           return std::nan("");
@@ -108,7 +116,9 @@ TEST_CASE("opencl gemm: every M, N, K in {1, 2, 3, 7, 16, 33, 64, 130} against a
   for (const opencl::GemmTiles& forced : variants) {
     opencl::force_gemm_tiles(forced);
     for (DType dtype : {DType::float32, DType::float64}) {
-      if (forced.tile_m == 16 && dtype == DType::float64) continue;  // fallback: one dtype (compile time)
+      // the forced layouts in float32 only: their code does not depend on T, and each variant is
+      // one more program for PoCL to compile (about a second each)
+      if (forced.tile_m > 0 && dtype == DType::float64) continue;
       double worst = 0;
       std::uint64_t seed = 1;
       for (std::int64_t M : sizes)
@@ -157,11 +167,22 @@ TEST_CASE("opencl gemm: transposed views, alpha/beta accumulation, strided C, ba
         worst = std::max(worst, check_gemm(a, b, nullptr, 1.0, 0.0, k.batch));
       }
     }
+    // the epilogue: a column bias [N], a row bias [M, 1], a full [M, N]; with accumulation and batches
+    for (auto [M, N, K] : {std::array<std::int64_t, 3>{33, 7, 130}, {65, 31, 17}, {1, 1, 1}}) {
+      INFO(fmt::format("{} epilogue M={} N={} K={}", dtype_name(dtype), M, N, K));
+      const Operand a = operand(Shape{3, M, K}, false, seed++, dtype), b = operand(Shape{K, N}, true, seed++, dtype);
+      const Operand c = operand(Shape{3, M, N}, false, seed++, dtype);
+      for (const Shape& add_shape : {Shape{N}, Shape{M, 1}, Shape{M, N}}) {
+        const Tensor add = Tensor::randn(add_shape, seed++, dtype);
+        worst = std::max(worst, check_gemm(a, b, nullptr, 1.0, 0.0, Shape{3}, &add));
+        worst = std::max(worst, check_gemm(a, b, &c, 1.0, 1.0, Shape{3}, &add));
+      }
+    }
     // K = 0: C = beta·C (alpha·0)
     const Operand a0 = operand(Shape{3, 0}, false, 1, dtype), b0 = operand(Shape{0, 4}, false, 2, dtype);
     const Operand c0 = operand(Shape{3, 4}, false, 3, dtype);
     check_gemm(a0, b0, &c0, 1.0, 0.5, Shape{});
-    MESSAGE(fmt::format("gemm {} views/batches: worst error {:.3f} ε·(|α|Σ|a||b| + |β||c|)", dtype_name(dtype), worst));
+    MESSAGE(fmt::format("gemm {} views/batches/epilogue: worst error {:.3f} ε·(|α|Σ|a||b| + |β||c| + |d|)", dtype_name(dtype), worst));
     CHECK(worst <= 130 + 2);
   }
 }
@@ -178,6 +199,9 @@ TEST_CASE("opencl gemm: bad operands raise errors naming the shapes") {
   CHECK_THROWS_AS(opencl::gemm(a, host, c), BackendError);
   const Tensor batched = Tensor::zeros(Shape{3, 3, 5}, DType::float32, Backend::opencl);
   CHECK_THROWS_AS(opencl::gemm(a, batched, c), ShapeError);  // b's batch does not fit c's
+  const Tensor b35 = Tensor::zeros(Shape{3, 5}, DType::float32, Backend::opencl);
+  const Tensor bad_add = Tensor::zeros(Shape{4}, DType::float32, Backend::opencl);
+  CHECK_THROWS_WITH_AS(opencl::gemm(a, b35, c, 1.0, 0.0, "gemm", &bad_add), doctest::Contains("[4]"), ShapeError);
   CHECK_THROWS_AS(opencl::matmul_batched(Tensor::zeros(Shape{2, 2, 3}, DType::float32, Backend::opencl),
                                          Tensor::zeros(Shape{3, 3, 4}, DType::float32, Backend::opencl)),
                   ShapeError);

@@ -17,6 +17,7 @@ TEST_CASE("OpenCL shape-op tests are skipped: this build has no OpenCL backend")
 }
 #else
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -222,6 +223,34 @@ TEST_CASE("opencl device copies: contiguous()/clone() of views, reshape as a vie
   const Tensor merged = opencl::reshape_on_device(t, Shape{24});                        // needs a copy
   CHECK(merged.buffer() != t.buffer());
   CHECK(max_error(merged, t.to(Backend::cpu).reshape(Shape{24})) == 0.0);
+  // reshape_on_device over many views (permuted, sliced, with extent-1 axes) and target shapes:
+  // always the host's row-major values, whether it returns a view or copies
+  const Tensor base = Tensor::randn(Shape{4, 6, 1, 10}, 5, DType::float32);
+  const Tensor base_device = base.to(Backend::opencl);
+  const std::vector<std::vector<int>> perms = {{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 0, 2, 3}, {0, 2, 3, 1}, {2, 0, 1, 3}};
+  int views_kept = 0, copies = 0;
+  for (const auto& perm : perms)
+    for (int cut = 0; cut < 3; ++cut) {
+      const auto make = [&](const Tensor& t) {
+        const Tensor p = t.permute(perm);
+        const int axis = int(std::find(perm.begin(), perm.end(), 3) - perm.begin());  // the extent-10 axis
+        return cut == 0 ? p : cut == 1 ? p.slice(axis, 0, 5) : p.slice(axis, 1, 10, 2);
+      };
+      const Tensor h = make(base), d = make(base_device);
+      const std::int64_t n = h.numel();
+      for (const Shape& shape : {Shape{n}, Shape{n / 2, 2}, Shape{2, n / 2}, Shape{1, n, 1}, Shape{4, n / 4},
+                                 Shape{n / 4, 2, 2}, Shape{2, 2, 1, n / 4}, Shape{6, n / 6}}) {
+        if (shape.numel() != n) continue;
+        INFO(fmt::format("view {} (perm {}, cut {}) to {}", to_string(h.shape()), perm[0], cut, to_string(shape)));
+        const Tensor r = opencl::reshape_on_device(d, shape);
+        CHECK(max_error(r, h.contiguous().reshape(shape)) == 0.0);
+        (r.buffer() == d.buffer() ? views_kept : copies) += 1;
+      }
+    }
+  MESSAGE(fmt::format("reshape_on_device: {} views, {} copies", views_kept, copies));
+  CHECK(views_kept > 0);
+  CHECK(copies > 0);
+
   Tensor filled = Tensor::empty(Shape{3, 5}, DType::float64, Backend::opencl);
   opencl::fill(filled, -1.25);
   CHECK(filled.to(Backend::cpu).to_vector<double>() == std::vector<double>(15, -1.25));

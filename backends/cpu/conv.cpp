@@ -129,6 +129,10 @@ class ConvCpu final : public NodeImpl {
     if (!ybar.defined() || r.g.in_per_group() == 0 || r.g.batch == 0) {
       for (std::size_t i = 0; i < c.inputs.size(); ++i)
         if (c.wanted[i]) c.input_cotangents[i] = Tensor::zeros(c.inputs[i].shape(), x.dtype());
+      // with no input channels y is the bias alone, so b̄ = Σ ȳ all the same
+      if (ybar.defined() && c.inputs.size() == 3 && c.wanted[2])
+        c.input_cotangents[2] =
+            cpu::conv_detail::bias_gradient(ybar.contiguous(), r.g.batch, r.g.out_channels, r.g.out_pixels());
       return;
     }
     const Tensor dy = ybar.contiguous();

@@ -31,6 +31,7 @@ ConvKernel initial_kernel() {
 }
 std::atomic<ConvKernel> forced{initial_kernel()};
 std::atomic<ConvWeightKernel> forced_weight{ConvWeightKernel::automatic};
+std::atomic<bool> constant_weights_allowed{true};
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "conv").mem(); }
 
@@ -77,7 +78,7 @@ void check_dense(const ConvPass& p, std::initializer_list<const Tensor*> tensors
 
 // Weights fit the constant buffer: the __constant variant of a forward kernel ("_cw").
 bool weights_fit_constant(Context& context, const Tensor& w) {
-  return std::uint64_t(w.numel()) * dtype_size(w.dtype()) <= extra_limits(context.device()).constant_bytes;
+  return constant_weights_allowed.load() && std::uint64_t(w.numel()) * dtype_size(w.dtype()) <= extra_limits(context.device()).constant_bytes;
 }
 
 // The 2-D tiled kernel's tile: TW × TH outputs, at most 128 items and the device's limit.
@@ -96,6 +97,7 @@ Tile tile_for(const Context& context, const ConvGeometry& g, DType dtype) {
   t.tw = pow2_at_least(g.out[2], std::min(16, items));
   if (g.out[1] == 1) t.tw = pow2_at_least(g.out[2], items);  // conv1d: one row of up to 128 outputs
   t.th = pow2_at_least(g.out[1], std::max(1, items / t.tw));
+  t.th = std::max(t.th, std::min(32, items) / t.tw);  // at least 32 items: few distinct local sizes (tile8_for)
   const std::int64_t rows = (t.th - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
   const std::int64_t cols = (t.tw - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
   t.local_bytes = std::size_t(rows * (cols | 1)) * dtype_size(dtype);
@@ -109,11 +111,20 @@ struct Tile8 {
 };
 Tile8 tile8_for(const Context& context, const ConvGeometry& g, DType dtype) {
   Tile8 t;
-  const int items = int(std::min<std::size_t>(64, context.device().max_work_group_size));
-  // Exact extents, not powers of two: a 10×10 output is one tile of 10 rows × 2 items (a power
-  // of two would be 16 rows, 6 of them idle).
-  t.twv = int(std::clamp<std::int64_t>((g.out[2] + 7) / 8, 1, std::min(8, items)));
-  t.th = int(std::clamp<std::int64_t>(g.out[1], 1, std::max(1, items / t.twv)));
+  const int limit = int(std::min<std::size_t>(64, context.device().max_work_group_size));
+  // Work-group sizes from a short list, {8, 16, 24, 32, 48, 64} items: PoCL compiles a kernel
+  // anew for every local size it meets (a second or so each), so exact tile extents would cost
+  // a compilation per image size; the list keeps idle rows few (a 10×10 output: 12 rows × 2
+  // items, where a power of two would be 16 rows).
+  t.twv = pow2_at_least((g.out[2] + 7) / 8, std::min(8, limit));
+  const std::int64_t want = t.twv * std::max<std::int64_t>(1, g.out[1]);
+  int items = limit;
+  for (int size : {8, 16, 24, 32, 48, 64})
+    if (size >= want && size % t.twv == 0 && size <= limit) {
+      items = size;
+      break;
+    }
+  t.th = std::max(1, items / t.twv);
   const std::int64_t rows = (t.th - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
   const std::int64_t cols = 8 * t.twv + (g.kernel[2] - 1) * g.dilation[2];
   t.local_bytes = std::size_t(rows * (cols | 1)) * dtype_size(dtype);
@@ -226,6 +237,7 @@ Launch& geometry_args(Launch& launch, const PackedGeometry& k) {
 
 void set_conv_kernel(ConvKernel kernel) { forced.store(kernel); }
 void set_conv_weight_kernel(ConvWeightKernel kernel) { forced_weight.store(kernel); }
+void set_conv_constant_weights(bool allowed) { constant_weights_allowed.store(allowed); }
 ConvKernel conv_kernel() { return forced.load(); }
 
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary) {
@@ -343,7 +355,9 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
   // 4·L terms.
   const ConvWeightKernel want = forced_weight.load();
   const bool serial = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
-  const std::size_t L = serial ? 1 : tree_group_size(context, R);
+  // Two group sizes only (64 for short sums, else the reduce kernels' 256): PoCL and some GPU
+  // drivers compile a kernel again for every local size.
+  const std::size_t L = serial ? 1 : tree_group_size(context, R <= 256 ? 64 : 256);
   const std::int64_t target = (serial ? 64 : 4) * std::int64_t(std::max(1u, context.device().compute_units));
   const std::int64_t span = serial ? p.g.batch : R;  // what pieces cut: samples, or terms
   const std::int64_t min_piece = serial ? 1 : 4 * std::int64_t(L);
@@ -370,8 +384,28 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
 
 Tensor conv_bias_gradient(Context& context, const Tensor& dy, std::int64_t batch, std::int64_t channels,
                           std::int64_t pixels) {
-  const std::uint8_t reduced[] = {1, 0, 1};
-  return sum_axes(context, dense(context, dy).reshape(Shape{batch, channels, pixels}), reduced, 1.0);
+  const Tensor g = dense(context, dy).reshape(Shape{batch, channels, pixels});
+  const bool fits = g.numel() < std::numeric_limits<cl_int>::max() && g.offset() < std::numeric_limits<cl_int>::max() - g.numel();
+  const ConvWeightKernel want = forced_weight.load();  // the rows family covers b̄ too
+  const bool rows = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
+  if (!rows || !fits || channels == 0 || batch == 0) {
+    const std::uint8_t reduced[] = {1, 0, 1};
+    return sum_axes(context, g, reduced, 1.0);
+  }
+  // CPU devices: conv_bias_rows over (channel, piece of samples) units, 64 per core, then the
+  // pieces summed (the reduce kernels' strided sum over [batch, pixels] per channel was 10x slower).
+  check_kernel_dtype(context, g.dtype(), "conv bias gradient");
+  const std::int64_t target = 64 * std::int64_t(std::max(1u, context.device().compute_units));
+  std::int64_t pieces = std::clamp<std::int64_t>((target + channels - 1) / channels, 1, batch);
+  const std::int64_t chunk = (batch + pieces - 1) / pieces;
+  pieces = (batch + chunk - 1) / chunk;
+  Tensor partial = device_empty(context, Shape{channels, pieces}, g.dtype());
+  Launch launch(context, typed_kernel(context, "conv_direct", g.dtype(), "conv_bias_rows"), "conv_bias_rows");
+  launch.mem(mem_of(g)).arg(cl_int(g.offset())).mem(mem_of(partial)).arg(cl_int(chunk)).arg(cl_int(pieces));
+  launch.arg(cl_int(batch)).arg(cl_int(channels)).arg(cl_int(pixels)).run_elements(channels * pieces);
+  if (pieces == 1) return partial.reshape(Shape{channels});
+  const std::uint8_t reduced[] = {0, 1};
+  return sum_axes(context, partial, reduced, 1.0);
 }
 
 Tensor signal_fold(Context& context, const Tensor& dxe, std::int64_t rows, std::int64_t n, std::int64_t padded,

@@ -19,8 +19,8 @@
 
 namespace nodal::opencl {
 
-// Which forward kernel runs: automatic (see conv_direct.cpp: the tiled kernel on GPUs, the image
-// kernel for float32 where images exist and it measured faster, else the general one), or one
+// Which forward kernel runs: automatic (the local-tile kernel wherever it applies, else the
+// general one; the image kernel measured slower on PoCL, so only when forced), or one
 // forced where it applies (falls back to general where it does not: float64 for image, 3-D or a
 // non-zero boundary for tiled and image). Process-wide; NODAL_CONV_KERNEL=general|tiled|image sets
 // the initial value.
@@ -30,10 +30,15 @@ ConvKernel conv_kernel();
 // The kernel the forward pass would use for this problem (tests and logs).
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary);
 
-// Which weight-gradient kernel runs: automatic (rows on CPU devices, tree elsewhere) or one forced
-// (tests cover both on any device). Process-wide.
+// Which weight- and bias-gradient kernels run: automatic (the rows kernels on CPU devices; the
+// tree kernel and the reduce kernels elsewhere) or one family forced (tests cover both on any
+// device). Process-wide.
 enum class ConvWeightKernel { automatic, rows, tree };
 void set_conv_weight_kernel(ConvWeightKernel kernel);
+
+// Whether forward kernels may read the weights from __constant memory when they fit (default);
+// false forces the __global variants everywhere (tests cover both). Process-wide.
+void set_conv_constant_weights(bool allowed);
 
 enum class Boundary : int { zero = 0, replicate = 1, circular = 2 };
 

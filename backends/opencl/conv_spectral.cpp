@@ -110,8 +110,11 @@ std::optional<Method> method_of(const Conv& node, const Tensor& x, const Tensor&
   const ConvGeometry g = node.geometry(x.shape(), w.shape());
   std::string why;
   const bool fft = auto_prefers_fft(g, &why);
-  if (log_enabled(LogLevel::debug)) log_debug("{} {} (opencl): auto: {}", g.key(), dtype_name(x.dtype()), why);
-  return fft ? std::optional<Method>(Method::whole) : std::nullopt;
+  const bool tiles = fft && auto_prefers_tiles(g);
+  if (log_enabled(LogLevel::debug))
+    log_debug("{} {} (opencl): auto: {}{}", g.key(), dtype_name(x.dtype()), why, tiles ? ", as fft_tiled" : "");
+  if (!fft) return std::nullopt;
+  return tiles ? Method::tiled : Method::whole;
 }
 
 // Whether the spectral path can run this problem here. `auto` falls back to direct (false) where
@@ -161,6 +164,11 @@ bool auto_prefers_fft(const ConvGeometry& g, std::string* why) {
                        g.kernel_pixels(), direct, spectral);
   return fft;
 }
+
+// auto's spectral variant: fft_tiled once the whole transform would have ≥ 2^16 points (a
+// 256×256 image and up), where the tiles' smaller transforms measured faster on PoCL (1.14× at
+// 256² k31, 1.4× at 1024² k31) and the spectra in flight stay bounded; fft below.
+bool auto_prefers_tiles(const ConvGeometry& g) { return cs::make_tile_plan(g, {}).points() >= 65536; }
 
 bool spectral_conv_forward(const ForwardCall& c) {
   const Conv& node = c.as<Conv>();

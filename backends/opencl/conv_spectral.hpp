@@ -25,6 +25,8 @@ bool spectral_conv_jvp(const JvpCall& c);
 
 // Whether `auto` runs this geometry spectrally on OpenCL (the rule in conv_spectral.cpp), and why.
 bool auto_prefers_fft(const ConvGeometry& g, std::string* why = nullptr);
+// Where auto runs spectrally: as fft_tiled (true) or fft (false); see conv_spectral.cpp.
+bool auto_prefers_tiles(const ConvGeometry& g);
 
 // fft_tiled's tile extent (input block per axis, on the padded grid) for tests and experiments:
 // {0, 0, 0} (the default) lets the cost model choose. Process-wide.

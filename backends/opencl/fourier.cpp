@@ -165,12 +165,20 @@ struct FourierOpenCl final : NodeImpl {
     q.op = f.type();
     switch (f.kind) {
       case FourierKind::fft: q.norm_mode = scaling_of(f, true); break;
-      case FourierKind::ifft: q.inverse = true, q.norm_mode = scaling_of(f, false); break;
+      case FourierKind::ifft:
+        q.inverse = true;
+        q.norm_mode = scaling_of(f, false);
+        break;
       case FourierKind::rfft:
-        q.kind = Kind::r2c, q.norm_mode = scaling_of(f, true), q.real_last = x.shape().back();
+        q.kind = Kind::r2c;
+        q.norm_mode = scaling_of(f, true);
+        q.real_last = x.shape().back();
         break;
       case FourierKind::irfft:
-        q.kind = Kind::c2r, q.inverse = true, q.norm_mode = scaling_of(f, false), q.real_last = f.real_length(x.shape());
+        q.kind = Kind::c2r;
+        q.inverse = true;
+        q.norm_mode = scaling_of(f, false);
+        q.real_last = f.real_length(x.shape());
         break;
     }
     if (q.kind == Kind::r2c && is_complex(x.dtype()))
@@ -196,10 +204,15 @@ struct FourierOpenCl final : NodeImpl {
         q.real_output = !is_complex(x.dtype());
         break;
       case FourierKind::rfft:
-        q.kind = Kind::c2r, q.inverse = true, q.real_last = x.shape().back(), q.hermitian_scale = 0.5;
+        q.kind = Kind::c2r;
+        q.inverse = true;
+        q.real_last = x.shape().back();
+        q.hermitian_scale = 0.5;
         break;
       case FourierKind::irfft:
-        q.kind = Kind::r2c, q.real_last = f.real_length(x.shape()), q.interior_scale = 2.0;
+        q.kind = Kind::r2c;
+        q.real_last = f.real_length(x.shape());
+        q.interior_scale = 2.0;
         break;
     }
     c.input_cotangents[0] = transform(g, q);

@@ -98,7 +98,8 @@ void force_gemm_tiles(const GemmTiles& tiles) {
   forced_tiles = tiles;
 }
 
-void gemm(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta, std::string_view op) {
+void gemm(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta, std::string_view op,
+          const Tensor* add) {
   if (a.rank() < 2 || b.rank() < 2 || c.rank() < 2)
     throw ShapeError(fmt::format("{} (opencl gemm): operands need two matrix axes; got a {}, b {}, c {}", op,
                                  to_string(a.shape()), to_string(b.shape()), to_string(c.shape())));
@@ -120,7 +121,18 @@ void gemm(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta
   if (a.dtype() != c.dtype() || b.dtype() != c.dtype())
     throw DTypeError(fmt::format("{} (opencl gemm): dtypes differ: a {}, b {}, c {}", op, dtype_name(a.dtype()),
                                  dtype_name(b.dtype()), dtype_name(c.dtype())));
-  Context& context = context_of({&a, &b, &c}, op);
+  Tensor d;  // the epilogue's addend as an [M, N] view (broadcast axes stride 0)
+  if (add && add->defined()) {
+    if (add->dtype() != c.dtype())
+      throw DTypeError(fmt::format("{} (opencl gemm): the addend is {} but c is {}", op, dtype_name(add->dtype()),
+                                   dtype_name(c.dtype())));
+    if (add->rank() > 2 || (add->rank() >= 1 && add->shape()[add->rank() - 1] != 1 && add->shape()[add->rank() - 1] != N) ||
+        (add->rank() == 2 && add->shape()[0] != 1 && add->shape()[0] != M))
+      throw ShapeError(fmt::format("{} (opencl gemm): the addend {} does not broadcast to the matrix shape [{}, {}]", op,
+                                   to_string(add->shape()), M, N));
+    d = add->expand(Shape{M, N});
+  }
+  Context& context = context_of({&a, &b, &c, &d}, op);
   check_kernel_dtype(context, c.dtype(), op);
   if (c.numel() == 0) return;
 
@@ -156,6 +168,12 @@ void gemm(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta
     launch.arg(cl_long(eb.strides()[br])).arg(cl_long(eb.strides()[br + 1])).arg(cl_long(axes.strides[1].back()));
     launch.mem(device_buffer(*c.buffer(), op).mem()).arg(cl_long(offset[2]));
     launch.arg(cl_long(c.strides()[br])).arg(cl_long(c.strides()[br + 1])).arg(cl_long(axes.strides[2].back()));
+    if (d.defined()) {
+      launch.mem(device_buffer(*d.buffer(), op).mem()).arg(cl_long(d.offset()));
+      launch.arg(cl_long(d.strides()[0])).arg(cl_long(d.strides()[1]));
+    } else {
+      launch.mem(nullptr).arg(cl_long(0)).arg(cl_long(0)).arg(cl_long(0));
+    }
     launch.run(std::size_t(tiles_m * tiles_n * inner), std::size_t(tiles.threads()));
   }
 }

@@ -16,8 +16,11 @@ namespace nodal::opencl {
 // a [..., M, K], b [..., K, N], c [..., M, N] (rank ≥ 2 each; a's and b's batch axes broadcast
 // to c's). ShapeError / DTypeError naming `op` when they do not fit; BackendError when they live
 // on the host or on two devices.
+// `add`, when given, is a tensor broadcastable to the matrix shape [M, N] (a bias [N] along the
+// columns, [M, 1] along the rows, or a full [M, N]; the same for every batch) added last, in the
+// same launch: c = alpha·a·b + beta·c + add.
 void gemm(const Tensor& a, const Tensor& b, Tensor& c, double alpha = 1.0, double beta = 0.0,
-          std::string_view op = "gemm");
+          std::string_view op = "gemm", const Tensor* add = nullptr);
 
 // a·b as a new contiguous tensor [batch..., M, N], batch = broadcast of a's and b's batch axes.
 Tensor matmul_batched(const Tensor& a, const Tensor& b, std::string_view op = "gemm");

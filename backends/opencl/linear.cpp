@@ -1,7 +1,6 @@
 // OpenCL forward, vjp and jvp of linear (nodes/linear.hpp): y = x·Wᵀ + b on the device GEMM.
 // x [..., in] is used as a stack of rows; W [out, in] enters transposed as a view (no copy). The
-// bias is broadcast into y by one copy launch and the product accumulates onto it (GEMM with
-// beta = 1), so the forward is two launches with a bias, one without.
+// bias is added in the GEMM's epilogue, so the forward is one launch with or without it.
 #include <vector>
 
 #include "nodal/backends/opencl/copy.hpp"
@@ -36,22 +35,12 @@ Shape output_shape(const Tensor& x, const Tensor& w) {
   return s;
 }
 
-// y = bias broadcast over the rows (one launch), or an uninitialised y when there is none: the
-// caller's first GEMM then uses beta = 0.
-Tensor start_output(Context& context, const Shape& shape, DType dtype, const Tensor* bias, double& beta) {
-  if (bias) {
-    beta = 1.0;
-    return scaled_copy(context, *bias, shape, 1.0);
-  }
-  beta = 0.0;
-  return device_empty(context, shape, dtype);
-}
-
-// y += x·Wᵀ (beta = 1) or y = x·Wᵀ (beta = 0); y is contiguous, so it folds whenever x does
-void add_product(Tensor& y, const Tensor& x, const Tensor& w, double& beta) {
+// y = x·Wᵀ (+ bias, fused into the GEMM's epilogue) when `beta` is 0, y += x·Wᵀ (+ bias) when 1;
+// y is contiguous, so it folds into rows whenever x does.
+void add_product(Tensor& y, const Tensor& x, const Tensor& w, double& beta, const Tensor* bias) {
   const Tensor x_rows = as_rows(x);
   Tensor y_view = x_rows.rank() == 2 ? as_rows(y) : y;
-  gemm(x_rows, w.transpose(0, 1), y_view, 1.0, beta, "linear");
+  gemm(x_rows, w.transpose(0, 1), y_view, 1.0, beta, "linear", bias);
   beta = 1.0;
 }
 
@@ -64,8 +53,8 @@ struct LinearOpenCl final : NodeImpl {
     Context& context = context_of({&x, &w, bias}, "linear");
     check_kernel_dtype(context, x.dtype(), "linear");
     double beta = 0.0;
-    Tensor y = start_output(context, output_shape(x, w), x.dtype(), bias, beta);
-    add_product(y, x, w, beta);
+    Tensor y = device_empty(context, output_shape(x, w), x.dtype());
+    add_product(y, x, w, beta, bias);
     c.outputs[0] = y;
   }
   // x̄ = ȳ·W,  W̄ = ȳᵀ·x (every row of every leading axis summed by the GEMM's K),  b̄ = Σ_rows ȳ
@@ -98,7 +87,7 @@ struct LinearOpenCl final : NodeImpl {
       c.input_cotangents[2] = sum_axes(context, g, reduced, 1.0);
     }
   }
-  // ẏ = ẋ·Wᵀ + x·Ẇᵀ + ḃ: ḃ broadcast first, then each product accumulated onto it
+  // ẏ = ẋ·Wᵀ + x·Ẇᵀ + ḃ: ḃ in the first product's epilogue, the second accumulated (beta = 1)
   void jvp(const JvpCall& c) const override {
     const Tensor& x = c.inputs[0];
     const Tensor& w = c.inputs[1];
@@ -112,10 +101,14 @@ struct LinearOpenCl final : NodeImpl {
       c.output_tangents[0] = device_full(context, shape, x.dtype(), 0.0, "linear");
       return;
     }
+    if (!dx.defined() && !dw.defined()) {
+      c.output_tangents[0] = scaled_copy(context, *db, shape, 1.0);  // ẏ = ḃ broadcast over the rows
+      return;
+    }
     double beta = 0.0;
-    Tensor y = start_output(context, shape, x.dtype(), db, beta);
-    if (dx.defined()) add_product(y, dx, w, beta);
-    if (dw.defined()) add_product(y, x, dw, beta);
+    Tensor y = device_empty(context, shape, x.dtype());
+    if (dx.defined()) add_product(y, dx, w, beta, db);
+    if (dw.defined()) add_product(y, x, dw, beta, dx.defined() ? nullptr : db);
     c.output_tangents[0] = y;
   }
 };
