@@ -30,6 +30,7 @@
 
 #include "nodal/core/execution.hpp"
 #ifdef NODAL_HAS_OPENCL
+#include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/devices.hpp"
 #endif
@@ -141,6 +142,9 @@ int run_child(const std::string& framework, std::int64_t batch, int steps, int t
     loss = step->step(images.data(), labels.data());
   }
   step->sync();
+#ifdef NODAL_HAS_OPENCL
+  const opencl::Activity before = opencl::activity();
+#endif
   const auto t0 = std::chrono::steady_clock::now();
   for (int k = 10; k < 10 + steps; ++k) {
     gather(k);
@@ -149,11 +153,21 @@ int run_child(const std::string& framework, std::int64_t batch, int steps, int t
   if (const double synced = step->sync(); !std::isnan(synced)) loss = synced;  // a device step ends here
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("RESULT {:.1f} {:.1f} {:.4f}\n", double(steps) * double(batch) / seconds, peak_rss_mib(), loss);
+#ifdef NODAL_HAS_OPENCL
+  // what a device step asks of the device: kernel launches and transfers, per step
+  if (framework == "nodal-opencl") {
+    const opencl::Activity a = opencl::activity_since(before);
+    fmt::print("ACTIVITY {:.1f} {:.2f} {:.0f} {:.2f} {:.0f}\n", double(a.launches) / steps, double(a.uploads) / steps,
+               double(a.upload_bytes) / steps, double(a.downloads) / steps, double(a.download_bytes) / steps);
+  }
+#endif
   return 0;
 }
 
 struct Row {
   double images_per_s = 0, peak_mib = 0, loss = 0;
+  // OpenCL children: per step
+  double launches = 0, uploads = 0, upload_bytes = 0, downloads = 0, download_bytes = 0;
 };
 
 // The environment a child runs in, before the command.
@@ -183,6 +197,9 @@ Row run_in_child(const std::string& self, const std::string& framework, std::int
   char line[512];
   while (std::fgets(line, sizeof line, pipe))
     if (std::strncmp(line, "RESULT ", 7) == 0) std::sscanf(line + 7, "%lf %lf %lf", &row.images_per_s, &row.peak_mib, &row.loss);
+    else if (std::strncmp(line, "ACTIVITY ", 9) == 0)
+      std::sscanf(line + 9, "%lf %lf %lf %lf %lf", &row.launches, &row.uploads, &row.upload_bytes, &row.downloads,
+                  &row.download_bytes);
   pclose(pipe);
   return row;
 }
@@ -228,7 +245,7 @@ int main(int argc, char** argv) {
   fmt::print("{0} batch {0} nodal img/s {0} torch img/s (best) {0} torch best config {0} nodal/torch {0} nodal peak MiB {0} "
              "torch peak MiB {0}{1}\n", sep, device.empty() ? std::string() : fmt::format(" nodal OpenCL img/s {} ", sep));
   if (markdown) fmt::print("|---:|---:|---:|---|---:|---:|---:|{}\n", device.empty() ? "" : "---:|");
-  std::vector<std::string> details;
+  std::vector<std::string> details, device_steps;
   for (std::int64_t b : {64, 256, 1024}) {
     const Row ours = run_in_child(self, "nodal", b, steps, threads, tuned);
     const Row on_device = device.empty() ? Row{} : run_in_child(self, "nodal-opencl", b, steps, threads, tuned);
@@ -245,6 +262,17 @@ int main(int argc, char** argv) {
                ours.images_per_s, best.images_per_s, best_name,
                best.images_per_s > 0 ? ours.images_per_s / best.images_per_s : 0.0, ours.peak_mib, best.peak_mib,
                device.empty() ? std::string() : fmt::format(" {:18.0f} {}", on_device.images_per_s, sep));
+    if (on_device.images_per_s > 0)
+      device_steps.push_back(fmt::format("{0} {1:5} {0} {2:8.3f} {0} {3:9.1f} {0} {4:8.2f} {0} {5:10.0f} {0} {6:9.2f} {0} {7:10.0f} {0}",
+                                         sep, b, 1e3 * double(b) / on_device.images_per_s, on_device.launches,
+                                         on_device.uploads, on_device.upload_bytes, on_device.downloads,
+                                         on_device.download_bytes));
+  }
+  if (!device_steps.empty()) {
+    fmt::print("\nOpenCL step on {1}: time and what it asks of the device, per step\n{0} batch {0} ms/step {0} launches {0} "
+               "uploads {0} up bytes {0} downloads {0} down bytes {0}\n", sep, device);
+    if (markdown) fmt::print("|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const std::string& d : device_steps) fmt::print("{}\n", d);
   }
   if (!details.empty()) {
     fmt::print("\nlibtorch candidates\n{0} batch {0} configuration {0} torch img/s {0} torch peak MiB {0}\n", sep);
