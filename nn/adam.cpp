@@ -125,28 +125,15 @@ void Adam::update(Tensor& param, const Tensor& grad, std::span<Tensor> slots, st
 }
 
 void Adam::update_many(std::span<const Update> updates) {
-  // Device parameters: runs of consecutive parameters with one backend, dtype, group and step
-  // count (hence the same scalars) are fused into few launches.
-  std::size_t first = 0;
-  while (first < updates.size()) {
-    const Update& u = updates[first];
-    if (u.param->backend() == Backend::cpu) {
-      update(*u.param, u.grad, u.slots, u.step, *u.group);
-      ++first;
-      continue;
-    }
-    std::vector<AdamTensors> run;
-    std::size_t last = first;
-    for (; last < updates.size(); ++last) {
-      const Update& v = updates[last];
-      if (v.param->backend() != u.param->backend() || v.param->dtype() != u.param->dtype() || v.group != u.group ||
-          v.step != u.step)
-        break;
-      run.push_back({v.param, &v.grad, &v.slots[0], &v.slots[1]});
-    }
-    device_training_kernels(u.param->backend(), decoupled_ ? "AdamW.step" : "Adam.step").adam(run, scalars(*u.group, u.step));
-    first = last;
-  }
+  // Device parameters at the same step count share every scalar: one fused update per run.
+  for_each_device_run(
+      updates, [](const Update& a, const Update& b) { return a.step == b.step; },
+      [&](std::span<const Update> run) {
+        std::vector<AdamTensors> tensors;
+        for (const Update& v : run) tensors.push_back({v.param, &v.grad, &v.slots[0], &v.slots[1]});
+        device_training_kernels(run[0].param->backend(), decoupled_ ? "AdamW.step" : "Adam.step")
+            .adam(tensors, scalars(*run[0].group, run[0].step));
+      });
 }
 
 void Adam::save_hyper(Metadata& out, std::string_view prefix) const {

@@ -109,6 +109,28 @@ class Optimizer {
   virtual void update_many(std::span<const Update> updates) {
     for (const Update& u : updates) update(*u.param, u.grad, u.slots, u.step, *u.group);
   }
+  // For update_many overrides: host parameters go through update() one by one; device parameters
+  // in runs of consecutive ones with one backend, dtype and group for which `same_scalars(first,
+  // other)` holds, each run handed to `fused(run)` (one launch for many tensors).
+  template <class SameScalars, class Fused>
+  void for_each_device_run(std::span<const Update> updates, SameScalars same_scalars, Fused fused) {
+    std::size_t first = 0;
+    while (first < updates.size()) {
+      const Update& u = updates[first];
+      if (u.param->backend() == Backend::cpu) {
+        update(*u.param, u.grad, u.slots, u.step, *u.group);
+        ++first;
+        continue;
+      }
+      std::size_t last = first + 1;
+      while (last < updates.size() && updates[last].param->backend() == u.param->backend() &&
+             updates[last].param->dtype() == u.param->dtype() && updates[last].group == u.group &&
+             same_scalars(u, updates[last]))
+        ++last;
+      fused(updates.subspan(first, last - first));
+      first = last;
+    }
+  }
   // Hyper-parameters other than lr and weight decay, as metadata (key without prefix).
   virtual void save_hyper(Metadata& out, std::string_view prefix) const = 0;
   virtual void load_hyper(const Metadata& in, std::string_view prefix, std::string_view source) = 0;

@@ -70,28 +70,14 @@ SgdScalars Sgd::scalars(const Group& group, std::int64_t step) const {
 }
 
 void Sgd::update_many(std::span<const Update> updates) {
-  // Device parameters: runs of consecutive parameters with one backend, one dtype and the same scalars (one
-  // group, all at their first step or all past it) are fused into few launches.
-  std::size_t first = 0;
-  while (first < updates.size()) {
-    const Update& u = updates[first];
-    if (u.param->backend() == Backend::cpu) {
-      update(*u.param, u.grad, u.slots, u.step, *u.group);
-      ++first;
-      continue;
-    }
-    std::vector<SgdTensors> run;
-    std::size_t last = first;
-    for (; last < updates.size(); ++last) {
-      const Update& v = updates[last];
-      if (v.param->backend() != u.param->backend() || v.param->dtype() != u.param->dtype() || v.group != u.group ||
-          (v.step == 1) != (u.step == 1))
-        break;
-      run.push_back({v.param, &v.grad, v.slots.empty() ? nullptr : &v.slots[0]});
-    }
-    device_training_kernels(u.param->backend(), "Sgd.step").sgd(run, scalars(*u.group, u.step));
-    first = last;
-  }
+  // The scalars differ only between a first step and later ones: one fused update per run.
+  for_each_device_run(
+      updates, [](const Update& a, const Update& b) { return (a.step == 1) == (b.step == 1); },
+      [&](std::span<const Update> run) {
+        std::vector<SgdTensors> tensors;
+        for (const Update& v : run) tensors.push_back({v.param, &v.grad, v.slots.empty() ? nullptr : &v.slots[0]});
+        device_training_kernels(run[0].param->backend(), "Sgd.step").sgd(tensors, scalars(*run[0].group, run[0].step));
+      });
 }
 
 void Sgd::save_hyper(Metadata& out, std::string_view prefix) const {

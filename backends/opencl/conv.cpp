@@ -35,6 +35,23 @@ void zero_cotangents(Context& context, const VjpCall& c) {
     if (c.wanted[i]) c.input_cotangents[i] = device_zeros(context, c.inputs[i].shape(), c.inputs[i].dtype());
 }
 
+// ẏ = B(ẋ, w) + B(x, ẇ) + ḃ for the bilinear B of conv (forward) or conv_transpose (backward
+// input); apply(x, w, b, y, accumulate) writes or adds B(x, w) + b into y. Undefined tangents are zero.
+template <class Apply>
+Tensor bilinear_jvp(Context& context, const JvpCall& c, const Shape& shape, Apply apply) {
+  const Tensor& xdot = c.input_tangents[0];
+  const Tensor& wdot = c.input_tangents[1];
+  const Tensor bdot = c.inputs.size() == 3 ? c.input_tangents[2] : Tensor();
+  if (!xdot.defined() && !wdot.defined())
+    return bdot.defined() ? broadcast_bias(context, dense(context, bdot), shape)
+                          : device_zeros(context, shape, c.inputs[0].dtype());
+  Tensor y = device_empty(context, shape, c.inputs[0].dtype());
+  const Tensor b = dense(context, bdot);
+  if (xdot.defined()) apply(dense(context, xdot), dense(context, c.inputs[1]), b, y, false);
+  if (wdot.defined()) apply(dense(context, c.inputs[0]), dense(context, wdot), xdot.defined() ? Tensor() : b, y, xdot.defined());
+  return y;
+}
+
 struct ConvOpenCl final : NodeImpl {
   static ConvPass pass_of(const Conv& node, const Tensor& x, const Tensor& w) {
     check_conv_algorithm(node.type(), node.options().algorithm);
@@ -84,19 +101,7 @@ struct ConvOpenCl final : NodeImpl {
     const Tensor bdot = c.inputs.size() == 3 ? c.input_tangents[2] : Tensor();
     Context& context = context_of({&c.inputs[0], &c.inputs[1], &xdot, &wdot, &bdot}, node.type());
     const ConvPass p = pass_of(node, c.inputs[0], c.inputs[1]);
-    const Shape shape = p.g.output_shape();
-    if (!xdot.defined() && !wdot.defined()) {
-      c.output_tangents[0] = bdot.defined() ? broadcast_bias(context, dense(context, bdot), shape)
-                                            : device_zeros(context, shape, c.inputs[0].dtype());
-      return;
-    }
-    Tensor y = device_empty(context, shape, c.inputs[0].dtype());
-    const Tensor b = dense(context, bdot);
-    if (xdot.defined()) conv_forward(context, p, dense(context, xdot), dense(context, c.inputs[1]), b, y, false);
-    if (wdot.defined())
-      conv_forward(context, p, dense(context, c.inputs[0]), dense(context, wdot), xdot.defined() ? Tensor() : b, y,
-                   xdot.defined());
-    c.output_tangents[0] = y;
+    c.output_tangents[0] = bilinear_jvp(context, c, p.g.output_shape(), [&](auto&&... args) { conv_forward(context, p, args...); });
   }
 };
 
@@ -146,19 +151,8 @@ struct ConvTransposeOpenCl final : NodeImpl {
     const Tensor bdot = c.inputs.size() == 3 ? c.input_tangents[2] : Tensor();
     Context& context = context_of({&c.inputs[0], &c.inputs[1], &xdot, &wdot, &bdot}, node.type());
     const ConvPass p = pass_of(node, c.inputs[0], c.inputs[1]);
-    const Shape shape = p.g.input_shape();
-    if (!xdot.defined() && !wdot.defined()) {
-      c.output_tangents[0] = bdot.defined() ? broadcast_bias(context, dense(context, bdot), shape)
-                                            : device_zeros(context, shape, c.inputs[0].dtype());
-      return;
-    }
-    Tensor y = device_empty(context, shape, c.inputs[0].dtype());
-    const Tensor b = dense(context, bdot);
-    if (xdot.defined()) conv_backward_input(context, p, dense(context, xdot), dense(context, c.inputs[1]), b, y, false);
-    if (wdot.defined())
-      conv_backward_input(context, p, dense(context, c.inputs[0]), dense(context, wdot), xdot.defined() ? Tensor() : b,
-                          y, xdot.defined());
-    c.output_tangents[0] = y;
+    c.output_tangents[0] =
+        bilinear_jvp(context, c, p.g.input_shape(), [&](auto&&... args) { conv_backward_input(context, p, args...); });
   }
 };
 
