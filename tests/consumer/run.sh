@@ -79,9 +79,11 @@ do_add_subdirectory() {
   echo "== add_subdirectory($source_root)"
   rm -rf "$scratch/add_subdirectory"
   # This step tests that the source tree builds as a subproject, not its speed: compile it without
-  # optimization (-O0, no -march=native), which takes a third of the time of the optimized build.
+  # optimization (-O0, no -march=native), which takes a third of the time of the optimized build,
+  # and without the OpenCL backend: the one build of the configuration -DNODAL_OPENCL=OFF.
   cmake_consumer "$here/subdirectory" "$scratch/add_subdirectory" -DNODAL_SOURCE_DIR="$source_root" \
-    -DNODAL_SANITIZE="${sanitize:-OFF}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DNODAL_NATIVE=OFF
+    -DNODAL_SANITIZE="${sanitize:-OFF}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DNODAL_NATIVE=OFF \
+    -DNODAL_OPENCL=OFF
   "$scratch/add_subdirectory/consumer"
 }
 
