@@ -30,42 +30,20 @@ static_assert(int(BinaryOp::add) == 0 && int(BinaryOp::sub) == 1 && int(BinaryOp
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "opencl elementwise").mem(); }
 
-// The node's parameter as the kernel's T.
-void parameter_arg(Launch& launch, DType dtype, double value) {
-  if (dtype == DType::float64) launch.arg(cl_double(value));
-  else launch.arg(cl_float(value));
-}
-
 struct UnaryOpenCl final : NodeImpl {
   void forward(const ForwardCall& c) const override {
     const Unary& n = c.as<Unary>();
     const Tensor& x = c.inputs[0];
     Context& context = context_of({&x}, n.type());
     check_kernel_dtype(context, x.dtype(), n.type());
-    Tensor y = device_empty(context, x.shape(), x.dtype());
-    if (x.numel() > 0) {
-      const StridedLayout l = strided_layout(x.shape(), std::span<const Tensor>(&x, 1));
-      Launch launch(context, typed_kernel(context, "elementwise", x.dtype(), "unary_forward"), "unary_forward");
-      launch.arg(cl_int(n.op));
-      parameter_arg(launch, x.dtype(), n.parameter);
-      launch.shape(l).operand(l.operands[0]).mem(mem_of(y)).run_elements(l.numel);
-    }
-    c.outputs[0] = y;
+    c.outputs[0] = pointwise_launch(context, "elementwise", "unary_forward", int(n.op), n.parameter, std::span(&x, 1));
   }
   // g · f′(x), both modes (real dtypes only, so no conjugation)
   static Tensor chain(const Unary& n, const Tensor& x, const Tensor& y, const Tensor& g) {
     Context& context = context_of({&x, &y, &g}, n.type());
     check_kernel_dtype(context, x.dtype(), n.type());
-    Tensor out = device_empty(context, x.shape(), x.dtype());
-    if (x.numel() == 0) return out;
     const Tensor views[] = {x, y, g};
-    const StridedLayout l = strided_layout(x.shape(), views);
-    Launch launch(context, typed_kernel(context, "elementwise", x.dtype(), "unary_chain"), "unary_chain");
-    launch.arg(cl_int(n.op));
-    parameter_arg(launch, x.dtype(), n.parameter);
-    launch.shape(l).operand(l.operands[0]).operand(l.operands[1]).operand(l.operands[2]).mem(mem_of(out));
-    launch.run_elements(l.numel);
-    return out;
+    return pointwise_launch(context, "elementwise", "unary_chain", int(n.op), n.parameter, views);
   }
   void vjp(const VjpCall& c) const override {
     if (!c.wanted[0] || !c.output_cotangents[0].defined()) return;

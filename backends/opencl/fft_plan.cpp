@@ -90,11 +90,6 @@ cl_kernel fft_kernel(Context& context, DType real, std::string_view name, std::s
   return context.programs().kernel("fft.cl", kernel_source("fft"), options, name);
 }
 
-void real_arg(Launch& launch, DType real, double v) {
-  if (real == DType::float64) launch.arg(cl_double(v));
-  else launch.arg(cl_float(v));
-}
-
 void run_local(Context& context, const Plan& plan, DType real, std::int64_t count, const Side& load,
                const LoadOps& lops, const TwiddleArgs& twiddle, const TableArgs& tables, const Side& store,
                const StoreOps& sops) {
@@ -125,11 +120,11 @@ void run_local(Context& context, const Plan& plan, DType real, std::int64_t coun
   launch.arg(cl_int(plan.radices.size())).arg(radices).mem(mem_of(plan.pass_twiddles));
   launch.mem(load.mem).arg(pack(load)).arg(cl_int(tables.valid_len)).arg(cl_int(lops.hermitian_n));
   launch.arg(cl_int(lops.hermitian_n / 2 + 1));
-  real_arg(launch, real, lops.hermitian_scale);
+  launch.real(real, lops.hermitian_scale);
   launch.mem(tables.pre).mem(twiddle.lo).mem(twiddle.hi).arg(cl_int(twiddle.split)).arg(cl_int(twiddle.n));
   launch.mem(store.mem).arg(pack(store)).arg(cl_long(sops.store_count));
-  real_arg(launch, real, sops.scale);
-  real_arg(launch, real, sops.interior_scale);
+  launch.real(real, sops.scale);
+  launch.real(real, sops.interior_scale);
   launch.arg(cl_int(sops.interior_n)).mem(tables.mul).mem(tables.post);
   launch.local_bytes(std::size_t(local_bytes_for(per_group, pitch, esize)));
   launch.run(std::size_t((count + per_group - 1) / per_group), std::size_t(per_group * items));

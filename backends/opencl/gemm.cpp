@@ -39,11 +39,6 @@ cl_kernel gemm_kernel(Context& context, DType dtype, const GemmTiles& t) {
   return context.programs().kernel("gemm.cl", kernel_source("gemm"), options, "gemm");
 }
 
-void scalar_arg(Launch& launch, DType dtype, double value) {
-  if (dtype == DType::float64) launch.arg(cl_double(value));
-  else launch.arg(cl_float(value));
-}
-
 // Batch axes of the three operands after dropping extent-1 axes and merging neighbours that every
 // operand steps through as one axis (so a contiguous stack is one axis, however many it had).
 struct BatchAxes {
@@ -160,8 +155,8 @@ void gemm(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta
     }
     Launch launch(context, kernel, "gemm");
     launch.arg(cl_long(M)).arg(cl_long(N)).arg(cl_long(K)).arg(cl_long(tiles_m)).arg(cl_long(tiles_n));
-    scalar_arg(launch, c.dtype(), alpha);
-    scalar_arg(launch, c.dtype(), beta);
+    launch.real(c.dtype(), alpha);
+    launch.real(c.dtype(), beta);
     launch.mem(device_buffer(*ea.buffer(), op).mem()).arg(cl_long(offset[0]));
     launch.arg(cl_long(ea.strides()[br])).arg(cl_long(ea.strides()[br + 1])).arg(cl_long(axes.strides[0].back()));
     launch.mem(device_buffer(*eb.buffer(), op).mem()).arg(cl_long(offset[1]));

@@ -131,6 +131,19 @@ StridedLayout permuted_layout(const Tensor& view, std::span<const int> axes) {
   return collapse(std::move(extents), {std::move(strides)}, std::span<const Tensor>(&view, 1));
 }
 
+Tensor pointwise_launch(Context& context, std::string_view program, std::string_view kernel, int op, double constant,
+                        std::span<const Tensor> views) {
+  const Tensor& x = views[0];
+  Tensor out = device_empty(context, x.shape(), x.dtype());
+  if (x.numel() == 0) return out;
+  const StridedLayout l = strided_layout(x.shape(), views);
+  Launch launch(context, typed_kernel(context, program, x.dtype(), kernel), kernel);
+  launch.arg(cl_int(op)).real(x.dtype(), constant).shape(l);
+  for (const StridedOperand& o : l.operands) launch.operand(o);
+  launch.mem(device_buffer(*out.buffer(), kernel).mem()).run_elements(l.numel);
+  return out;
+}
+
 std::size_t elementwise_group_size(const Context& context) {
   return std::min<std::size_t>(256, std::max<std::size_t>(1, context.device().max_work_group_size));
 }

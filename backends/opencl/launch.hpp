@@ -59,6 +59,10 @@ class Launch {
   Launch(Context& context, cl_kernel kernel, std::string_view name);
   template <class V> Launch& arg(const V& value) { return raw(sizeof(V), &value); }
   Launch& mem(cl_mem m) { return raw(sizeof(cl_mem), &m); }
+  // A number as the kernel's real type T: double for float64/complex128 programs, else float.
+  Launch& real(DType dtype, double value) {
+    return dtype == DType::float64 || dtype == DType::complex128 ? arg(cl_double(value)) : arg(cl_float(value));
+  }
   Launch& operand(const StridedOperand& o) { return mem(o.mem).arg(o.offset).arg(o.strides); }
   Launch& shape(const StridedLayout& l) { return arg(cl_long(l.numel)).arg(l.rank).arg(l.shape); }
   Launch& local_bytes(std::size_t bytes) { return raw(bytes, nullptr); }
@@ -75,6 +79,12 @@ class Launch {
   std::unique_lock<std::mutex> lock_;
   cl_uint index_ = 0;
 };
+
+// out = program.kernel(op, constant, shape, views..., out) over the first view's shape, one launch:
+// the form of the unary and tensor-and-constant kernels, forward (views x) and chain rule (x, y, g).
+// The constant is passed as the kernel's T; the result is a new contiguous tensor on `context`.
+Tensor pointwise_launch(Context& context, std::string_view program, std::string_view kernel, int op, double constant,
+                        std::span<const Tensor> views);
 
 // The 1-D work-group size for elementwise launches on `context`'s device.
 std::size_t elementwise_group_size(const Context& context);

@@ -18,27 +18,14 @@ namespace {
 static_assert(int(ScalarOp::add) == 0 && int(ScalarOp::mul) == 1 && int(ScalarOp::div) == 2 &&
               int(ScalarOp::rsub) == 3 && int(ScalarOp::rdiv) == 4 && int(ScalarOp::pow) == 5);
 
-void constant_arg(Launch& launch, DType dtype, double value) {
-  if (dtype == DType::float64) launch.arg(cl_double(value));
-  else launch.arg(cl_float(value));
-}
-
 // g · f′(x) for both modes (real dtypes: no conjugation)
 Tensor chain(const ScalarNode& n, const Tensor& x, const Tensor& y, const Tensor& g) {
   Context& context = context_of({&x, &y, &g}, n.type());
   check_kernel_dtype(context, x.dtype(), n.type());
   if (n.op == ScalarOp::add) return g;
   if (n.op == ScalarOp::pow && n.value == 0.0) return device_full(context, x.shape(), x.dtype(), 0.0, n.type());
-  Tensor out = device_empty(context, x.shape(), x.dtype());
-  if (x.numel() == 0) return out;
   const Tensor views[] = {x, y, g};
-  const StridedLayout l = strided_layout(x.shape(), views);
-  Launch launch(context, typed_kernel(context, "scalar_ops", x.dtype(), "scalar_chain"), "scalar_chain");
-  launch.arg(cl_int(n.op));
-  constant_arg(launch, x.dtype(), n.value);
-  launch.shape(l).operand(l.operands[0]).operand(l.operands[1]).operand(l.operands[2]);
-  launch.mem(device_buffer(*out.buffer(), n.type()).mem()).run_elements(l.numel);
-  return out;
+  return pointwise_launch(context, "scalar_ops", "scalar_chain", int(n.op), n.value, views);
 }
 
 struct ScalarOpenCl final : NodeImpl {
@@ -48,15 +35,7 @@ struct ScalarOpenCl final : NodeImpl {
     const Tensor& x = c.inputs[0];
     Context& context = context_of({&x}, n.type());
     check_kernel_dtype(context, x.dtype(), n.type());
-    Tensor y = device_empty(context, x.shape(), x.dtype());
-    if (x.numel() > 0) {
-      const StridedLayout l = strided_layout(x.shape(), std::span<const Tensor>(&x, 1));
-      Launch launch(context, typed_kernel(context, "scalar_ops", x.dtype(), "scalar_forward"), "scalar_forward");
-      launch.arg(cl_int(n.op));
-      constant_arg(launch, x.dtype(), n.value);
-      launch.shape(l).operand(l.operands[0]).mem(device_buffer(*y.buffer(), n.type()).mem()).run_elements(l.numel);
-    }
-    c.outputs[0] = y;
+    c.outputs[0] = pointwise_launch(context, "scalar_ops", "scalar_forward", int(n.op), n.value, std::span(&x, 1));
   }
   // x̄ = ȳ · f′(x)
   void vjp(const VjpCall& c) const override {
