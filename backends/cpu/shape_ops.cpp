@@ -6,17 +6,12 @@
 #include <array>
 
 #include "nodal/core/registry.hpp"
+#include "nodal/nodes/shape_views.hpp"
 
 namespace nodal {
 namespace {
 
 Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype(), t.backend()); }
-
-std::vector<int> int_axes(const std::vector<std::int64_t>& axes, int rank) {
-  std::vector<int> out;
-  for (std::int64_t a : axes) out.push_back(normalize_axis(int(a), rank, "permute"));
-  return out;
-}
 
 // Reshape and flatten: y = x viewed with the inferred shape (a copy only for non-viewable layouts).
 struct ReshapeLikeCpu final : NodeImpl {
@@ -28,43 +23,6 @@ struct ReshapeLikeCpu final : NodeImpl {
   }
   // ẏ = reshape(ẋ, shape of y)
   void jvp(const JvpCall& c) const override { c.output_tangents[0] = c.input_tangents[0].reshape(c.outputs[0].shape()); }
-};
-
-struct PermuteCpu final : NodeImpl {
-  // y = x with axes reordered (a view)
-  void forward(const ForwardCall& c) const override {
-    c.outputs[0] = c.inputs[0].permute(int_axes(c.as<Permute>().axes, c.inputs[0].rank()));
-  }
-  // x̄ = ȳ permuted by the inverse permutation: x̄ axis axes[i] is ȳ axis i
-  void vjp(const VjpCall& c) const override {
-    if (!c.wanted[0]) return;
-    const std::vector<int> axes = int_axes(c.as<Permute>().axes, c.inputs[0].rank());
-    std::vector<int> inverse(axes.size());
-    for (std::size_t i = 0; i < axes.size(); ++i) inverse[axes[i]] = int(i);
-    c.input_cotangents[0] = c.output_cotangents[0].permute(inverse);
-  }
-  // ẏ = ẋ permuted like x
-  void jvp(const JvpCall& c) const override {
-    c.output_tangents[0] = c.input_tangents[0].permute(int_axes(c.as<Permute>().axes, c.inputs[0].rank()));
-  }
-};
-
-struct TransposeCpu final : NodeImpl {
-  // y = x with two axes swapped (a view)
-  void forward(const ForwardCall& c) const override {
-    const Transpose& n = c.as<Transpose>();
-    c.outputs[0] = c.inputs[0].transpose(int(n.axis0), int(n.axis1));
-  }
-  // x̄ = ȳ with the same two axes swapped back
-  void vjp(const VjpCall& c) const override {
-    const Transpose& n = c.as<Transpose>();
-    if (c.wanted[0]) c.input_cotangents[0] = c.output_cotangents[0].transpose(int(n.axis0), int(n.axis1));
-  }
-  // ẏ = ẋ with the two axes swapped
-  void jvp(const JvpCall& c) const override {
-    const Transpose& n = c.as<Transpose>();
-    c.output_tangents[0] = c.input_tangents[0].transpose(int(n.axis0), int(n.axis1));
-  }
 };
 
 struct ConcatCpu final : NodeImpl {
@@ -156,8 +114,8 @@ struct PadCpu final : NodeImpl {
 
 NODAL_REGISTER_IMPL("reshape", Backend::cpu, ReshapeLikeCpu);
 NODAL_REGISTER_IMPL("flatten", Backend::cpu, ReshapeLikeCpu);
-NODAL_REGISTER_IMPL("permute", Backend::cpu, PermuteCpu);
-NODAL_REGISTER_IMPL("transpose", Backend::cpu, TransposeCpu);
+NODAL_REGISTER_IMPL("permute", Backend::cpu, PermuteView);
+NODAL_REGISTER_IMPL("transpose", Backend::cpu, TransposeView);
 NODAL_REGISTER_IMPL("concat", Backend::cpu, ConcatCpu);
 NODAL_REGISTER_IMPL("slice", Backend::cpu, SliceCpu);
 NODAL_REGISTER_IMPL("pad", Backend::cpu, PadCpu);

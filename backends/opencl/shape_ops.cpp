@@ -1,5 +1,6 @@
 // OpenCL rules of the structural nodes (nodes/shape_ops.hpp), as backends/cpu/shape_ops.cpp:
-// device tensors are strided views of a cl_mem, so permute, transpose, slice, the vjp of concat
+// device tensors are strided views of a cl_mem, so permute and transpose (nodes/shape_views.hpp, shared
+// with the CPU), slice, the vjp of concat
 // and of pad are views (no launch), and reshape/flatten are views whenever the strides allow. The
 // copies that remain are one launch each of kernels/copy.cl:
 //   reshape of a view no strides can express   strided_copy, then a view
@@ -12,15 +13,10 @@
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/core/registry.hpp"
 #include "nodal/nodes/shape_ops.hpp"
+#include "nodal/nodes/shape_views.hpp"
 
 namespace nodal::opencl {
 namespace {
-
-std::vector<int> int_axes(const std::vector<std::int64_t>& axes, int rank) {
-  std::vector<int> out;
-  for (std::int64_t a : axes) out.push_back(normalize_axis(int(a), rank, "permute"));
-  return out;
-}
 
 // Reshape and flatten: y = x viewed with the inferred shape (a device copy only when no view can).
 struct ReshapeLikeOpenCl final : NodeImpl {
@@ -41,53 +37,10 @@ struct ReshapeLikeOpenCl final : NodeImpl {
   }
 };
 
-struct PermuteOpenCl final : NodeImpl {
-  // y = x with axes reordered (a view)
-  void forward(const ForwardCall& c) const override {
-    context_of({&c.inputs[0]}, "permute");
-    c.outputs[0] = c.inputs[0].permute(int_axes(c.as<Permute>().axes, c.inputs[0].rank()));
-  }
-  // x̄ = ȳ permuted by the inverse permutation (a view)
-  void vjp(const VjpCall& c) const override {
-    if (!c.wanted[0] || !c.output_cotangents[0].defined()) return;
-    const std::vector<int> axes = int_axes(c.as<Permute>().axes, c.inputs[0].rank());
-    std::vector<int> inverse(axes.size());
-    for (std::size_t i = 0; i < axes.size(); ++i) inverse[axes[i]] = int(i);
-    c.input_cotangents[0] = c.output_cotangents[0].permute(inverse);
-  }
-  // ẏ = ẋ permuted like x (a view)
-  void jvp(const JvpCall& c) const override {
-    if (c.input_tangents[0].defined())
-      c.output_tangents[0] = c.input_tangents[0].permute(int_axes(c.as<Permute>().axes, c.inputs[0].rank()));
-  }
-};
-
-struct TransposeOpenCl final : NodeImpl {
-  // y = x with two axes swapped (a view)
-  void forward(const ForwardCall& c) const override {
-    const Transpose& n = c.as<Transpose>();
-    context_of({&c.inputs[0]}, "transpose");
-    c.outputs[0] = c.inputs[0].transpose(int(n.axis0), int(n.axis1));
-  }
-  // x̄ = ȳ with the two axes swapped back (a view)
-  void vjp(const VjpCall& c) const override {
-    const Transpose& n = c.as<Transpose>();
-    if (c.wanted[0] && c.output_cotangents[0].defined())
-      c.input_cotangents[0] = c.output_cotangents[0].transpose(int(n.axis0), int(n.axis1));
-  }
-  // ẏ = ẋ with the two axes swapped (a view)
-  void jvp(const JvpCall& c) const override {
-    const Transpose& n = c.as<Transpose>();
-    if (c.input_tangents[0].defined()) c.output_tangents[0] = c.input_tangents[0].transpose(int(n.axis0), int(n.axis1));
-  }
-};
-
 struct ConcatOpenCl final : NodeImpl {
   static int axis(const Node& node, int rank) { return normalize_axis(int(static_cast<const Concat&>(node).axis), rank, "concat"); }
   // y = [x0 | x1 | ...] along the axis: one copy per block (a zero fill for an undefined tangent)
   static Tensor join(const Node& node, std::span<const Tensor> parts, std::span<const Tensor> like, const Shape& shape) {
-    std::vector<const Tensor*> all;
-    for (const Tensor& t : parts) all.push_back(&t);
     Context& context = context_of({&like[0]}, "concat");
     for (const Tensor& t : parts) context_of({&like[0], &t}, "concat");
     const int a = axis(node, shape.rank());
@@ -190,8 +143,8 @@ struct PadOpenCl final : NodeImpl {
 
 NODAL_REGISTER_IMPL("reshape", Backend::opencl, ReshapeLikeOpenCl);
 NODAL_REGISTER_IMPL("flatten", Backend::opencl, ReshapeLikeOpenCl);
-NODAL_REGISTER_IMPL("permute", Backend::opencl, PermuteOpenCl);
-NODAL_REGISTER_IMPL("transpose", Backend::opencl, TransposeOpenCl);
+NODAL_REGISTER_IMPL("permute", Backend::opencl, PermuteView);
+NODAL_REGISTER_IMPL("transpose", Backend::opencl, TransposeView);
 NODAL_REGISTER_IMPL("concat", Backend::opencl, ConcatOpenCl);
 NODAL_REGISTER_IMPL("slice", Backend::opencl, SliceOpenCl);
 NODAL_REGISTER_IMPL("pad", Backend::opencl, PadOpenCl);
