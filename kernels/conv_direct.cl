@@ -254,6 +254,14 @@ DEFINE_CONV2D_IMAGE(conv2d_image_gw, global)
 #endif
 
 // ------------------------------------------------------------------------------ dx (gather)
+// The output index along one axis whose tap k reads input index i, or -1 when no output does:
+// q = i + pad − k·dil must be a non-negative multiple of the stride, below O strides (the gather
+// form of the transposed convolution, shared by conv_backward_input and conv_col2im).
+inline int reading_output(const int i, const int pad, const int k, const int dil, const int step, const int O) {
+  const int q = i + pad - k * dil;
+  return q >= 0 && q % step == 0 && q / step < O ? q / step : -1;
+}
+
 // The transposed convolution as a gather: one work-item per dx element (n, c, id, ih, iw), grid-
 // stride, iw fastest. Per axis, tap k reached input i from output p = (i + pad − k·d) / s when that
 // is an integer in [0, O); the item enumerates the valid (kd, kh, kw) and, innermost, the output
@@ -277,15 +285,15 @@ kernel void conv_backward_input(global const T* dy, const int dy_off, global con
     global const T* wg = w + w_off + (grp * cout_g * cin_g + cc) * Kpix;
     T acc = (T)0;
     for (int kd = 0; kd < ksize.x; ++kd) {
-      const int qd = id + pad.x - kd * dil.x;
-      if (qd < 0 || qd % step.x != 0 || qd / step.x >= OD) continue;
+      const int od = reading_output(id, pad.x, kd, dil.x, step.x, OD);
+      if (od < 0) continue;
       for (int kh = 0; kh < ksize.y; ++kh) {
-        const int qh = ih + pad.y - kh * dil.y;
-        if (qh < 0 || qh % step.y != 0 || qh / step.y >= OH) continue;
+        const int oh = reading_output(ih, pad.y, kh, dil.y, step.y, OH);
+        if (oh < 0) continue;
         for (int kw = 0; kw < ksize.z; ++kw) {
-          const int qw = iw + pad.z - kw * dil.z;
-          if (qw < 0 || qw % step.z != 0 || qw / step.z >= OW) continue;
-          const int p = ((qd / step.x) * OH + qh / step.y) * OW + qw / step.z;
+          const int ow = reading_output(iw, pad.z, kw, dil.z, step.z, OW);
+          if (ow < 0) continue;
+          const int p = (od * OH + oh) * OW + ow;
           const int t = (kd * ksize.y + kh) * ksize.z + kw;
           const int tap = dil.w ? Kpix - 1 - t : t;
           for (int o = 0; o < cout_g; ++o) acc += dyn[o * Opix + p] * wg[o * cin_g * Kpix + tap];
@@ -530,15 +538,15 @@ kernel void conv_col2im(global const T* dcols, global const T* b, const int b_of
     const int c = r % Cin, n = r / Cin;
     T acc = (T)0;
     for (int kd = 0; kd < ksize.x; ++kd) {
-      const int qd = id + pad.x - kd * dil.x;
-      if (qd < 0 || qd % step.x != 0 || qd / step.x >= OD) continue;
+      const int od = reading_output(id, pad.x, kd, dil.x, step.x, OD);
+      if (od < 0) continue;
       for (int kh = 0; kh < ksize.y; ++kh) {
-        const int qh = ih + pad.y - kh * dil.y;
-        if (qh < 0 || qh % step.y != 0 || qh / step.y >= OH) continue;
+        const int oh = reading_output(ih, pad.y, kh, dil.y, step.y, OH);
+        if (oh < 0) continue;
         for (int kw = 0; kw < ksize.z; ++kw) {
-          const int qw = iw + pad.z - kw * dil.z;
-          if (qw < 0 || qw % step.z != 0 || qw / step.z >= OW) continue;
-          const int p = ((qd / step.x) * OH + qh / step.y) * OW + qw / step.z;
+          const int ow = reading_output(iw, pad.z, kw, dil.z, step.z, OW);
+          if (ow < 0) continue;
+          const int p = (od * OH + oh) * OW + ow;
           const int t = (kd * ksize.y + kh) * ksize.z + kw;
           const int j = dil.w ? Kpix - 1 - t : t;
           acc += dcols[((c * Kpix + j) * N + n) * Opix + p];
