@@ -67,6 +67,18 @@ inline std::string describe_case(const ConvCase& c) {
                      fmt::join(c.dilation, ","), c.padding.to_string(), c.flip, c.bias);
 }
 
+// The conv node of a case, with the algorithm given.
+inline Conv conv_node_of(const ConvCase& c, const std::string& algorithm) {
+  ConvOptions o;
+  o.stride = c.stride;
+  o.dilation = c.dilation;
+  o.padding = c.padding;
+  o.groups = c.groups;
+  o.flip = c.flip;
+  o.algorithm = algorithm;
+  return Conv(c.rank, o);
+}
+
 // The largest number of products in one element of any result (see opencl_conv_util.hpp).
 inline std::int64_t terms_of(const ConvGeometry& g) {
   const std::int64_t taps = g.kernel_pixels();
@@ -82,14 +94,7 @@ inline double run_conv_grid(bool only_2d, const char* algorithm = "direct") {
   for (DType dtype : real_dtypes)
     for (const ConvCase& c : conv_cases) {
       if (only_2d && c.rank != 2) continue;
-      ConvOptions o;
-      o.stride = c.stride;
-      o.dilation = c.dilation;
-      o.padding = c.padding;
-      o.groups = c.groups;
-      o.flip = c.flip;
-      o.algorithm = algorithm;
-      const Conv node(c.rank, o);
+      const Conv node = conv_node_of(c, algorithm);
       std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
                                  random(with_spatial(c.cout, c.cin / c.groups, c.kernel), seed + 1, dtype)};
       if (c.bias) inputs.push_back(random(Shape{c.cout}, seed + 2, dtype));

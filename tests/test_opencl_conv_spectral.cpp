@@ -36,6 +36,7 @@ TEST_CASE("OpenCL spectral conv tests are skipped: this build has no OpenCL back
 #include "nodal/backends/opencl/fft_plan.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/nodes/conv.hpp"
+#include "opencl_conv_cases.hpp"
 #include "opencl_parity_util.hpp"
 #include "opencl_test_util.hpp"
 
@@ -45,10 +46,6 @@ using nodal::test::opencl_present;
 using nodal::test::run_node;
 
 namespace {
-
-Tensor random(const Shape& shape, std::uint64_t seed, DType dtype) {
-  return Tensor::randn(shape, seed, DType::float64).astype(dtype);
-}
 
 double norm(const Tensor& t) {
   double s = 0;
@@ -73,38 +70,12 @@ double max_diff(const Tensor& a, const Tensor& b) {
   }
   return d;
 }
-double eps(DType d) { return d == DType::float32 ? 1.1920929e-7 : 2.220446049250313e-16; }
-
-struct Case {
-  int rank;
-  std::int64_t batch, cin, cout, groups;
-  std::vector<std::int64_t> in, kernel, stride, dilation;
-  ConvPadding padding;
-  bool flip, bias;
-};
-
-std::string describe(const Case& c) {
-  return fmt::format("conv{}d n{} c{}->{} g{} in {} k {} s {} d {} p {} flip={} bias={}", c.rank, c.batch, c.cin, c.cout,
-                     c.groups, fmt::join(c.in, "x"), fmt::join(c.kernel, "x"), fmt::join(c.stride, ","),
-                     fmt::join(c.dilation, ","), c.padding.to_string(), c.flip, c.bias);
-}
-
-Shape with_spatial(std::int64_t a, std::int64_t b, const std::vector<std::int64_t>& s) {
-  Shape shape{a, b};
-  for (std::int64_t v : s) shape.push_back(v);
-  return shape;
-}
-
-Conv node_of(const Case& c, const std::string& algorithm) {
-  ConvOptions o;
-  o.stride = c.stride;
-  o.dilation = c.dilation;
-  o.padding = c.padding;
-  o.groups = c.groups;
-  o.flip = c.flip;
-  o.algorithm = algorithm;
-  return Conv(c.rank, o);
-}
+using Case = nodal::test::ConvCase;
+using nodal::test::conv_node_of;
+using nodal::test::describe_case;
+using nodal::test::epsilon;
+using nodal::test::random;
+using nodal::test::with_spatial;
 
 struct Inputs {
   std::vector<Tensor> in, tangents;
@@ -137,7 +108,7 @@ double log_terms(const ConvGeometry& g) {
 double compare(const NodeOutcome& device, const NodeOutcome& cpu, const Inputs& in, const ConvGeometry& g,
                const std::string& what) {
   const DType dtype = in.in[0].dtype();
-  const double e = eps(dtype), bound = 32.0 * log_terms(g);
+  const double e = epsilon(dtype), bound = 32.0 * log_terms(g);
   const double nx = norm(in.in[0]), nw = norm(in.in[1]), ng = norm(in.g);
   const double ntx = norm(in.tangents[0]), ntw = norm(in.tangents[1]);
   double worst = 0;
@@ -202,15 +173,15 @@ std::array<double, 2> run_grid(const std::string& algorithm, std::array<double, 
       // specialisation, and a cold run of the whole grid twice took ~50 s of CPU time
       if (dtype == DType::float64 && !float64_cases.contains(i)) continue;
       const Case& c = cases[i];
-      const Conv node = node_of(c, algorithm);
-      const Conv reference = node_of(c, "fft");
+      const Conv node = conv_node_of(c, algorithm);
+      const Conv reference = conv_node_of(c, "fft");
       const Inputs in = inputs_of(c, node, dtype, seed);
       seed += 20;
       const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
       const bool strided = (index++ % 2) == 1;
       const NodeOutcome cpu = run_node(reference, in.in, in.g, in.tangents, Backend::cpu);
       const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl, strided);
-      const std::string what = fmt::format("{} {}{}", algorithm, describe(c), strided ? " (strided views)" : "");
+      const std::string what = fmt::format("{} {}{}", algorithm, describe_case(c), strided ? " (strided views)" : "");
       double& w = worst[dtype == DType::float32 ? 0 : 1];
       double& r = relative[dtype == DType::float32 ? 0 : 1];
       r = std::max(r, nodal::test::worst_norm_error(cl, cpu));
@@ -242,7 +213,7 @@ TEST_CASE("algorithm=fft without the kept spectra (forward under NoGradGuard) gi
   if (!opencl_present()) return;
   const Case c{2, 3, 3, 4, 1, {15, 12}, {5, 3}, {1, 2}, {1}, ConvPadding::same(), false, true};
   for (DType dtype : {DType::float32, DType::float64}) {
-    const Conv node = node_of(c, "fft");
+    const Conv node = conv_node_of(c, "fft");
     const Inputs in = inputs_of(c, node, dtype, 42);
     std::vector<Tensor> dev;
     for (const Tensor& t : in.in) dev.push_back(t.to(Backend::opencl));
@@ -268,7 +239,7 @@ TEST_CASE("algorithm=fft without the kept spectra (forward under NoGradGuard) gi
     for (std::size_t i = 0; i < kept.size(); ++i) {
       // the same kernels on the same spectra: equal up to the transforms of x and w being redone
       const double scale = norm(kept[i]) + 1e-300;
-      CHECK(max_diff(kept[i], fresh[i]) <= 64 * eps(dtype) * scale);
+      CHECK(max_diff(kept[i], fresh[i]) <= 64 * epsilon(dtype) * scale);
     }
   }
 }
@@ -296,16 +267,16 @@ TEST_CASE("algorithm=fft_tiled on OpenCL: tiles dividing the image or not equal 
       const TiledCase& t = tiled[i];
       opencl::spectral::set_value_runs(runs);
       opencl::set_spectral_tile(t.tile);
-      const Conv node = node_of(t.c, "fft_tiled");
+      const Conv node = conv_node_of(t.c, "fft_tiled");
       const Inputs in = inputs_of(t.c, node, dtype, seed);
       seed += 20;
       const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
       const std::uint64_t launches = opencl::spectral_colour_launches();
       const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl, (seed / 20) % 2 == 1);
       CHECK(opencl::spectral_colour_launches() > launches);  // the overlap-add schedule ran
-      const NodeOutcome whole = run_node(node_of(t.c, "fft"), in.in, in.g, in.tangents, Backend::opencl);
-      const NodeOutcome cpu = run_node(node_of(t.c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
-      const std::string what = fmt::format("fft_tiled tile {} {}", fmt::join(t.tile, "x"), describe(t.c));
+      const NodeOutcome whole = run_node(conv_node_of(t.c, "fft"), in.in, in.g, in.tangents, Backend::opencl);
+      const NodeOutcome cpu = run_node(conv_node_of(t.c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+      const std::string what = fmt::format("fft_tiled tile {} {}", fmt::join(t.tile, "x"), describe_case(t.c));
       worst = std::max(worst, compare(cl, cpu, in, g, what) / (32.0 * log_terms(g)));
       worst_vs_fft = std::max(worst_vs_fft, compare(cl, whole, in, g, what + " vs untiled") / (32.0 * log_terms(g)));
     }
@@ -324,7 +295,7 @@ TEST_CASE("fft_tiled in chunks of one tile (no kept spectra): forward, vjp and j
   const Case c{2, 3, 2, 3, 1, {19, 14}, {5, 4}, {2, 1}, {1, 2}, ConvPadding::per_side({2, 1, 3, 0}), true, true};
   double worst = 0;
   for (DType dtype : {DType::float32, DType::float64}) {
-    const Conv node = node_of(c, "fft_tiled");
+    const Conv node = conv_node_of(c, "fft_tiled");
     const Inputs in = inputs_of(c, node, dtype, 4242);
     const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
     NodeOutcome cl;
@@ -332,8 +303,8 @@ TEST_CASE("fft_tiled in chunks of one tile (no kept spectra): forward, vjp and j
       NoGradGuard guard;  // the forward keeps nothing, so every pass runs chunk by chunk
       cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl);
     }
-    const NodeOutcome cpu = run_node(node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
-    worst = std::max(worst, compare(cl, cpu, in, g, "fft_tiled, one tile per chunk " + describe(c)) / (32.0 * log_terms(g)));
+    const NodeOutcome cpu = run_node(conv_node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+    worst = std::max(worst, compare(cl, cpu, in, g, "fft_tiled, one tile per chunk " + describe_case(c)) / (32.0 * log_terms(g)));
   }
   opencl::set_spectral_tile({0, 0, 0});
   opencl::set_spectral_chunk_budget(0);
@@ -359,13 +330,13 @@ TEST_CASE("auto on OpenCL picks fft for large kernels on large images and direct
   if (!opencl_present()) return;
   // through the node: auto runs the spectral path here and matches the CPU
   const Case c{2, 2, 8, 8, 1, {48, 48}, {9, 9}, {1}, {1}, ConvPadding::all(4), false, true};
-  const Conv node = node_of(c, "auto");
+  const Conv node = conv_node_of(c, "auto");
   const Inputs in = inputs_of(c, node, DType::float32, 77);
   const ConvGeometry g = node.geometry(in.in[0].shape(), in.in[1].shape());
   REQUIRE(opencl::auto_prefers_fft(g));
   const NodeOutcome cl = run_node(node, in.in, in.g, in.tangents, Backend::opencl);
-  const NodeOutcome cpu = run_node(node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
-  const double e = compare(cl, cpu, in, g, "auto " + describe(c)) / (32.0 * log_terms(g));
+  const NodeOutcome cpu = run_node(conv_node_of(c, "fft"), in.in, in.g, in.tangents, Backend::cpu);
+  const double e = compare(cl, cpu, in, g, "auto " + describe_case(c)) / (32.0 * log_terms(g));
   MESSAGE(fmt::format("auto (fft): largest error {:.5f} of the bound", e));
 }
 
