@@ -98,6 +98,8 @@ class Engine {
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
     for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
+    overwrite_y_ = partitions(z_maps_, g.out, Writes::y);
+    overwrite_dx_ = partitions(x_maps_, g.in, Writes::dx);
     // Row plans for every region size that a transform will see.
     auto prepare = [&](const Maps& m) {
       Extent lo, hi;
@@ -115,7 +117,7 @@ class Engine {
   static constexpr std::int64_t G = Spectra<T>::group;
 
   std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
-    std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
+    if (!overwrite_y_) std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
     Spectra<T> W = transform_w(w);
     std::unique_ptr<SavedSpectra<T>> saved;
     if (keep) {
@@ -151,7 +153,7 @@ class Engine {
     Spectra<T> w_local;
     const Spectra<T>* W = nullptr;
     if (dx) {
-      std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
+      if (!overwrite_dx_) std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
       if (saved) W = &saved->w;
       else {
         w_local = transform_w(w);
@@ -200,6 +202,18 @@ class Engine {
  private:
   using Writes = TileWrites;
   std::size_t colour(std::size_t t, Writes writes) const { return tile_colour(g_, plan_, t, writes); }
+
+  // Whether the tiles' write ranges (z_maps_ for y, x_maps_ for dx) partition the tensor's pixels:
+  // disjoint (one colour) and as many points as the tensor has. Then the inverse writes every point
+  // once, and the tensor needs no zero fill to add into.
+  bool partitions(const std::vector<Maps>& maps, const Extent& extent, Writes writes) const {
+    std::int64_t written = 0;
+    for (std::size_t t = 0; t < maps.size(); ++t) {
+      if (colour(t, writes) != 0) return false;
+      written += std::int64_t(maps[t][0].src.size() * maps[t][1].src.size() * maps[t][2].src.size());
+    }
+    return written == extent[0] * extent[1] * extent[2];
+  }
 
   // The tiles ordered by colour and cut into chunks that bound the memory of the spectra in flight.
   // A chunk's transforms and GEMMs run all at once; only its inverse-and-add step goes colour by
@@ -317,7 +331,7 @@ class Engine {
         box_.inverse(box + points_, box, lo, hi);
         T* a = out + ((2 * p) * channels + c) * pixels;
         T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
-        gather_add(box, extent, maps, plan_.length, scale_, a, b);
+        gather(box, extent, maps, plan_.length, scale_, a, b, /*accumulate=*/!(is_y ? overwrite_y_ : overwrite_dx_));
       }
       first = last;
     }
@@ -330,7 +344,6 @@ class Engine {
     const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels(), jobs = (rows + 1) / 2;
     Extent lo, hi;
     region(k_map_, lo, hi);
-    std::fill(dw, dw + rows * K, T(0));
 #pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
@@ -347,7 +360,8 @@ class Engine {
       }
       box_.inverse(b, a, lo, hi);
       // One row: the real part is the pair sum (the imaginary part holds cross terms, dropped).
-      gather_add(a, g_.kernel, k_map_, plan_.length, scale_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
+      gather(a, g_.kernel, k_map_, plan_.length, scale_, dw + r * K, two ? dw + (r + 1) * K : nullptr,
+             /*accumulate=*/false);
     }
     count(count_dw_inv, std::uint64_t(jobs));
   }
@@ -359,6 +373,7 @@ class Engine {
   std::int64_t points_ = 0, blocks_ = 0, pairs_ = 0;
   T scale_ = 1;
   Extent span_{1, 1, 1};
+  bool overwrite_y_ = false, overwrite_dx_ = false;  // partitions(): write instead of zero fill and add
   std::vector<Maps> x_maps_, z_maps_;
   Maps k_map_;
 };

@@ -56,9 +56,12 @@ void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, c
     }
 }
 
-// a[maps.src] += scale·Re box[maps.dst], b[maps.src] += scale·Im box[maps.dst] (b may be null).
+// a[maps.src] (+)= scale·Re box[maps.dst], b[maps.src] (+)= scale·Im box[maps.dst] (b may be null):
+// added with `accumulate`, else written (where every point of a and b is written by exactly one tile,
+// which then needs no zero-filled output to add into).
 template <class T>
-void gather_add(const std::complex<T>* box, const Extent& extent, const Maps& m, const Extent& L, T scale, T* a, T* b) {
+void gather(const std::complex<T>* box, const Extent& extent, const Maps& m, const Extent& L, T scale, T* a, T* b,
+            bool accumulate) {
   using Complex = std::complex<T>;
   for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
     for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
@@ -68,19 +71,25 @@ void gather_add(const std::complex<T>* box, const Extent& extent, const Maps& m,
       const std::int64_t* dst = m[2].dst.data();
       const std::size_t n = m[2].src.size();
       if (n == 0) continue;
-      if (m[2].unit) {
+      if (m[2].unit) {  // both runs contiguous: loops the compiler vectorizes
         T* pa = a + s + src[0];
-        const Complex* pd = d + dst[0];
-        for (std::size_t j = 0; j < n; ++j) pa[j] += scale * pd[j].real();
-        if (b) {
-          T* pb = b + s + src[0];
-          for (std::size_t j = 0; j < n; ++j) pb[j] += scale * pd[j].imag();
+        T* pb = b ? b + s + src[0] : nullptr;
+        const T* pd = reinterpret_cast<const T*>(d + dst[0]);  // re, im interleaved
+        if (accumulate) {
+          for (std::size_t j = 0; j < n; ++j) pa[j] += scale * pd[2 * j];
+          if (pb)
+            for (std::size_t j = 0; j < n; ++j) pb[j] += scale * pd[2 * j + 1];
+        } else {
+          for (std::size_t j = 0; j < n; ++j) pa[j] = scale * pd[2 * j];
+          if (pb)
+            for (std::size_t j = 0; j < n; ++j) pb[j] = scale * pd[2 * j + 1];
         }
         continue;
       }
-      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] += scale * d[dst[j]].real();
+      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] = (accumulate ? a[s + src[j]] : T(0)) + scale * d[dst[j]].real();
       if (b)
-        for (std::size_t j = 0; j < n; ++j) b[s + src[j]] += scale * d[dst[j]].imag();
+        for (std::size_t j = 0; j < n; ++j)
+          b[s + src[j]] = (accumulate ? b[s + src[j]] : T(0)) + scale * d[dst[j]].imag();
     }
 }
 
