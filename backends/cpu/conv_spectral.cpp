@@ -113,8 +113,8 @@ class Engine {
     }
   }
 
-  // Row stride of the spectra in GEMM elements (Spectra::group).
-  static constexpr std::int64_t G = Spectra<T>::group;
+  // Row stride of the spectra in GEMM elements (Spectra::stride).
+  static constexpr std::int64_t G = Spectra<T>::stride;
 
   std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
     if (!overwrite_y_) std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
