@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <new>
@@ -34,8 +35,11 @@ class BufferPool {
   void* acquire(std::size_t bytes) {
     {
       std::lock_guard lock(mutex_);
+      // The smallest buffer that fits, and of those the one released last: the likeliest to be in
+      // the caches still (a multimap keeps equal keys in insertion order).
       auto it = free_.lower_bound(bytes);
       if (it != free_.end() && it->first <= 2 * bytes) {
+        it = std::prev(free_.upper_bound(it->first));
         void* p = it->second;
         kept_ -= it->first;
         free_.erase(it);
