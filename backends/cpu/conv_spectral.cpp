@@ -98,6 +98,7 @@ class Engine {
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
     for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
+    if (g.out_channels * g.in_per_group() > 1) mirror_ = mirror_table(plan_.length);  // two filters per transform
     overwrite_y_ = partitions(z_maps_, g.out, Writes::y);
     overwrite_dx_ = partitions(x_maps_, g.in, Writes::dx);
     // Row plans for every region size that a transform will see.
@@ -268,10 +269,7 @@ class Engine {
         store(b, points_, s, r);
         continue;
       }
-      Complex* c = b + points_;
-      hermitian_split(plan_.length, b, a, c);
-      store(a, points_, s, r);
-      store(c, points_, s, r + 1);
+      store_hermitian_split(b, mirror_.data(), points_, s, r, r + 1);
     }
     count(count_w, std::uint64_t(jobs));
     return s;
@@ -373,6 +371,7 @@ class Engine {
   std::int64_t points_ = 0, blocks_ = 0, pairs_ = 0;
   T scale_ = 1;
   Extent span_{1, 1, 1};
+  std::vector<std::int32_t> mirror_;  // mirror_table: the index of −f, for the Hermitian split of two filters
   bool overwrite_y_ = false, overwrite_dx_ = false;  // partitions(): write instead of zero fill and add
   std::vector<Maps> x_maps_, z_maps_;
   Maps k_map_;

@@ -152,21 +152,47 @@ template <class F> void for_each_mirror_line(const Extent& L, F&& f) {
   }
 }
 
-// Z = F(w_a + i·w_b) → W_a = (Z[k] + conj Z[−k])/2 and W_b = (Z[k] − conj Z[−k])/(2i).
-template <class T>
-void hermitian_split(const Extent& L, const std::complex<T>* z, std::complex<T>* wa, std::complex<T>* wb) {
-  using Complex = std::complex<T>;
+// mirror[f] = the index of the negated frequency −f, in the layout of BoxTransform.
+inline std::vector<std::int32_t> mirror_table(const Extent& L) {
+  std::vector<std::int32_t> mirror(std::size_t(L[0] * L[1] * L[2]));
   const std::int64_t L1 = L[1];
-  for_each_mirror_line(L, [&](std::int64_t row, std::int64_t mirror) {
-    const Complex* zr = z + row;
-    const Complex* zm = z + mirror;
-    for (std::int64_t k1 = 0; k1 < L1; ++k1) {
-      const Complex u = zr[k1], v = zm[k1 == 0 ? 0 : L1 - k1];
-      // v̄ = (v.re, −v.im); (u + v̄)/2 and −i·(u − v̄)/2
-      wa[row + k1] = Complex(T(0.5) * (u.real() + v.real()), T(0.5) * (u.imag() - v.imag()));
-      wb[row + k1] = Complex(T(0.5) * (u.imag() + v.imag()), T(-0.5) * (u.real() - v.real()));
-    }
+  for_each_mirror_line(L, [&](std::int64_t row, std::int64_t m) {
+    for (std::int64_t k1 = 0; k1 < L1; ++k1) mirror[std::size_t(row + k1)] = std::int32_t(m + (k1 == 0 ? 0 : L1 - k1));
   });
+  return mirror;
+}
+
+// Two real filters' spectra from one transform, written straight into storage: Z = F(w_a + i·w_b)
+// → rows ra and rb, W_a[k] = (Z[k] + conj Z[−k])/2 and W_b[k] = (Z[k] − conj Z[−k])/(2i) (the
+// Hermitian and anti-Hermitian parts), in one pass over Z.
+template <class T>
+void store_hermitian_split(const std::complex<T>* z, const std::int32_t* mirror, std::int64_t points, Spectra<T>& s,
+                           std::int64_t ra, std::int64_t rb) {
+  constexpr std::int64_t blk = spectral_block<T>, G = Spectra<T>::group;
+  const T* zf = reinterpret_cast<const T*>(z);  // re, im interleaved
+  const T h = T(0.5);
+  for (std::int64_t b0 = 0; b0 < s.blocks; b0 += G) {
+    T* ea = s.at(b0, ra);
+    T* eb = s.at(b0, rb);
+    const std::int64_t end = std::min(points, (b0 + G) * blk);
+    // u = Z[k], v = Z[−k]: W_a = ((u.re + v.re)/2, (u.im − v.im)/2), W_b = ((u.im + v.im)/2, −(u.re − v.re)/2)
+    auto one = [&](std::int64_t k, T* pa, T* pb) {
+      const std::int64_t m = mirror[k];
+      const T ur = zf[2 * k], ui = zf[2 * k + 1], vr = zf[2 * m], vi = zf[2 * m + 1];
+      pa[0] = h * (ur + vr);
+      pa[blk] = h * (ui - vi);
+      pb[0] = h * (ui + vi);
+      pb[blk] = -h * (ur - vr);
+    };
+    std::int64_t f = b0 * blk;
+    for (; f + blk <= end; f += blk, ea += 2 * blk, eb += 2 * blk)
+#pragma omp simd
+      for (std::int64_t l = 0; l < blk; ++l) one(f + l, ea + l, eb + l);
+    if (f < end) {  // the last, partial block: zeros after the last frequency
+      for (std::int64_t l = 0; l < blk; ++l) ea[l] = ea[blk + l] = eb[l] = eb[blk + l] = T(0);
+      for (std::int64_t l = 0; f + l < end; ++l) one(f + l, ea + l, eb + l);
+    }
+  }
 }
 
 // out = Herm(za) + i·Herm(zb), Herm(z)[k] = (z[k] + conj z[−k])/2: its inverse is
