@@ -162,7 +162,10 @@ class Engine {
       }
     }
     Spectra<T> DW;
-    if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
+    // The first tile's products are written into DW, the others added: no zero fill, unless no tile
+    // has data (then dw is zero).
+    if (dw) DW = Spectra<T>(O * Cg, blocks_, plan_.tiles.empty());
+    bool first_chunk = true;
     for (const std::vector<std::size_t>& chunk : chunks(dx ? Writes::dx : Writes::nothing)) {
       const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // dy is transformed once per tile and serves both dx and dw.
@@ -194,8 +197,9 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
               block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), G, O * G, X[t]->at(b, gi * Cg), C * G,
-                                         G, DW.at(b, gi * Og * Cg), Cg * G, G, true);
+                                         G, DW.at(b, gi * Og * Cg), Cg * G, G, !(first_chunk && t == 0));
       }
+      first_chunk = false;
     }
     if (dw) inverse_w(DW, dw);
   }
@@ -352,7 +356,7 @@ class Engine {
         Complex* c = b + points_;
         load(DW, r, points_, a);
         load(DW, r + 1, points_, c);
-        hermitian_pack(plan_.length, a, c, b);
+        hermitian_pack(mirror_.data(), points_, a, c, b);
       } else {
         load(DW, r, points_, b);
       }
@@ -371,7 +375,7 @@ class Engine {
   std::int64_t points_ = 0, blocks_ = 0, pairs_ = 0;
   T scale_ = 1;
   Extent span_{1, 1, 1};
-  std::vector<std::int32_t> mirror_;  // mirror_table: the index of −f, for the Hermitian split of two filters
+  std::vector<std::int32_t> mirror_;  // mirror_table: the index of −f, for two filters per transform
   bool overwrite_y_ = false, overwrite_dx_ = false;  // partitions(): write instead of zero fill and add
   std::vector<Maps> x_maps_, z_maps_;
   Maps k_map_;
