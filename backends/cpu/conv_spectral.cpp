@@ -101,6 +101,8 @@ class Engine {
     if (g.out_channels * g.in_per_group() > 1) mirror_ = mirror_table(plan_.length);  // two filters per transform
     overwrite_y_ = partitions(z_maps_, g.out, Writes::y);
     overwrite_dx_ = partitions(x_maps_, g.in, Writes::dx);
+    plane_jobs_y_ = plane_jobs_of(Writes::y);
+    plane_jobs_dx_ = plane_jobs_of(Writes::dx);
     // Row plans for every region size that a transform will see.
     auto prepare = [&](const Maps& m) {
       Extent lo, hi;
@@ -118,7 +120,7 @@ class Engine {
   static constexpr std::int64_t G = Spectra<T>::stride;
 
   std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
-    if (!overwrite_y_) std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
+    if (needs_fill(Writes::y)) std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
     Spectra<T> W = transform_w(w);
     std::unique_ptr<SavedSpectra<T>> saved;
     if (keep) {
@@ -126,6 +128,7 @@ class Engine {
       saved->key = saved_key(g_, config_, dtype);
       saved->x.resize(plan_.tiles.size());
     }
+    bool first_chunk = true;
     for (const std::vector<std::size_t>& chunk : chunks(Writes::y)) {
       std::vector<Spectra<T>> X = transform_data(x, chunk, /*is_x=*/true);
       std::vector<Spectra<T>> Y(chunk.size());
@@ -139,7 +142,8 @@ class Engine {
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
             block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C * G, G, W.at(b, gi * Og * Cg), G,
                                        Cg * G, Y[t].at(b, gi * Og), O * G, G, false);
-      inverse_data(Y, chunk, y, /*is_y=*/true);
+      inverse_data(Y, chunk, y, /*is_y=*/true, first_chunk);
+      first_chunk = false;
       if (saved)
         for (std::size_t t = 0; t < chunk.size(); ++t) saved->x[chunk[t]] = std::move(X[t]);
     }
@@ -154,7 +158,7 @@ class Engine {
     Spectra<T> w_local;
     const Spectra<T>* W = nullptr;
     if (dx) {
-      if (!overwrite_dx_) std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
+      if (needs_fill(Writes::dx)) std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
       if (saved) W = &saved->w;
       else {
         w_local = transform_w(w);
@@ -180,7 +184,7 @@ class Engine {
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
               block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O * G, G, W->at(b, gi * Og * Cg),
                                           Cg * G, G, DX[t].at(b, gi * Cg), C * G, G, false);
-        inverse_data(DX, chunk, dx, /*is_y=*/false);
+        inverse_data(DX, chunk, dx, /*is_y=*/false, first_chunk);
       }
       if (dw) {
         std::vector<Spectra<T>> X_local;
@@ -306,14 +310,58 @@ class Engine {
     return out;
   }
 
-  // Inverse transforms of Ŷ (is_y, into y on the z grid) or DX̂ (into dx on the x grid), added.
+  // Where the tiles' writes overlap, whether the inverse step runs one job per output plane pair
+  // (pair, channel), each adding every tile of the chunk in turn, instead of colour by colour: one
+  // parallel region instead of one per colour, no separate zero fill of the whole tensor (each job
+  // zeroes its planes when it starts, in the first chunk), and the planes stay in the job's cache
+  // while every tile adds into them. Taken when there are enough planes to share among the threads.
+  bool plane_jobs(Writes writes) const { return writes == Writes::y ? plane_jobs_y_ : plane_jobs_dx_; }
+  bool plane_jobs_of(Writes writes) const {
+    bool overlapping = false;
+    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) overlapping = overlapping || colour(t, writes) != 0;
+    const std::int64_t planes = pairs_ * (writes == Writes::y ? g_.out_channels : g_.in_channels);
+    return overlapping && planes >= 4 * std::int64_t(omp_get_max_threads());
+  }
+  // Whether y or dx must be zero-filled before the inverse steps add into it.
+  bool needs_fill(Writes writes) const {
+    if (writes == Writes::y ? overwrite_y_ : overwrite_dx_) return false;
+    return plan_.tiles.empty() || !plane_jobs(writes);
+  }
+
+  // Inverse transforms of Ŷ (is_y, into y on the z grid) or DX̂ (into dx on the x grid): written where
+  // the tiles partition the tensor (overwrite_y_, overwrite_dx_), else added; `first_chunk` says
+  // whether plane jobs zero their planes first.
   void inverse_data(const std::vector<Spectra<T>>& spectra, const std::vector<std::size_t>& chunk, T* out,
-                    bool is_y) const {
+                    bool is_y, bool first_chunk) const {
     const std::int64_t channels = is_y ? g_.out_channels : g_.in_channels;
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels;
     const Writes writes = is_y ? Writes::y : Writes::dx;
+    if (plane_jobs(writes)) {
+      const std::int64_t tiles = std::int64_t(chunk.size());
+#pragma omp parallel for schedule(dynamic) if (spread(per_tile, tiles * points_))
+      for (std::int64_t row = 0; row < per_tile; ++row) {
+        const std::int64_t p = row / channels, c = row % channels;
+        T* a = out + ((2 * p) * channels + c) * pixels;
+        T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
+        if (first_chunk) {
+          std::fill(a, a + pixels, T(0));
+          if (b) std::fill(b, b + pixels, T(0));
+        }
+        Complex* box = box_scratch<T>(points_);
+        for (std::size_t t = 0; t < chunk.size(); ++t) {
+          const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
+          load(spectra[t], row, points_, box + points_);
+          Extent lo, hi;
+          region(maps, lo, hi);
+          box_.inverse(box + points_, box, lo, hi);
+          gather(box, extent, maps, plan_.length, scale_, a, b, /*accumulate=*/true);
+        }
+      }
+      count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(std::int64_t(chunk.size()) * per_tile));
+      return;
+    }
     // One colour at a time (chunks() ordered the tiles by colour); within a colour all in parallel.
     for (std::size_t first = 0; first < chunk.size();) {
       std::size_t last = first + 1;
@@ -377,6 +425,7 @@ class Engine {
   Extent span_{1, 1, 1};
   std::vector<std::int32_t> mirror_;  // mirror_table: the index of −f, for two filters per transform
   bool overwrite_y_ = false, overwrite_dx_ = false;  // partitions(): write instead of zero fill and add
+  bool plane_jobs_y_ = false, plane_jobs_dx_ = false;  // plane_jobs()
   std::vector<Maps> x_maps_, z_maps_;
   Maps k_map_;
 };
