@@ -269,20 +269,21 @@ class WinogradConv final : public ConvAlgorithm {
     return true;
   }
 
-  // Channel products at a GEMM-like rate (α² per tile per channel pair, three passes) plus the
-  // tile transforms, which are load/store bound: counted as bytes through L1/L2 at memory rate
-  // times a small factor.
+  // Channel products (2·α² flops per tile and channel pair, in three passes) plus the tile
+  // transforms, counted as the flops of dense two-stage transforms: per tile and channel α²·2α
+  // for the input transform, 2m·α(α+m) for the output and the gradient transforms. Each at its
+  // own rate (conv_cost.hpp), fitted on 11 layers.
   double estimated_seconds(const ConvGeometry& g, DType dtype) const override {
-    const double r = double(g.kernel[1]), m = 4, alpha = m + r - 1;
+    const double r = double(g.kernel[1]), m = 4, a = m + r - 1;
     auto tiles = [&](std::int64_t h, std::int64_t w) {
       return double(g.batch) * std::ceil(double(h) / m) * std::ceil(double(w) / m);
     };
     const double t_fwd = tiles(g.out[1], g.out[2]), t_dx = tiles(g.in[1], g.in[2]);
     const double cin = double(g.in_per_group()), cout = double(g.out_per_group()), groups = double(g.groups);
-    const double products = 2.0 * alpha * alpha * cin * cout * groups * (2 * t_fwd + t_dx);
-    // per tile and channel: α² transform outputs, each a few adds/FMAs, in two stages
-    const double transforms = 4.0 * alpha * alpha * groups *
-                              (t_fwd * (2 * cin + cout) + t_dx * (cin + cout) + t_fwd * cout);
+    const double products = 2.0 * a * a * cin * cout * groups * (2 * t_fwd + t_dx);
+    const double input = a * a * 2 * a, output = 2 * m * a * (a + m);  // per tile and channel
+    const double transforms = groups * (t_fwd * (cin * input + cout * output) + t_dx * (cout * input + cin * output) +
+                                        t_fwd * (cin * input + cout * output));
     return products / (conv_cost::winograd_flops_per_s * conv_cost::rate_scale(dtype)) +
            transforms / (conv_cost::winograd_transform_flops_per_s * conv_cost::rate_scale(dtype));
   }
