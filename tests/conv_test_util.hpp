@@ -48,6 +48,8 @@ inline Operand random_operand(const Shape& shape, std::uint64_t seed, DType dtyp
 //    spread over all outputs, even those whose exact value is 0), and |ŷᵢ − yᵢ| ≤ ‖ŷ − y‖₂.
 //    c = 32 leaves room for forward + inverse transforms, the spectral products and the
 //    accumulation over channels and tiles.
+//  * winograd: the γ-bound again, over the magnitudes of its transformed operands instead of
+//    Σ|terms| (tests/winograd_bound.hpp), with m the length of its chain of sums.
 //  * float64: u = 1.1e-16 and the same structure; the tests allow 1e-10 relative to the larger
 //    of max_abs and the norm scale for every algorithm: far above rounding, far below any bug.
 struct ErrorModel {
@@ -60,7 +62,9 @@ struct ErrorModel {
     const double scale = std::max(max_abs, norm_scale);
     if (dtype == DType::float64) return 1e-10 * scale;
     constexpr double u = 6e-8;
-    if (algorithm == "direct" || algorithm == "gemm") return double(terms + 2) * u * abs;
+    // winograd: `abs` is the magnitude bound of tests/winograd_bound.hpp and `terms` its chain
+    // length, so the same γ-bound applies to it
+    if (algorithm == "direct" || algorithm == "gemm" || algorithm == "winograd") return double(terms + 2) * u * abs;
     return 32.0 * u * std::log2(std::max(2.0, transform_size)) * scale;
   }
 };

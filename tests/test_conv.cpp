@@ -11,6 +11,7 @@
 
 #include "conv_reference.hpp"
 #include "conv_test_util.hpp"
+#include "winograd_bound.hpp"
 #include "nodal/backends/cpu/conv_algorithm.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/nodes/conv.hpp"
@@ -103,7 +104,8 @@ std::vector<Case2d> grid() {
 }
 
 // One algorithm on one geometry and dtype against the reference: y, dx and dw.
-void check_algorithm(const cpu::ConvAlgorithm& algorithm, const ConvGeometry& g, DType dtype, std::uint64_t seed) {
+// Returns the worst error / bound ratio of the three results.
+double check_algorithm(const cpu::ConvAlgorithm& algorithm, const ConvGeometry& g, DType dtype, std::uint64_t seed) {
   const Operand x = random_operand(g.input_shape(), seed, dtype);
   const Operand w = random_operand(g.weight_shape(), seed + 1, dtype);
   const Operand dy = random_operand(g.output_shape(), seed + 2, dtype);
@@ -122,12 +124,18 @@ void check_algorithm(const cpu::ConvAlgorithm& algorithm, const ConvGeometry& g,
   for (std::size_t a = 0; a < 3; ++a) transform *= double(g.in[a] + g.pad_before[a] + g.pad_after[a] + g.kernel[a]);
   const std::string_view name = algorithm.name();
   const auto ns = conv_test::norm_scales(x.values, w.values, dy.values, g.batch);
-  const auto cy = compare(y.to_vector<double>(), y_ref, abs_y,
-                          {name, dtype, conv_reference::forward_terms(g), transform, ns.forward});
-  const auto cx = compare(dx.to_vector<double>(), dx_ref, abs_dx,
-                          {name, dtype, conv_reference::backward_input_terms(g), transform, ns.backward_input});
-  const auto cw = compare(dw.to_vector<double>(), dw_ref, abs_dw,
-                          {name, dtype, conv_reference::backward_weight_terms(g), transform, ns.backward_weight});
+  std::int64_t terms_y = conv_reference::forward_terms(g), terms_dx = conv_reference::backward_input_terms(g),
+               terms_dw = conv_reference::backward_weight_terms(g);
+  if (name == "winograd") {  // its own error scale (tests/winograd_bound.hpp)
+    abs_y = winograd_bound::forward(g, x.values, w.values);
+    abs_dx = winograd_bound::backward_input(g, dy.values, w.values);
+    abs_dw = winograd_bound::backward_weight(g, x.values, dy.values);
+    terms_y = winograd_bound::forward_chain(g), terms_dx = winograd_bound::backward_input_chain(g),
+    terms_dw = winograd_bound::backward_weight_chain(g);
+  }
+  const auto cy = compare(y.to_vector<double>(), y_ref, abs_y, {name, dtype, terms_y, transform, ns.forward});
+  const auto cx = compare(dx.to_vector<double>(), dx_ref, abs_dx, {name, dtype, terms_dx, transform, ns.backward_input});
+  const auto cw = compare(dw.to_vector<double>(), dw_ref, abs_dw, {name, dtype, terms_dw, transform, ns.backward_weight});
   INFO(fmt::format("{} {} {}", name, dtype_name(dtype), g.key()));
   INFO("forward: ", cy.worst);
   INFO("backward input: ", cx.worst);
@@ -135,6 +143,7 @@ void check_algorithm(const cpu::ConvAlgorithm& algorithm, const ConvGeometry& g,
   CHECK(cy.worst_ratio <= 1.0);
   CHECK(cx.worst_ratio <= 1.0);
   CHECK(cw.worst_ratio <= 1.0);
+  return std::max({cy.worst_ratio, cx.worst_ratio, cw.worst_ratio});
 }
 
 void check_grid(DType dtype) {
@@ -166,6 +175,76 @@ void check_grid(DType dtype) {
 TEST_CASE("conv2d grid: every algorithm against the float64 reference in float64") { check_grid(DType::float64); }
 
 TEST_CASE("conv2d grid: every algorithm against the float64 reference in float32") { check_grid(DType::float32); }
+
+TEST_CASE("winograd: F(4,3) and F(4,5) against the reference on every padding, odd sizes, groups and ragged blocks") {
+  const cpu::ConvAlgorithm* a = cpu::find_conv_algorithm("winograd");
+  REQUIRE(a != nullptr);
+  // Channel counts off the 4 × 4 register tiles of the weight product, 1-channel layers, depthwise
+  // and grouped; images from 1×1 (the kernel wider than the image) to more tiles than one block
+  // holds (64 float, 32 double tiles: 3 × 67×53 is 714 tiles); paddings none, same, asymmetric,
+  // larger than the kernel's reach, and per axis.
+  const Case2d cases[] = {
+      {1, 1, 1, 1, {1, 1}, {3, 3}, {1, 1}, {1, 1}, "1"},       {3, 3, 5, 1, {67, 53}, {3, 3}, {1, 1}, {1, 1}, "same"},
+      {2, 5, 7, 1, {13, 9}, {5, 5}, {1, 1}, {1, 1}, "same"},    {1, 8, 8, 1, {16, 16}, {3, 3}, {1, 1}, {1, 1}, "0"},
+      {2, 6, 6, 6, {9, 11}, {3, 3}, {1, 1}, {1, 1}, "1,2,0,3"}, {1, 8, 4, 2, {8, 8}, {5, 5}, {1, 1}, {1, 1}, "2,1"},
+      {3, 4, 8, 1, {28, 28}, {5, 5}, {1, 1}, {1, 1}, "4"},      {1, 1, 9, 1, {5, 5}, {5, 5}, {1, 1}, {1, 1}, "0"},
+      {2, 12, 16, 1, {14, 14}, {5, 5}, {1, 1}, {1, 1}, "2"},    {1, 16, 12, 4, {21, 7}, {3, 3}, {1, 1}, {1, 1}, "3,0,0,2"},
+      {3, 7, 3, 1, {2, 3}, {3, 3}, {1, 1}, {1, 1}, "2"},
+  };
+  for (DType dtype : {DType::float64, DType::float32}) {
+    double worst = 0;
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+      const Case2d& c = cases[i];
+      const ConvGeometry g = ConvGeometry::resolve("conv2d", 2, c.x_shape(), c.w_shape(), c.options());
+      REQUIRE(a->supports(g));
+      worst = std::max(worst, check_algorithm(*a, g, dtype, 4000 + i));
+    }
+    MESSAGE(fmt::format("winograd {}: largest error / bound {:.3g}", dtype_name(dtype), worst));
+  }
+  // what it cannot run, it says
+  std::string why;
+  const ConvGeometry strided = ConvGeometry::resolve("conv2d", 2, {1, 2, 9, 9}, {2, 2, 3, 3}, cases[0].options());
+  CHECK(a->supports(strided));
+  Case2d c7 = cases[1];
+  c7.kernel = {7, 7};
+  CHECK_FALSE(a->supports(ConvGeometry::resolve("conv2d", 2, c7.x_shape(), c7.w_shape(), c7.options()), &why));
+  CHECK(why.find("3×3 or 5×5") != std::string::npos);
+  Case2d c2 = cases[1];
+  c2.stride = {2, 2};
+  CHECK_FALSE(a->supports(ConvGeometry::resolve("conv2d", 2, c2.x_shape(), c2.w_shape(), c2.options()), &why));
+  CHECK(why.find("stride 1") != std::string::npos);
+}
+
+TEST_CASE("winograd: the Toom-Cook matrices compute the correlation exactly in double") {
+  auto check = [](auto t, int m, int r) {
+    const int alpha = m + r - 1;
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> normal;
+    double worst = 0;
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<double> d(static_cast<std::size_t>(alpha)), g(static_cast<std::size_t>(r));
+      for (double& v : d) v = normal(rng);
+      for (double& v : g) v = normal(rng);
+      for (int i = 0; i < m; ++i) {
+        double y = 0, ref = 0;
+        for (int a = 0; a < alpha; ++a) {
+          double gg = 0, dd = 0;
+          for (int k = 0; k < r; ++k) gg += t.G[a][k] * g[std::size_t(k)];
+          for (int j = 0; j < alpha; ++j) dd += t.BT[a][j] * d[std::size_t(j)];
+          y += t.AT[i][a] * gg * dd;
+        }
+        for (int k = 0; k < r; ++k) ref += d[std::size_t(i + k)] * g[std::size_t(k)];
+        worst = std::max(worst, std::abs(y - ref));
+      }
+    }
+    MESSAGE(fmt::format("F({}, {}): largest error {:.2g} (float64)", m, r, worst));
+    CHECK(worst < 1e-12);
+  };
+  check(cpu::winograd::toom_cook<4, 3>(), 4, 3);
+  check(cpu::winograd::toom_cook<4, 5>(), 4, 5);
+  check(cpu::winograd::toom_cook<2, 3>(), 2, 3);
+  check(cpu::winograd::toom_cook<6, 3>(), 6, 3);
+}
 
 TEST_CASE("the grid covers every value of every factor") {
   const std::vector<Case2d> cases = grid();
@@ -238,19 +317,42 @@ void check_node(int rank, const Shape& x_shape, const Shape& w_shape, const Conv
   const double b_norm = conv_test::block_norms(b.values, 1)[0] + conv_test::block_norms(bdot.values, 1)[0];
   const double jvp_scale = nt.forward + conv_test::norm_scales(x.values, wdot.values, dy.values, g.batch).forward;
   INFO(fmt::format("{} {} flip={} {}", name, dtype_name(dtype), options.flip, g.key()));
-  const auto cy = compare(run[y].to_vector<double>(), y_ref, abs_y, {name, dtype, m, transform, ns.forward + b_norm});
-  const auto cx = compare(grads[xv].to_vector<double>(), dx_ref, abs_dx,
-                          {name, dtype, conv_reference::backward_input_terms(g), transform, ns.backward_input});
-  const auto cw = compare(grads[wv].to_vector<double>(), dw_ref, abs_dw,
-                          {name, dtype, conv_reference::backward_weight_terms(g), transform, ns.backward_weight});
+  std::int64_t terms_y = m, terms_dx = conv_reference::backward_input_terms(g),
+               terms_dw = conv_reference::backward_weight_terms(g), terms_t = 2 * m + 1;
+  if (name == "winograd") {  // its own error scale (tests/winograd_bound.hpp), bias terms added
+    const std::vector<double> wy = winograd_bound::forward(g, x.values, wk);
+    const std::vector<double> wt1 = winograd_bound::forward(g, xdot.values, wk);
+    const std::vector<double> wt2 = winograd_bound::forward(g, x.values, wdotk);
+    for (std::size_t i = 0; i < y_ref.size(); ++i) {
+      const std::size_t o = (i / std::size_t(P)) % std::size_t(g.out_channels);
+      abs_y[i] = wy[i] + std::abs(b.values[o]);
+      abs_t1[i] = wt1[i] + wt2[i] + std::abs(bdot.values[o]);
+    }
+    abs_dx = winograd_bound::backward_input(g, dy.values, wk);
+    abs_dw = winograd_bound::backward_weight(g, x.values, dy.values);
+    if (options.flip) abs_dw = conv_test::flip_kernels(abs_dw, K);
+    terms_y = winograd_bound::forward_chain(g) + 1, terms_t = 2 * terms_y + 1;
+    terms_dx = winograd_bound::backward_input_chain(g), terms_dw = winograd_bound::backward_weight_chain(g);
+  }
+  const auto cy = compare(run[y].to_vector<double>(), y_ref, abs_y, {name, dtype, terms_y, transform, ns.forward + b_norm});
+  const auto cx = compare(grads[xv].to_vector<double>(), dx_ref, abs_dx, {name, dtype, terms_dx, transform, ns.backward_input});
+  const auto cw = compare(grads[wv].to_vector<double>(), dw_ref, abs_dw, {name, dtype, terms_dw, transform, ns.backward_weight});
   const auto cb = compare(grads[bv].to_vector<double>(), db_ref, abs_db, {name, dtype, g.batch * P});
-  const auto ct = compare(jvp.tangents[0].to_vector<double>(), t1, abs_t1, {name, dtype, 2 * m + 1, transform, jvp_scale + b_norm});
+  const auto ct = compare(jvp.tangents[0].to_vector<double>(), t1, abs_t1, {name, dtype, terms_t, transform, jvp_scale + b_norm});
   INFO("y: ", cy.worst, " | dx: ", cx.worst, " | dw: ", cw.worst, " | db: ", cb.worst, " | jvp: ", ct.worst);
   CHECK(cy.worst_ratio <= 1.0);
   CHECK(cx.worst_ratio <= 1.0);
   CHECK(cw.worst_ratio <= 1.0);
   CHECK(cb.worst_ratio <= 1.0);
   CHECK(ct.worst_ratio <= 1.0);
+}
+
+// check_node for an algorithm named in `options`, when it can run that geometry (an algorithm
+// with limits, e.g. winograd's 3×3/5×5 stride 1, is checked where it applies).
+void check_node_if_supported(const cpu::ConvAlgorithm& a, int rank, const Shape& x_shape, const Shape& w_shape,
+                             const ConvOptions& options, DType dtype, std::uint64_t seed) {
+  const ConvGeometry g = ConvGeometry::resolve("conv2d", rank, x_shape, w_shape, options);
+  if (a.supports(g)) check_node(rank, x_shape, w_shape, options, dtype, seed);
 }
 
 ConvOptions options_of(std::vector<std::int64_t> stride, std::string padding, std::vector<std::int64_t> dilation,
@@ -272,9 +374,10 @@ TEST_CASE("conv2d node: bias and flip through reverse and forward mode for every
     const std::string name(a->name());
     for (DType dtype : {DType::float64, DType::float32}) {
       for (bool flip : {false, true}) {
-        check_node(2, {2, 4, 9, 11}, {6, 2, 3, 4}, options_of({2, 1}, "1,0,2,1", {1, 2}, 2, flip, name), dtype, 50);
-        check_node(2, {3, 3, 12, 10}, {5, 3, 5, 5}, options_of({1}, "same", {1}, 1, flip, name), dtype, 60);
-        check_node(2, {1, 6, 7, 7}, {6, 1, 3, 3}, options_of({1}, "1", {1}, 6, flip, name), dtype, 70);
+        check_node_if_supported(*a, 2, {2, 4, 9, 11}, {6, 2, 3, 4}, options_of({2, 1}, "1,0,2,1", {1, 2}, 2, flip, name), dtype, 50);
+        check_node_if_supported(*a, 2, {3, 3, 12, 10}, {5, 3, 5, 5}, options_of({1}, "same", {1}, 1, flip, name), dtype, 60);
+        check_node_if_supported(*a, 2, {1, 6, 7, 7}, {6, 1, 3, 3}, options_of({1}, "1", {1}, 6, flip, name), dtype, 70);
+        check_node_if_supported(*a, 2, {2, 5, 13, 6}, {7, 5, 3, 3}, options_of({1}, "2,0,1,2", {1}, 1, flip, name), dtype, 75);
       }
     }
   }
@@ -285,6 +388,7 @@ TEST_CASE("conv2d node: bias and flip through reverse and forward mode for every
 TEST_CASE("conv1d and conv3d node: every algorithm against the reference") {
   for (const cpu::ConvAlgorithm* a : cpu::conv_algorithms()) {
     const std::string name(a->name());
+    if (name == "winograd") continue;  // 2-D only (its supports() says so; the grid checks it)
     for (DType dtype : {DType::float64, DType::float32}) {
       check_node(1, {2, 3, 40}, {4, 3, 5}, options_of({2}, "2,1", {1}, 1, false, name), dtype, 90);
       check_node(1, {1, 4, 17}, {4, 2, 7}, options_of({1}, "same", {2}, 2, true, name), dtype, 91);
@@ -323,8 +427,11 @@ TEST_CASE("conv nodes: bad input throws the right error naming the node") {
   throws([&] { conv2d(x, Tensor::zeros({6, 4, 9, 3})); }, TypeTag<ShapeError>{}, "conv2d");  // kernel > padded input
   {
     ConvOptions o;
-    o.algorithm = "winograd";
+    o.algorithm = "winograd_f63";
     throws([&] { conv2d(x, w, o); }, TypeTag<ValueError>{}, "conv2d");  // unknown algorithm
+    o.algorithm = "winograd";
+    o.stride = {2};
+    throws([&] { conv2d(x, w, o); }, TypeTag<ValueError>{}, "stride 1");  // known, but not for this geometry
   }
   throws([&] { conv2d(x, w, Tensor::zeros({5})); }, TypeTag<ShapeError>{}, "conv2d");  // bias length
   throws([&] { conv2d(x.astype(DType::float64), w); }, TypeTag<DTypeError>{}, "conv2d");  // mixed dtypes

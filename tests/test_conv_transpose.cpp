@@ -155,6 +155,8 @@ const Problem problems[] = {
     {2, 1, 2, 2, 1, {1, 4, 5}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {0, 1, 1}, {1, 2, 2}},  // output_padding < dilation
     {1, 2, 3, 2, 1, {1, 1, 9}, {1, 1, 4}, {1, 1, 3}, {0, 0, 1}, {0, 0, 2}, {1, 1, 1}},
     {3, 1, 2, 2, 1, {3, 3, 4}, {2, 3, 2}, {2, 1, 2}, {0, 1, 1}, {1, 0, 1}, {1, 1, 1}},
+    {2, 2, 5, 3, 1, {1, 7, 9}, {1, 3, 3}, {1, 1, 1}, {0, 1, 0}, {0, 0, 0}, {1, 1, 1}},  // stride 1, 3×3: winograd too
+    {2, 1, 4, 6, 2, {1, 6, 5}, {1, 5, 5}, {1, 1, 1}, {0, 2, 1}, {0, 0, 0}, {1, 1, 1}},  // stride 1, 5×5, groups
 };
 
 }  // namespace
@@ -166,6 +168,7 @@ TEST_CASE("conv_transpose: hand-computed 1-D scatter with stride 2") {
   ConvTransposeOptions o;
   o.stride = {2};
   for (const cpu::ConvAlgorithm* a : cpu::conv_algorithms()) {
+    if (a->name() == "winograd") continue;  // 2-D, stride 1 only
     o.algorithm = std::string(a->name());
     const std::vector<double> y = conv_transpose1d(x, w, o).to_vector<double>();
     const std::vector<double> want{1, 10, 102, 20, 200};
@@ -192,7 +195,15 @@ TEST_CASE("conv_transpose: every algorithm against the scatter reference with gr
   std::uint64_t seed = 300;
   for (const cpu::ConvAlgorithm* a : cpu::conv_algorithms())
     for (DType dtype : {DType::float64, DType::float32})
-      for (const Problem& q : problems) check_problem(q, std::string(a->name()), dtype, seed += 10);
+      for (const Problem& q : problems) {
+        // An algorithm with limits runs where it applies. Winograd's float32 error has its own
+        // scale (tests/winograd_bound.hpp, checked in test_conv), not this test's Σ|terms| bound,
+        // so it is held to the float64 bound here.
+        const ConvTranspose node(q.rank, q.options(std::string(a->name())));
+        if (!a->supports(node.conv_geometry(q.x_shape(), q.w_shape()))) continue;
+        if (a->name() == "winograd" && dtype == DType::float32) continue;
+        check_problem(q, std::string(a->name()), dtype, seed += 10);
+      }
 }
 
 TEST_CASE("conv_transpose: bad input throws naming the node") {

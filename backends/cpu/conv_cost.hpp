@@ -19,6 +19,11 @@ inline constexpr double gemm_flops_per_s = 150e9;       // Eigen GEMM, large wel
 inline constexpr double direct_flops_per_s = 60e9;      // vectorized direct loops
 inline constexpr double fft_flops_per_s = 25e9;         // our real/complex FFT passes (5·n·log2 n convention)
 inline constexpr double spectral_mac_flops_per_s = 80e9;  // complex multiply-accumulate over channels
+// Winograd: its channel products and its tile transforms (with gathers and scatters), fitted by
+// least squares on single-thread CPU time over 11 layers (1–128 channels, 7²–64² images, 3×3
+// and 5×5; within 20 % on each) and scaled by a 2-thread speed-up of 1.85.
+inline constexpr double winograd_flops_per_s = 184e9;
+inline constexpr double winograd_transform_flops_per_s = 103e9;
 inline constexpr double bytes_per_s = 8e9;              // memory traffic beyond the caches
 
 inline double rate_scale(DType dtype) { return dtype == DType::float64 ? 0.5 : 1.0; }
