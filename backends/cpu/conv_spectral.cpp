@@ -39,7 +39,7 @@ std::string saved_key(const ConvGeometry& g, const TileConfig& c, DType dtype) {
 }
 
 // Three boxes of `points` per thread (transforms run out of place between the first two; the
-// Hermitian split of two filters needs a third).
+// Hermitian pack of two dw rows needs a third).
 template <class T>
 std::complex<T>* box_scratch(std::int64_t points) {
   thread_local std::vector<std::complex<T>> buffer;
@@ -226,7 +226,8 @@ class Engine {
 
   // The tiles ordered by colour and cut into chunks that bound the memory of the spectra in flight.
   // A chunk's transforms and GEMMs run all at once; only its inverse-and-add step goes colour by
-  // colour (inverse_data), so the colours cost no extra parallel regions elsewhere.
+  // colour (inverse_data, where it does not run plane jobs), so the colours cost no extra parallel
+  // regions elsewhere.
   std::vector<std::vector<std::size_t>> chunks(Writes writes) const {
     std::vector<std::size_t> order(plan_.tiles.size());
     for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
