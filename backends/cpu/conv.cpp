@@ -96,10 +96,16 @@ Resolved resolve(const Conv& node, const Tensor& x, const Tensor& w) {
   return r;
 }
 
-// y = x ⋆ w (no bias) for contiguous x; zeros when there is nothing to sum (no input channels).
-Tensor correlate(const Resolved& r, const Tensor& x, const Tensor& w, std::unique_ptr<ConvSaved>* saved = nullptr) {
-  if (r.g.in_per_group() == 0 || r.g.batch == 0) return Tensor::zeros(r.g.output_shape(), x.dtype());
-  return cpu::conv_detail::run_forward(*r.algorithm, r.g, x, w, r.g.output_shape(), saved);
+// y = x ⋆ w (+ bias) for contiguous x; zeros (+ bias) when there is nothing to sum (no input
+// channels).
+Tensor correlate(const Resolved& r, const Tensor& x, const Tensor& w, std::unique_ptr<ConvSaved>* saved = nullptr,
+                 const Tensor* bias = nullptr) {
+  if (r.g.in_per_group() == 0 || r.g.batch == 0) {
+    Tensor y = Tensor::zeros(r.g.output_shape(), x.dtype());
+    if (bias) cpu::conv_detail::add_bias(y, *bias, r.g.batch, r.g.out_channels, r.g.out_pixels());
+    return y;
+  }
+  return cpu::conv_detail::run_forward(*r.algorithm, r.g, x, w, r.g.output_shape(), saved, bias);
 }
 
 class ConvCpu final : public NodeImpl {
@@ -111,9 +117,9 @@ class ConvCpu final : public NodeImpl {
     const Resolved r = resolve(node, x, c.inputs[1]);
     const bool keep = grad_enabled();
     std::unique_ptr<ConvSaved> saved;
-    Tensor y = correlate(r, x.contiguous(), r.w, keep ? &saved : nullptr);
+    const Tensor* bias = c.inputs.size() == 3 ? &c.inputs[2] : nullptr;
+    Tensor y = correlate(r, x.contiguous(), r.w, keep ? &saved : nullptr, bias);
     if (saved) cache_.put(SavedKey::of(node, r.g, x, c.inputs[1]), r.algorithm, std::move(saved));
-    if (c.inputs.size() == 3) cpu::conv_detail::add_bias(y, c.inputs[2], r.g.batch, r.g.out_channels, r.g.out_pixels());
     c.outputs[0] = y;
   }
 

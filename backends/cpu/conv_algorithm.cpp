@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "nodal/backends/cpu/conv_common.hpp"
 #include "nodal/core/error.hpp"
 
 namespace nodal::cpu {
@@ -21,6 +22,13 @@ AlgorithmTable& table() {
 }
 
 }  // namespace
+
+std::unique_ptr<ConvSaved> ConvAlgorithm::forward_with_bias(const ConvGeometry& g, const Tensor& x, const Tensor& w,
+                                                            const Tensor& b, Tensor& y, bool keep) const {
+  std::unique_ptr<ConvSaved> saved = forward(g, x, w, y, keep);
+  conv_detail::add_bias(y, b, g.batch, g.out_channels, g.out_pixels());
+  return saved;
+}
 
 bool register_conv_algorithm(std::unique_ptr<ConvAlgorithm> algorithm) {
   AlgorithmTable& t = table();

@@ -47,6 +47,11 @@ class ConvAlgorithm {
   // backward pass can reuse (else nullptr).
   virtual std::unique_ptr<ConvSaved> forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y,
                                              bool keep) const = 0;
+  // y = x ⋆ w + b (b: [Cout], contiguous). By default forward() and then a pass adding b over y;
+  // an algorithm that can start its sums at b[o] (or add it while the output is still in
+  // registers) overrides this and saves that pass over the whole output.
+  virtual std::unique_ptr<ConvSaved> forward_with_bias(const ConvGeometry& g, const Tensor& x, const Tensor& w,
+                                                       const Tensor& b, Tensor& y, bool keep) const;
   // dx and/or dw (either may be null: not wanted; when given, allocated and contiguous; the
   // algorithm overwrites them). `saved` is what forward returned for these x and w, or nullptr.
   virtual void backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx,

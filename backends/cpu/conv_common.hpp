@@ -84,11 +84,14 @@ inline void add_into(Tensor& a, const Tensor& b) {
   });
 }
 
-// y = x ⋆ w through `algorithm` on contiguous operands, as a new tensor of `y_shape`.
+// y = x ⋆ w (+ bias) through `algorithm` on contiguous operands, as a new tensor of `y_shape`.
 inline Tensor run_forward(const ConvAlgorithm& algorithm, const ConvGeometry& g, const Tensor& x, const Tensor& w,
-                          const Shape& y_shape, std::unique_ptr<ConvSaved>* saved = nullptr) {
+                          const Shape& y_shape, std::unique_ptr<ConvSaved>* saved = nullptr,
+                          const Tensor* bias = nullptr) {
   Tensor y = Tensor::empty(y_shape, x.dtype());
-  std::unique_ptr<ConvSaved> kept = algorithm.forward(g, x.contiguous(), w.contiguous(), y, saved != nullptr);
+  std::unique_ptr<ConvSaved> kept =
+      bias ? algorithm.forward_with_bias(g, x.contiguous(), w.contiguous(), bias->contiguous(), y, saved != nullptr)
+           : algorithm.forward(g, x.contiguous(), w.contiguous(), y, saved != nullptr);
   if (saved) *saved = std::move(kept);
   return y;
 }

@@ -19,35 +19,8 @@ namespace nodal::cpu {
 namespace {
 
 using conv_detail::DirectProblem;
-
-// The forward correlation's prepared input: x zero-padded so that every tap of every output reads
-// inside it, L = (O − 1)·s + (K − 1)·d + 1 per axis.
-DirectProblem forward_problem(const ConvGeometry& g) {
-  DirectProblem q;
-  q.batch = g.batch;
-  q.groups = g.groups;
-  q.cin_g = g.in_per_group();
-  q.cout_g = g.out_per_group();
-  for (std::size_t a = 0; a < 3; ++a) {
-    q.K[a] = g.kernel[a];
-    q.O[a] = g.out[a];
-    q.s[a] = g.stride[a];
-    q.d[a] = g.dilation[a];
-    q.L[a] = (g.out[a] - 1) * g.stride[a] + (g.kernel[a] - 1) * g.dilation[a] + 1;
-  }
-  return q;
-}
-
-template <class T> std::vector<T> prepare_x(const ConvGeometry& g, const DirectProblem& q, const T* x) {
-  return conv_detail::prepare(x, g.batch * g.in_channels, g.in, {1, 1, 1}, g.pad_before, q.L,
-                              q.slack(conv_detail::max_chunk<T>()));
-}
-
-template <class T> void forward_typed(const ConvGeometry& g, const T* x, const T* w, T* y) {
-  const DirectProblem q = forward_problem(g);
-  const std::vector<T> xp = prepare_x(g, q, x);
-  conv_detail::correlate(q, xp.data(), w, y);
-}
+using conv_detail::forward_problem;
+using conv_detail::prepare_x;
 
 // dx = dy⋆ᵀw as a stride-1 correlation: output i reads dy↑ at i + (K−1−k)·d − ((K−1)·d − pad)
 // = i + pad − k·d, which is where tap k of output (i + pad − k·d)/s read input i.
@@ -106,7 +79,17 @@ class DirectConv final : public ConvAlgorithm {
                                      bool) const override {
     visit_real_dtype(x.dtype(), "conv direct", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      if (y.numel() > 0) forward_typed<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
+      if (y.numel() > 0) conv_detail::direct_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
+    });
+    return nullptr;
+  }
+
+  // the accumulators start at b[o]
+  std::unique_ptr<ConvSaved> forward_with_bias(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                                               Tensor& y, bool) const override {
+    visit_real_dtype(x.dtype(), "conv direct", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if (y.numel() > 0) conv_detail::direct_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>(), b.data<T>());
     });
     return nullptr;
   }

@@ -13,7 +13,12 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "nodal/backends/cpu/elementwise.hpp"
+#include "nodal/nodes/conv.hpp"
 
 namespace nodal::cpu::conv_detail {
 
@@ -40,6 +45,28 @@ template <class T> struct Simd {
     __builtin_memcpy(&v, p, sizeof(v));
     return v;
   }
+  // The first `count` lanes of v to p (all of them when count ≥ lanes, none when ≤ 0).
+  static void store(T* p, const type& v, std::int64_t count) {
+    if (count >= lanes) {
+      __builtin_memcpy(p, &v, sizeof(v));
+      return;
+    }
+#if defined(__AVX512F__)
+    if (count > 0) {
+      if constexpr (sizeof(T) == 4) {
+        __m512 r;
+        __builtin_memcpy(&r, &v, sizeof(r));
+        _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), r);
+      } else {
+        __m512d r;
+        __builtin_memcpy(&r, &v, sizeof(r));
+        _mm512_mask_storeu_pd(p, __mmask8((1u << count) - 1), r);
+      }
+    }
+#else
+    for (std::int64_t l = 0; l < count; ++l) p[l] = v[l];
+#endif
+  }
   static type load_strided(const T* p, std::int64_t step) {
     T lane[lanes];
     for (int l = 0; l < lanes; ++l) lane[l] = p[l * step];
@@ -51,7 +78,7 @@ template <class T> struct Simd {
 // group's first channel of sample n in xp; w: weights [Cout, cin_g, K]; y: the output of sample
 // n, [Cout, O].
 template <class T, int B, int NV>
-void correlate_row(const DirectProblem& q, const T* xg, const T* w, T* y, std::int64_t o, std::int64_t o0,
+void correlate_row(const DirectProblem& q, const T* xg, const T* w, const T* bias, T* y, std::int64_t o, std::int64_t o0,
                    std::int64_t o1) {
   using S = Simd<T>;
   using V = typename S::type;
@@ -66,12 +93,12 @@ void correlate_row(const DirectProblem& q, const T* xg, const T* w, T* y, std::i
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b)
 #pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) acc[b][j] = V{};
+      for (int j = 0; j < NV; ++j) acc[b][j] = bias ? V{} + bias[o + b] : V{};
     for (std::int64_t c = 0; c < q.cin_g; ++c)
       for (std::int64_t k0 = 0; k0 < K0; ++k0)
         for (std::int64_t k1 = 0; k1 < K1; ++k1) {
           const T* xr = xg + c * Lpix + ((o0 * q.s[0] + k0 * q.d[0]) * L1 + (o1 * q.s[1] + k1 * q.d[1])) * L2 + ow0 * s2;
-          const T* wr = w + ((o * q.cin_g + c) * K0 + k0) * K1 * K2 + k1 * K2;
+          const T* wr = w + o * cinK + (((c * K0 + k0) * K1 + k1) * K2) * B;  // packed: [c][k][b]
           for (std::int64_t k2 = 0; k2 < K2; ++k2) {
             const T* xs = xr + k2 * d2;
             V xv[NV];
@@ -80,34 +107,69 @@ void correlate_row(const DirectProblem& q, const T* xg, const T* w, T* y, std::i
               xv[j] = s2 == 1 ? S::load(xs + j * S::lanes) : S::load_strided(xs + j * S::lanes * s2, s2);
 #pragma GCC unroll 16
             for (int b = 0; b < B; ++b) {
-              const T wv = wr[b * cinK + k2];
+              const T wv = wr[k2 * B + b];
 #pragma GCC unroll 4
               for (int j = 0; j < NV; ++j) acc[b][j] += wv * xv[j];
             }
           }
         }
+    // Stored vector by vector from the registers (a memcpy of the accumulator array to a
+    // buffer went through a libc call per channel: 37 % of a 1-channel layer's time).
     const std::int64_t n = std::min<std::int64_t>(chunk, O2 - ow0);
-    for (int b = 0; b < B; ++b) {
-      T out[chunk];
-      __builtin_memcpy(out, acc[b], sizeof(out));
-      for (std::int64_t v = 0; v < n; ++v) yrow[b][ow0 + v] = out[v];
-    }
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) S::store(yrow[b] + ow0 + j * S::lanes, acc[b][j], n - j * S::lanes);
   }
 }
 
-// Channels o .. o+count−1 of one row: blocks of 8, then 4, then single channels.
+// The register blocks a run of `count` channels is split into: 12s, then 8, 4, 1s. f(first, B).
+template <class F> void for_each_channel_block(std::int64_t count, F&& f) {
+  std::int64_t o = 0;
+  for (; count >= 12; o += 12, count -= 12) f(o, 12);
+  for (; count >= 8; o += 8, count -= 8) f(o, 8);
+  for (; count >= 4; o += 4, count -= 4) f(o, 4);
+  for (; count >= 1; o += 1, count -= 1) f(o, 1);
+}
+
+// Channels o .. o+count−1 of one row, block by block (w packed by pack_weights).
 template <class T, int NV>
-void correlate_rows(const DirectProblem& q, const T* xg, const T* w, T* y, std::int64_t o, std::int64_t count,
+void correlate_rows(const DirectProblem& q, const T* xg, const T* w, const T* bias, T* y, std::int64_t o, std::int64_t count,
                     std::int64_t o0, std::int64_t o1) {
-  for (; count >= 8; o += 8, count -= 8) correlate_row<T, 8, NV>(q, xg, w, y, o, o0, o1);
-  for (; count >= 4; o += 4, count -= 4) correlate_row<T, 4, NV>(q, xg, w, y, o, o0, o1);
-  for (; count >= 1; o += 1, count -= 1) correlate_row<T, 1, NV>(q, xg, w, y, o, o0, o1);
+  for_each_channel_block(count, [&](std::int64_t first, std::int64_t B) {
+    switch (B) {
+      case 12: correlate_row<T, 12, NV>(q, xg, w, bias, y, o + first, o0, o1); break;
+      case 8: correlate_row<T, 8, NV>(q, xg, w, bias, y, o + first, o0, o1); break;
+      case 4: correlate_row<T, 4, NV>(q, xg, w, bias, y, o + first, o0, o1); break;
+      default: correlate_row<T, 1, NV>(q, xg, w, bias, y, o + first, o0, o1); break;
+    }
+  });
+}
+
+// w [Cout, cin_g, K] repacked so that each register block of B channels starting at o reads its
+// B weights of one (c, k) from consecutive addresses: packed[o·cin_g·K + (c·K + k)·B + b]. The
+// block's region has the same size and place as its rows in w. (Strided per-channel weight
+// pointers took 12 registers and spilled.)
+template <class T> std::vector<T> pack_weights(const DirectProblem& q, const T* w, std::int64_t block) {
+  const std::int64_t K = q.K_pixels(), cinK = q.cin_g * K;
+  std::vector<T> packed(std::size_t(q.groups * q.cout_g * cinK));
+  for (std::int64_t grp = 0; grp < q.groups; ++grp)
+    for (std::int64_t start = 0; start < q.cout_g; start += block)
+      for_each_channel_block(std::min(block, q.cout_g - start), [&](std::int64_t first, std::int64_t B) {
+        const std::int64_t o = grp * q.cout_g + start + first;
+        for (std::int64_t c = 0; c < q.cin_g; ++c)
+          for (std::int64_t k = 0; k < K; ++k)
+            for (std::int64_t b = 0; b < B; ++b)
+              packed[std::size_t(o * cinK + (c * K + k) * B + b)] = w[((o + b) * q.cin_g + c) * K + k];
+      });
+  return packed;
 }
 
 // y [N, groups·cout_g, O] = the correlation of xp [N, groups·cin_g, L] (+ slack) with
 // w [groups·cout_g, cin_g, K], in parallel over (sample, channel block, output row).
-template <class T> void correlate(const DirectProblem& q, const T* xp, const T* w, T* y) {
-  constexpr int B = 8;
+// bias (optional, [groups·cout_g]) starts each output at b[o] instead of 0: the bias add fused.
+template <class T> void correlate(const DirectProblem& q, const T* xp, const T* w_unpacked, T* y, const T* bias = nullptr) {
+  constexpr int B = 24;  // channels per work item: 12 + 12 in registers (24 accumulators with NV = 2)
   const bool narrow = q.O[2] <= Simd<T>::lanes;
   const std::int64_t blocks = (q.cout_g + B - 1) / B;
   const std::int64_t rows = q.O[0] * q.O[1];
@@ -115,6 +177,8 @@ template <class T> void correlate(const DirectProblem& q, const T* xp, const T* 
   const std::int64_t cout = q.groups * q.cout_g;
   const std::int64_t work_per_item = B * q.O[2] * q.cin_g * q.K_pixels();
   const std::int64_t grain = std::max<std::int64_t>(1, (1 << 16) / std::max<std::int64_t>(1, work_per_item));
+  const std::vector<T> packed = pack_weights(q, w_unpacked, B);
+  const T* w = packed.data();
   parallel_for(
       items,
       [&](std::int64_t begin, std::int64_t end) {
@@ -131,8 +195,8 @@ template <class T> void correlate(const DirectProblem& q, const T* xp, const T* 
           const T* xg = xp + (n * q.groups + group) * q.cin_g * q.L_pixels();
           T* yn = y + n * cout * q.O_pixels();
           const std::int64_t o0 = row / q.O[1], o1 = row % q.O[1];
-          if (narrow) correlate_rows<T, 1>(q, xg, w, yn, o, count, o0, o1);
-          else correlate_rows<T, 2>(q, xg, w, yn, o, count, o0, o1);
+          if (narrow) correlate_rows<T, 1>(q, xg, w, bias, yn, o, count, o0, o1);
+          else correlate_rows<T, 2>(q, xg, w, bias, yn, o, count, o0, o1);
         }
       },
       grain);
@@ -181,6 +245,36 @@ std::vector<T> prepare(const T* src, std::int64_t planes, const std::array<std::
       },
       std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(1, L[2])));
   return out;
+}
+
+// The forward correlation's prepared input: x zero-padded so that every tap of every output reads
+// inside it, L = (O − 1)·s + (K − 1)·d + 1 per axis.
+inline DirectProblem forward_problem(const ConvGeometry& g) {
+  DirectProblem q;
+  q.batch = g.batch;
+  q.groups = g.groups;
+  q.cin_g = g.in_per_group();
+  q.cout_g = g.out_per_group();
+  for (std::size_t a = 0; a < 3; ++a) {
+    q.K[a] = g.kernel[a];
+    q.O[a] = g.out[a];
+    q.s[a] = g.stride[a];
+    q.d[a] = g.dilation[a];
+    q.L[a] = (g.out[a] - 1) * g.stride[a] + (g.kernel[a] - 1) * g.dilation[a] + 1;
+  }
+  return q;
+}
+
+template <class T> std::vector<T> prepare_x(const ConvGeometry& g, const DirectProblem& q, const T* x) {
+  return prepare(x, g.batch * g.in_channels, g.in, {1, 1, 1}, g.pad_before, q.L, q.slack(max_chunk<T>()));
+}
+
+// y = x ⋆ w (+ bias when given, fused into the accumulators): the direct algorithm's forward, also
+// the implicit-GEMM forward of "gemm" for small reductions (conv_gemm.cpp).
+template <class T> void direct_forward(const ConvGeometry& g, const T* x, const T* w, T* y, const T* bias = nullptr) {
+  const DirectProblem q = forward_problem(g);
+  const std::vector<T> xp = prepare_x(g, q, x);
+  correlate(q, xp.data(), w, y, bias);
 }
 
 }  // namespace nodal::cpu::conv_detail

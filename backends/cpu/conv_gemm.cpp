@@ -16,6 +16,7 @@
 
 #include "nodal/backends/cpu/conv_algorithm.hpp"
 #include "nodal/backends/cpu/conv_cost.hpp"
+#include "nodal/backends/cpu/conv_direct_kernel.hpp"
 #include "nodal/backends/cpu/conv_im2col.hpp"
 #include "nodal/backends/cpu/elementwise.hpp"
 #include "nodal/backends/cpu/gemm.hpp"
@@ -174,6 +175,25 @@ class GemmConv final : public ConvAlgorithm {
  public:
   std::string_view name() const override { return "gemm"; }
 
+  // With a reduction of at most implicit_reduction (Cin_g·K: a first layer's 1×5×5 or 3×3×3) the
+  // forward product is computed implicitly: the register-blocked kernel of the direct algorithm
+  // (conv_direct_kernel.hpp) is a GEMM whose B operand is read from the padded input where im2col
+  // would have copied it. For so short a reduction, writing the im2col matrix and Eigen's packing
+  // of it cost as much as the products (64×1→32 28² k5: 0.49 ms explicit, 0.36 ms implicit on 2
+  // threads), and the bias is then added in the accumulators.
+  static constexpr std::int64_t implicit_reduction = 32;
+  static bool implicit(const ConvGeometry& g) {
+    return g.in_per_group() * g.kernel_pixels() <= implicit_reduction && !is_pointwise(g);
+  }
+  void run_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) const {
+    visit_real_dtype(x.dtype(), "conv gemm", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if (y.numel() == 0) return;
+      if (implicit(g)) conv_detail::direct_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>(), b ? b->data<T>() : nullptr);
+      else forward_typed<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
+    });
+  }
+
   // Three products of the forward's size at GEMM rate, plus writing and reading the im2col
   // matrices (three of N·Cin·K·P elements: forward, backward input, backward weight).
   double estimated_seconds(const ConvGeometry& g, DType dtype) const override {
@@ -186,10 +206,13 @@ class GemmConv final : public ConvAlgorithm {
 
   std::unique_ptr<ConvSaved> forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y,
                                      bool) const override {
-    visit_real_dtype(x.dtype(), "conv gemm", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      if (y.numel() > 0) forward_typed<T>(g, x.data<T>(), w.data<T>(), y.data<T>());
-    });
+    run_forward(g, x, w, nullptr, y);
+    return nullptr;
+  }
+  std::unique_ptr<ConvSaved> forward_with_bias(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                                               Tensor& y, bool keep) const override {
+    if (!implicit(g)) return ConvAlgorithm::forward_with_bias(g, x, w, b, y, keep);
+    run_forward(g, x, w, &b, y);
     return nullptr;
   }
 

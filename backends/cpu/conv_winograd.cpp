@@ -69,8 +69,9 @@ template <class T, int M, int R> struct Winograd2d {
     return u.data();
   }
 
-  // y = x ⋆ k for one group: x, y point at the group's first channel of sample 0.
-  static void correlate(const TileProblem& p, const T* x, const T* u, T* y) {
+  // y = x ⋆ k (+ bias[o], added to each output tile before it is written) for one group: x, y,
+  // bias point at the group's first channel.
+  static void correlate(const TileProblem& p, const T* x, const T* u, T* y, const T* bias = nullptr) {
     constexpr std::int64_t TB = TV * W;
     const std::int64_t tiles = p.tiles(), blocks = (tiles + TB - 1) / TB;
     const std::int64_t cin = p.in_channels, cout = p.out_channels;
@@ -99,6 +100,8 @@ template <class T, int M, int R> struct Winograd2d {
               for (int t = 0; t < TV && t * W < count; ++t) {
                 V tile[M * M];
                 winograd::transform_2d<Out, T>(m + o * TV + t, cout * TV, tile, 1);
+                if (bias)
+                  for (V& value : tile) value += bias[o];
                 winograd::scatter_outputs<T, M>(tile, at, t * W, y + o * out_plane, p.out_sample, p.out_h, p.out_w);
               }
           }
@@ -222,7 +225,7 @@ TileProblem input_gradient_problem(const ConvGeometry& g, int m) {
 }
 
 template <class T, int M, int R>
-void run_forward(const ConvGeometry& g, const T* x, const T* w, T* y) {
+void run_forward(const ConvGeometry& g, const T* x, const T* w, T* y, const T* bias) {
   using Alg = Winograd2d<T, M, R>;
   const TileProblem p = forward_problem(g, M);
   const std::int64_t cin = p.in_channels, cout = p.out_channels;
@@ -230,7 +233,7 @@ void run_forward(const ConvGeometry& g, const T* x, const T* w, T* y) {
     const T* wg = w + grp * cout * cin * R * R;
     const T* u = Alg::filter_transform(
         cin, cout, [&](std::int64_t o, std::int64_t c, int ky, int kx) { return wg[((o * cin + c) * R + ky) * R + kx]; });
-    Alg::correlate(p, x + grp * cin * g.in_pixels(), u, y + grp * cout * g.out_pixels());
+    Alg::correlate(p, x + grp * cin * g.in_pixels(), u, y + grp * cout * g.out_pixels(), bias ? bias + grp * cout : nullptr);
   }
 }
 
@@ -290,13 +293,23 @@ class WinogradConv final : public ConvAlgorithm {
 
   std::unique_ptr<ConvSaved> forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, Tensor& y,
                                      bool) const override {
+    forward_typed(g, x, w, nullptr, y);
+    return nullptr;
+  }
+  // the bias joins each output tile before it is written
+  std::unique_ptr<ConvSaved> forward_with_bias(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                                               Tensor& y, bool) const override {
+    forward_typed(g, x, w, &b, y);
+    return nullptr;
+  }
+  void forward_typed(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) const {
     visit_real_dtype(x.dtype(), "conv winograd", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if (y.numel() == 0) return;
-      if (g.kernel[1] == 3) run_forward<T, 4, 3>(g, x.data<T>(), w.data<T>(), y.data<T>());
-      else run_forward<T, 4, 5>(g, x.data<T>(), w.data<T>(), y.data<T>());
+      const T* bias = b ? b->data<T>() : nullptr;
+      if (g.kernel[1] == 3) run_forward<T, 4, 3>(g, x.data<T>(), w.data<T>(), y.data<T>(), bias);
+      else run_forward<T, 4, 5>(g, x.data<T>(), w.data<T>(), y.data<T>(), bias);
     });
-    return nullptr;
   }
 
   void backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw,
