@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "nodal/backends/cpu/conv_common.hpp"
 #include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/cpu/conv_spectral_box.hpp"
 #include "nodal/backends/cpu/conv_spectral_mac.hpp"
@@ -119,8 +120,13 @@ class Engine {
   // Row stride of the spectra in GEMM elements (Spectra::stride).
   static constexpr std::int64_t G = Spectra<T>::stride;
 
-  std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
-    if (needs_fill(Writes::y)) std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
+  // y = x ⋆ w (+ bias[o] when bias is not null: the values y starts from).
+  std::unique_ptr<ConvSaved> forward(const T* x, const T* w, const T* bias, T* y, bool keep, DType dtype) const {
+    if (needs_fill(Writes::y)) {
+      const std::int64_t planes = g_.batch * g_.out_channels, pixels = g_.out_pixels();
+      for (std::int64_t plane = 0; plane < planes; ++plane)
+        std::fill(y + plane * pixels, y + (plane + 1) * pixels, bias ? bias[plane % g_.out_channels] : T(0));
+    }
     Spectra<T> W = transform_w(w);
     std::unique_ptr<SavedSpectra<T>> saved;
     if (keep) {
@@ -142,7 +148,7 @@ class Engine {
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
             block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C * G, G, W.at(b, gi * Og * Cg), G,
                                        Cg * G, Y[t].at(b, gi * Og), O * G, G, false);
-      inverse_data(Y, chunk, y, /*is_y=*/true, first_chunk);
+      inverse_data(Y, chunk, y, /*is_y=*/true, first_chunk, bias);
       first_chunk = false;
       if (saved)
         for (std::size_t t = 0; t < chunk.size(); ++t) saved->x[chunk[t]] = std::move(X[t]);
@@ -331,9 +337,10 @@ class Engine {
 
   // Inverse transforms of Ŷ (is_y, into y on the z grid) or DX̂ (into dx on the x grid): written where
   // the tiles partition the tensor (overwrite_y_, overwrite_dx_), else added; `first_chunk` says
-  // whether plane jobs zero their planes first.
+  // whether plane jobs zero their planes first. `start` (per channel, may be null): the value each
+  // output starts from instead of zero (the bias).
   void inverse_data(const std::vector<Spectra<T>>& spectra, const std::vector<std::size_t>& chunk, T* out,
-                    bool is_y, bool first_chunk) const {
+                    bool is_y, bool first_chunk, const T* start = nullptr) const {
     const std::int64_t channels = is_y ? g_.out_channels : g_.in_channels;
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
@@ -347,8 +354,9 @@ class Engine {
         T* a = out + ((2 * p) * channels + c) * pixels;
         T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
         if (first_chunk) {
-          std::fill(a, a + pixels, T(0));
-          if (b) std::fill(b, b + pixels, T(0));
+          const T v = start ? start[c] : T(0);
+          std::fill(a, a + pixels, v);
+          if (b) std::fill(b, b + pixels, v);
         }
         Complex* box = box_scratch<T>(points_);
         for (std::size_t t = 0; t < chunk.size(); ++t) {
@@ -382,7 +390,8 @@ class Engine {
         box_.inverse(box + points_, box, lo, hi);
         T* a = out + ((2 * p) * channels + c) * pixels;
         T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
-        gather(box, extent, maps, plan_.length, scale_, a, b, /*accumulate=*/!(is_y ? overwrite_y_ : overwrite_dx_));
+        gather(box, extent, maps, plan_.length, scale_, a, b, /*accumulate=*/!(is_y ? overwrite_y_ : overwrite_dx_),
+               start ? start[c] : T(0));
       }
       first = last;
     }
@@ -454,19 +463,26 @@ const T* cdata(const Tensor& t) {
 }  // namespace
 
 std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig& config, const Tensor& x,
-                                        const Tensor& w, Tensor& y, bool keep) {
+                                        const Tensor& w, Tensor& y, bool keep, const Tensor* bias) {
   check_tensors("forward", g, x, w);
   if (y.dtype() != x.dtype() || !y.is_contiguous() || !(y.shape() == g.output_shape()))
     throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
                                  to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
                                  dtype_name(y.dtype())));
+  if (bias && (bias->dtype() != x.dtype() || !bias->is_contiguous() || !(bias->shape() == Shape{g.out_channels})))
+    throw ShapeError(fmt::format("conv{}d (forward): the bias must be contiguous [{}] {}, got {} {}", g.rank,
+                                 g.out_channels, dtype_name(x.dtype()), to_string(bias->shape()),
+                                 dtype_name(bias->dtype())));
   if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {  // empty batch or channels: sums of nothing
     fill_zero(y);
+    if (bias) conv_detail::add_bias(y, *bias, g.batch, g.out_channels, g.out_pixels());
     return nullptr;
   }
   if (x.dtype() == DType::float64)
-    return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
-  return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
+    return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), bias ? cdata<double>(*bias) : nullptr,
+                                             y.data<double>(), keep, x.dtype());
+  return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), bias ? cdata<float>(*bias) : nullptr,
+                                          y.data<float>(), keep, x.dtype());
 }
 
 void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor& x, const Tensor& w,

@@ -57,11 +57,11 @@ void scatter_real(const T* a, const T* b, const Extent& extent, const Maps& m, c
 }
 
 // a[maps.src] (+)= scale·Re box[maps.dst], b[maps.src] (+)= scale·Im box[maps.dst] (b may be null):
-// added with `accumulate`, else written (where every point of a and b is written by exactly one tile,
-// which then needs no zero-filled output to add into).
+// added with `accumulate`, else written as offset + scale·… (where every point of a and b is written by
+// exactly one tile, which then needs no zero-filled output to add into; offset: the bias).
 template <class T>
 void gather(const std::complex<T>* box, const Extent& extent, const Maps& m, const Extent& L, T scale, T* a, T* b,
-            bool accumulate) {
+            bool accumulate, T offset = T(0)) {
   using Complex = std::complex<T>;
   for (std::size_t j0 = 0; j0 < m[0].src.size(); ++j0)
     for (std::size_t j1 = 0; j1 < m[1].src.size(); ++j1) {
@@ -80,16 +80,16 @@ void gather(const std::complex<T>* box, const Extent& extent, const Maps& m, con
           if (pb)
             for (std::size_t j = 0; j < n; ++j) pb[j] += scale * pd[2 * j + 1];
         } else {
-          for (std::size_t j = 0; j < n; ++j) pa[j] = scale * pd[2 * j];
+          for (std::size_t j = 0; j < n; ++j) pa[j] = offset + scale * pd[2 * j];
           if (pb)
-            for (std::size_t j = 0; j < n; ++j) pb[j] = scale * pd[2 * j + 1];
+            for (std::size_t j = 0; j < n; ++j) pb[j] = offset + scale * pd[2 * j + 1];
         }
         continue;
       }
-      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] = (accumulate ? a[s + src[j]] : T(0)) + scale * d[dst[j]].real();
+      for (std::size_t j = 0; j < n; ++j) a[s + src[j]] = (accumulate ? a[s + src[j]] : offset) + scale * d[dst[j]].real();
       if (b)
         for (std::size_t j = 0; j < n; ++j)
-          b[s + src[j]] = (accumulate ? b[s + src[j]] : T(0)) + scale * d[dst[j]].imag();
+          b[s + src[j]] = (accumulate ? b[s + src[j]] : offset) + scale * d[dst[j]].imag();
     }
 }
 
