@@ -54,6 +54,7 @@ void check_variant(TransposeMethod method, Shape shape, std::size_t in_pad, std:
 const std::vector<Shape> shapes = {
     {1, 1},   {1, 17},   {17, 1},   {2, 3},    {31, 37},  {37, 31},  {64, 64},  {128, 64},
     {64, 128}, {127, 129}, {256, 256}, {97, 211}, {33, 1000}, {1000, 33}, {512, 96}, {61, 67},
+    {12, 8},  {36, 44},  {5, 4},   {4, 6},  // automatic's 4×4 register blocks, with and without edges
 };
 
 const TransposeMethod methods[] = {TransposeMethod::naive, TransposeMethod::blocked,

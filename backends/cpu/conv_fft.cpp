@@ -43,6 +43,12 @@ class FftConvolution final : public ConvAlgorithm {
     return spectral::conv_forward(g, {}, x, w, y, keep);
   }
 
+  // The bias is where the inverse transforms' outputs start (no pass over y of its own).
+  std::unique_ptr<ConvSaved> forward_with_bias(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                                               Tensor& y, bool keep) const override {
+    return spectral::conv_forward(g, {}, x, w, y, keep, &b);
+  }
+
   void backward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw,
                 const ConvSaved* saved) const override {
     spectral::conv_backward(g, {}, x, w, dy, dx, dw, saved);

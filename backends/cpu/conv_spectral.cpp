@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "nodal/backends/cpu/conv_common.hpp"
 #include "nodal/backends/cpu/conv_spectral.hpp"
 #include "nodal/backends/cpu/conv_spectral_box.hpp"
 #include "nodal/backends/cpu/conv_spectral_mac.hpp"
@@ -39,7 +40,7 @@ std::string saved_key(const ConvGeometry& g, const TileConfig& c, DType dtype) {
 }
 
 // Three boxes of `points` per thread (transforms run out of place between the first two; the
-// Hermitian split of two filters needs a third).
+// Hermitian pack of two dw rows needs a third).
 template <class T>
 std::complex<T>* box_scratch(std::int64_t points) {
   thread_local std::vector<std::complex<T>> buffer;
@@ -98,6 +99,11 @@ class Engine {
         k_map_[i].dst.push_back(k * g.dilation[i]);
       }
     for (std::size_t i = 0; i < 3; ++i) k_map_[i].finish();
+    if (g.out_channels * g.in_per_group() > 1) mirror_ = mirror_table(plan_.length);  // two filters per transform
+    overwrite_y_ = partitions(z_maps_, g.out, Writes::y);
+    overwrite_dx_ = partitions(x_maps_, g.in, Writes::dx);
+    plane_jobs_y_ = plane_jobs_of(Writes::y);
+    plane_jobs_dx_ = plane_jobs_of(Writes::dx);
     // Row plans for every region size that a transform will see.
     auto prepare = [&](const Maps& m) {
       Extent lo, hi;
@@ -111,11 +117,16 @@ class Engine {
     }
   }
 
-  // Row stride of the spectra in GEMM elements (Spectra::group).
-  static constexpr std::int64_t G = Spectra<T>::group;
+  // Row stride of the spectra in GEMM elements (Spectra::stride).
+  static constexpr std::int64_t G = Spectra<T>::stride;
 
-  std::unique_ptr<ConvSaved> forward(const T* x, const T* w, T* y, bool keep, DType dtype) const {
-    std::fill(y, y + g_.batch * g_.out_channels * g_.out_pixels(), T(0));
+  // y = x ⋆ w (+ bias[o] when bias is not null: the values y starts from).
+  std::unique_ptr<ConvSaved> forward(const T* x, const T* w, const T* bias, T* y, bool keep, DType dtype) const {
+    if (needs_fill(Writes::y)) {
+      const std::int64_t planes = g_.batch * g_.out_channels, pixels = g_.out_pixels();
+      for (std::int64_t plane = 0; plane < planes; ++plane)
+        std::fill(y + plane * pixels, y + (plane + 1) * pixels, bias ? bias[plane % g_.out_channels] : T(0));
+    }
     Spectra<T> W = transform_w(w);
     std::unique_ptr<SavedSpectra<T>> saved;
     if (keep) {
@@ -123,6 +134,7 @@ class Engine {
       saved->key = saved_key(g_, config_, dtype);
       saved->x.resize(plan_.tiles.size());
     }
+    bool first_chunk = true;
     for (const std::vector<std::size_t>& chunk : chunks(Writes::y)) {
       std::vector<Spectra<T>> X = transform_data(x, chunk, /*is_x=*/true);
       std::vector<Spectra<T>> Y(chunk.size());
@@ -136,7 +148,8 @@ class Engine {
           for (std::int64_t gi = 0; gi < g_.groups; ++gi)
             block_gemm<T, false, true>(pairs_, Og, Cg, X[t].at(b, gi * Cg), C * G, G, W.at(b, gi * Og * Cg), G,
                                        Cg * G, Y[t].at(b, gi * Og), O * G, G, false);
-      inverse_data(Y, chunk, y, /*is_y=*/true);
+      inverse_data(Y, chunk, y, /*is_y=*/true, first_chunk, bias);
+      first_chunk = false;
       if (saved)
         for (std::size_t t = 0; t < chunk.size(); ++t) saved->x[chunk[t]] = std::move(X[t]);
     }
@@ -151,7 +164,7 @@ class Engine {
     Spectra<T> w_local;
     const Spectra<T>* W = nullptr;
     if (dx) {
-      std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
+      if (needs_fill(Writes::dx)) std::fill(dx, dx + g_.batch * C * g_.in_pixels(), T(0));
       if (saved) W = &saved->w;
       else {
         w_local = transform_w(w);
@@ -159,7 +172,10 @@ class Engine {
       }
     }
     Spectra<T> DW;
-    if (dw) DW = Spectra<T>(O * Cg, blocks_, true);
+    // The first tile's products are written into DW, the others added: no zero fill, unless no tile
+    // has data (then dw is zero).
+    if (dw) DW = Spectra<T>(O * Cg, blocks_, plan_.tiles.empty());
+    bool first_chunk = true;
     for (const std::vector<std::size_t>& chunk : chunks(dx ? Writes::dx : Writes::nothing)) {
       const std::int64_t mac_work = blk * std::int64_t(chunk.size()) * pairs_ * Og * Cg * g_.groups;
       // dy is transformed once per tile and serves both dx and dw.
@@ -174,7 +190,7 @@ class Engine {
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
               block_gemm<T, false, false>(pairs_, Cg, Og, DY[t].at(b, gi * Og), O * G, G, W->at(b, gi * Og * Cg),
                                           Cg * G, G, DX[t].at(b, gi * Cg), C * G, G, false);
-        inverse_data(DX, chunk, dx, /*is_y=*/false);
+        inverse_data(DX, chunk, dx, /*is_y=*/false, first_chunk);
       }
       if (dw) {
         std::vector<Spectra<T>> X_local;
@@ -191,8 +207,9 @@ class Engine {
           for (std::size_t t = 0; t < chunk.size(); ++t)
             for (std::int64_t gi = 0; gi < g_.groups; ++gi)
               block_gemm<T, true, false>(Og, Cg, pairs_, DY[t].at(b, gi * Og), G, O * G, X[t]->at(b, gi * Cg), C * G,
-                                         G, DW.at(b, gi * Og * Cg), Cg * G, G, true);
+                                         G, DW.at(b, gi * Og * Cg), Cg * G, G, !(first_chunk && t == 0));
       }
+      first_chunk = false;
     }
     if (dw) inverse_w(DW, dw);
   }
@@ -201,9 +218,22 @@ class Engine {
   using Writes = TileWrites;
   std::size_t colour(std::size_t t, Writes writes) const { return tile_colour(g_, plan_, t, writes); }
 
+  // Whether the tiles' write ranges (z_maps_ for y, x_maps_ for dx) partition the tensor's pixels:
+  // disjoint (one colour) and as many points as the tensor has. Then the inverse writes every point
+  // once, and the tensor needs no zero fill to add into.
+  bool partitions(const std::vector<Maps>& maps, const Extent& extent, Writes writes) const {
+    std::int64_t written = 0;
+    for (std::size_t t = 0; t < maps.size(); ++t) {
+      if (colour(t, writes) != 0) return false;
+      written += std::int64_t(maps[t][0].src.size() * maps[t][1].src.size() * maps[t][2].src.size());
+    }
+    return written == extent[0] * extent[1] * extent[2];
+  }
+
   // The tiles ordered by colour and cut into chunks that bound the memory of the spectra in flight.
   // A chunk's transforms and GEMMs run all at once; only its inverse-and-add step goes colour by
-  // colour (inverse_data), so the colours cost no extra parallel regions elsewhere.
+  // colour (inverse_data, where it does not run plane jobs), so the colours cost no extra parallel
+  // regions elsewhere.
   std::vector<std::vector<std::size_t>> chunks(Writes writes) const {
     std::vector<std::size_t> order(plan_.tiles.size());
     for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
@@ -254,10 +284,7 @@ class Engine {
         store(b, points_, s, r);
         continue;
       }
-      Complex* c = b + points_;
-      hermitian_split(plan_.length, b, a, c);
-      store(a, points_, s, r);
-      store(c, points_, s, r + 1);
+      store_hermitian_split(b, mirror_.data(), points_, s, r, r + 1);
     }
     count(count_w, std::uint64_t(jobs));
     return s;
@@ -290,14 +317,60 @@ class Engine {
     return out;
   }
 
-  // Inverse transforms of Ŷ (is_y, into y on the z grid) or DX̂ (into dx on the x grid), added.
+  // Where the tiles' writes overlap, whether the inverse step runs one job per output plane pair
+  // (pair, channel), each adding every tile of the chunk in turn, instead of colour by colour: one
+  // parallel region instead of one per colour, no separate zero fill of the whole tensor (each job
+  // zeroes its planes when it starts, in the first chunk), and the planes stay in the job's cache
+  // while every tile adds into them. Taken when there are enough planes to share among the threads.
+  bool plane_jobs(Writes writes) const { return writes == Writes::y ? plane_jobs_y_ : plane_jobs_dx_; }
+  bool plane_jobs_of(Writes writes) const {
+    bool overlapping = false;
+    for (std::size_t t = 0; t < plan_.tiles.size(); ++t) overlapping = overlapping || colour(t, writes) != 0;
+    const std::int64_t planes = pairs_ * (writes == Writes::y ? g_.out_channels : g_.in_channels);
+    return overlapping && planes >= 4 * std::int64_t(omp_get_max_threads());
+  }
+  // Whether y or dx must be zero-filled before the inverse steps add into it.
+  bool needs_fill(Writes writes) const {
+    if (writes == Writes::y ? overwrite_y_ : overwrite_dx_) return false;
+    return plan_.tiles.empty() || !plane_jobs(writes);
+  }
+
+  // Inverse transforms of Ŷ (is_y, into y on the z grid) or DX̂ (into dx on the x grid): written where
+  // the tiles partition the tensor (overwrite_y_, overwrite_dx_), else added; `first_chunk` says
+  // whether plane jobs zero their planes first. `start` (per channel, may be null): the value each
+  // output starts from instead of zero (the bias).
   void inverse_data(const std::vector<Spectra<T>>& spectra, const std::vector<std::size_t>& chunk, T* out,
-                    bool is_y) const {
+                    bool is_y, bool first_chunk, const T* start = nullptr) const {
     const std::int64_t channels = is_y ? g_.out_channels : g_.in_channels;
     const Extent& extent = is_y ? g_.out : g_.in;
     const std::int64_t pixels = extent[0] * extent[1] * extent[2];
     const std::int64_t per_tile = pairs_ * channels;
     const Writes writes = is_y ? Writes::y : Writes::dx;
+    if (plane_jobs(writes)) {
+      const std::int64_t tiles = std::int64_t(chunk.size());
+#pragma omp parallel for schedule(dynamic) if (spread(per_tile, tiles * points_))
+      for (std::int64_t row = 0; row < per_tile; ++row) {
+        const std::int64_t p = row / channels, c = row % channels;
+        T* a = out + ((2 * p) * channels + c) * pixels;
+        T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
+        if (first_chunk) {
+          const T v = start ? start[c] : T(0);
+          std::fill(a, a + pixels, v);
+          if (b) std::fill(b, b + pixels, v);
+        }
+        Complex* box = box_scratch<T>(points_);
+        for (std::size_t t = 0; t < chunk.size(); ++t) {
+          const Maps& maps = is_y ? z_maps_[chunk[t]] : x_maps_[chunk[t]];
+          load(spectra[t], row, points_, box + points_);
+          Extent lo, hi;
+          region(maps, lo, hi);
+          box_.inverse(box + points_, box, lo, hi);
+          gather(box, extent, maps, plan_.length, scale_, a, b, /*accumulate=*/true);
+        }
+      }
+      count(is_y ? count_y_inv : count_dx_inv, std::uint64_t(std::int64_t(chunk.size()) * per_tile));
+      return;
+    }
     // One colour at a time (chunks() ordered the tiles by colour); within a colour all in parallel.
     for (std::size_t first = 0; first < chunk.size();) {
       std::size_t last = first + 1;
@@ -317,7 +390,8 @@ class Engine {
         box_.inverse(box + points_, box, lo, hi);
         T* a = out + ((2 * p) * channels + c) * pixels;
         T* b = 2 * p + 1 < g_.batch ? out + ((2 * p + 1) * channels + c) * pixels : nullptr;
-        gather_add(box, extent, maps, plan_.length, scale_, a, b);
+        gather(box, extent, maps, plan_.length, scale_, a, b, /*accumulate=*/!(is_y ? overwrite_y_ : overwrite_dx_),
+               start ? start[c] : T(0));
       }
       first = last;
     }
@@ -330,7 +404,6 @@ class Engine {
     const std::int64_t rows = g_.out_channels * g_.in_per_group(), K = g_.kernel_pixels(), jobs = (rows + 1) / 2;
     Extent lo, hi;
     region(k_map_, lo, hi);
-    std::fill(dw, dw + rows * K, T(0));
 #pragma omp parallel for schedule(dynamic) if (spread(jobs, points_))
     for (std::int64_t j = 0; j < jobs; ++j) {
       const std::int64_t r = 2 * j;
@@ -341,13 +414,14 @@ class Engine {
         Complex* c = b + points_;
         load(DW, r, points_, a);
         load(DW, r + 1, points_, c);
-        hermitian_pack(plan_.length, a, c, b);
+        hermitian_pack(mirror_.data(), points_, a, c, b);
       } else {
         load(DW, r, points_, b);
       }
       box_.inverse(b, a, lo, hi);
       // One row: the real part is the pair sum (the imaginary part holds cross terms, dropped).
-      gather_add(a, g_.kernel, k_map_, plan_.length, scale_, dw + r * K, two ? dw + (r + 1) * K : nullptr);
+      gather(a, g_.kernel, k_map_, plan_.length, scale_, dw + r * K, two ? dw + (r + 1) * K : nullptr,
+             /*accumulate=*/false);
     }
     count(count_dw_inv, std::uint64_t(jobs));
   }
@@ -359,6 +433,9 @@ class Engine {
   std::int64_t points_ = 0, blocks_ = 0, pairs_ = 0;
   T scale_ = 1;
   Extent span_{1, 1, 1};
+  std::vector<std::int32_t> mirror_;  // mirror_table: the index of −f, for two filters per transform
+  bool overwrite_y_ = false, overwrite_dx_ = false;  // partitions(): write instead of zero fill and add
+  bool plane_jobs_y_ = false, plane_jobs_dx_ = false;  // plane_jobs()
   std::vector<Maps> x_maps_, z_maps_;
   Maps k_map_;
 };
@@ -386,19 +463,26 @@ const T* cdata(const Tensor& t) {
 }  // namespace
 
 std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig& config, const Tensor& x,
-                                        const Tensor& w, Tensor& y, bool keep) {
+                                        const Tensor& w, Tensor& y, bool keep, const Tensor* bias) {
   check_tensors("forward", g, x, w);
   if (y.dtype() != x.dtype() || !y.is_contiguous() || !(y.shape() == g.output_shape()))
     throw ShapeError(fmt::format("conv{}d (forward): y must be contiguous {} {}, got {} {}", g.rank,
                                  to_string(g.output_shape()), dtype_name(x.dtype()), to_string(y.shape()),
                                  dtype_name(y.dtype())));
+  if (bias && (bias->dtype() != x.dtype() || !bias->is_contiguous() || !(bias->shape() == Shape{g.out_channels})))
+    throw ShapeError(fmt::format("conv{}d (forward): the bias must be contiguous [{}] {}, got {} {}", g.rank,
+                                 g.out_channels, dtype_name(x.dtype()), to_string(bias->shape()),
+                                 dtype_name(bias->dtype())));
   if (x.numel() == 0 || w.numel() == 0 || y.numel() == 0) {  // empty batch or channels: sums of nothing
     fill_zero(y);
+    if (bias) conv_detail::add_bias(y, *bias, g.batch, g.out_channels, g.out_pixels());
     return nullptr;
   }
   if (x.dtype() == DType::float64)
-    return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), y.data<double>(), keep, x.dtype());
-  return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), y.data<float>(), keep, x.dtype());
+    return Engine<double>(g, config).forward(cdata<double>(x), cdata<double>(w), bias ? cdata<double>(*bias) : nullptr,
+                                             y.data<double>(), keep, x.dtype());
+  return Engine<float>(g, config).forward(cdata<float>(x), cdata<float>(w), bias ? cdata<float>(*bias) : nullptr,
+                                          y.data<float>(), keep, x.dtype());
 }
 
 void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor& x, const Tensor& w,

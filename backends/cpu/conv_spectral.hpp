@@ -72,11 +72,12 @@ std::size_t tile_colour(const ConvGeometry& g, const TilePlan& plan, std::size_t
 TileConfig choose_tiles(const ConvGeometry& g, DType dtype, TileMethod method);
 double estimated_seconds(const ConvGeometry& g, DType dtype, const TileConfig& config);
 
-// Forward (y is overwritten) and backward (dx/dw overwritten; either may be null). With `keep`, the
-// forward returns the spectra of x (every tile) and w for the backward pass to reuse; backward
-// accepts only what a forward of the same geometry, dtype and config returned (else recomputes).
+// Forward (y is overwritten; with a bias [Cout], y = x ⋆ w + b, the bias being where the outputs start)
+// and backward (dx/dw overwritten; either may be null). With `keep`, the forward returns the spectra of
+// x (every tile) and w for the backward pass to reuse; backward accepts only what a forward of the same
+// geometry, dtype and config returned (else recomputes).
 std::unique_ptr<ConvSaved> conv_forward(const ConvGeometry& g, const TileConfig& config, const Tensor& x,
-                                        const Tensor& w, Tensor& y, bool keep);
+                                        const Tensor& w, Tensor& y, bool keep, const Tensor* bias = nullptr);
 void conv_backward(const ConvGeometry& g, const TileConfig& config, const Tensor& x, const Tensor& w,
                    const Tensor& dy, Tensor* dx, Tensor* dw, const ConvSaved* saved);
 

@@ -5,13 +5,15 @@
 // that any output reads lies in [a, b) = [pad_before, pad_before + S) ∩ [0, Z + span − 1).
 //
 // Why a transform of L ≥ tile + span − 1 points gives the linear result (no wrap-around reaches a
-// point that is read), for the three passes of one tile whose x lies on local [0, X) and z on
-// local [u0, u1) with u1 − u0 + span − 1 ≤ L and, for overlap-add, u0 = −(span − 1):
-//   forward  z_u = Σ_k x_{u + k·d} w_k: the circular sum adds x at (u + k·d) mod L; for a read u
-//            and 0 ≤ k·d < span, u + k·d stays within [u0, u1 + span − 1), a window of ≤ L points,
-//            so the residue hits x's support only where the linear index does.
-//   dx       dx_v = Σ_k dz_{v − k·d} w_k: the same window, read at v ∈ [0, X).
-//   dw       dw_m = Σ_u x_{u+m} dz_u, m = k·d < span: again u + m in the window.
+// point that is read), for the three passes of one tile: every method places the tile so that its z
+// lies on local [0, U) and its x data on local [x0, x1), with x1 ≤ L and U + span − 1 ≤ L + x0
+// (whole and overlap-save: U = tile ≤ L − span + 1, x0 ≥ 0; overlap-add: x0 = span − 1, U ≤ L):
+//   forward  z_u = Σ_k x_{u + k·d} w_k: for a read u and 0 ≤ k·d < span, u + k·d lies in
+//            [0, L + x0); below L the residue mod L is the index itself, and the points of
+//            [L, L + x0) wrap onto [0, x0), outside x's support, where the linear x is zero too.
+//   dx       dx_v = Σ_k dz_{v − k·d} w_k for v in [x0, x1): v − k·d ≥ x0 − span + 1, and a negative
+//            index wraps to ≥ L + x0 − span + 1 ≥ U, outside dz's support [0, U) as well.
+//   dw       dw_m = Σ_u x_{u+m} dz_u, m = k·d < span: u + m in [0, L + x0) as for the forward.
 // For "whole" (one tile) L = next_smooth(Z + span − 1) ≤ next_smooth(P), the smallest 2·3·5·7-
 // smooth size at least the padded extent actually read (= H + K − 1 for 'same' padding).
 #include <algorithm>
@@ -89,13 +91,18 @@ TilePlan plan_of(const ConvGeometry& g, const TileConfig& config, bool with_tile
               tile.x_lo[i] = std::max(t * step, ax.a);
               tile.x_hi[i] = std::min(t * step + step + ax.span - 1, ax.b);
               break;
-            case TileMethod::overlap_add:
-              tile.origin[i] = ax.a + t * step;
-              tile.x_lo[i] = tile.origin[i];
-              tile.x_hi[i] = std::min(tile.origin[i] + step, ax.b);
-              tile.z_lo[i] = std::max<std::int64_t>(tile.origin[i] - (ax.span - 1), 0);
-              tile.z_hi[i] = std::min(tile.origin[i] + step, ax.z);
+            case TileMethod::overlap_add: {
+              // The block's x starts at local span − 1, so that its z (from span − 1 before the block
+              // to its end) starts at local 0: neither range wraps around the box, and both move
+              // between the tensors and the box as contiguous runs.
+              const std::int64_t block = ax.a + t * step;
+              tile.origin[i] = block - (ax.span - 1);
+              tile.x_lo[i] = block;
+              tile.x_hi[i] = std::min(block + step, ax.b);
+              tile.z_lo[i] = std::max<std::int64_t>(block - (ax.span - 1), 0);
+              tile.z_hi[i] = std::min(block + step, ax.z);
               break;
+            }
           }
           // A tile without x data contributes nothing to y or dw, and has no dx to write.
           if (tile.x_lo[i] >= tile.x_hi[i] || tile.z_lo[i] >= tile.z_hi[i]) empty = true;
