@@ -6,7 +6,8 @@
 // warm-up (which also compiles the kernels). The PyTorch/CUDA peer is bench/peers/torch_cuda.py,
 // run beside it on the GPU machine (bench/gpu-run.sh).
 //
-//   conv_opencl [--markdown] [--reps 20] [--small]   (--small: only layers that PoCL runs quickly)
+//   conv_opencl [--markdown] [--reps 20] [--small] [--algorithm auto|direct|gemm|fft|fft_tiled]
+//   (--small: only layers that PoCL runs quickly; --algorithm: the conv nodes' attribute, default auto)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -55,13 +56,15 @@ double normwise_error(const Tensor& a, const Tensor& e) {
 int run(int argc, char** argv) {
   bool markdown = false, small = false;
   int reps = 20;
+  std::string algorithm = "auto";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--markdown") markdown = true;
     else if (a == "--small") small = true;
     else if (a == "--reps" && i + 1 < argc) reps = std::stoi(argv[++i]);
+    else if (a == "--algorithm" && i + 1 < argc) algorithm = argv[++i];
     else {
-      fmt::print(stderr, "usage: conv_opencl [--markdown] [--reps 20] [--small]\n");
+      fmt::print(stderr, "usage: conv_opencl [--markdown] [--reps 20] [--small] [--algorithm NAME]\n");
       return 2;
     }
   }
@@ -71,7 +74,8 @@ int run(int argc, char** argv) {
       {64, 1, 6, 28, 28, 5, 2},   {64, 6, 16, 14, 14, 5, 0},  {1024, 1, 6, 28, 28, 5, 2}, {1024, 6, 16, 14, 14, 5, 0}};
   if (small) layers = {{64, 1, 6, 28, 28, 5, 2}, {64, 6, 16, 14, 14, 5, 0}, {8, 4, 4, 32, 32, 3, 1}};
   const auto& device = opencl::current_context().device();
-  fmt::print("conv2d on OpenCL: {} ({}), float32, median of {} repetitions\n\n", device.name, device.platform_name, reps);
+  fmt::print("conv2d on OpenCL: {} ({}), float32, algorithm {}, median of {} repetitions\n\n", device.name,
+             device.platform_name, algorithm, reps);
   const char* sep = markdown ? "|" : " ";
   fmt::print("{0} layer {0} fwd ms {0} f+b ms {0} fwd GFLOP/s {0} max err / max|y| {0}\n", sep);
   if (markdown) fmt::print("|---|---:|---:|---:|---:|\n");
@@ -82,6 +86,7 @@ int run(int argc, char** argv) {
     const Tensor b = Tensor::randn(Shape{s.cout}, 3);
     ConvOptions o;
     o.padding = ConvPadding::all(s.pad);
+    o.algorithm = algorithm;
     const Tensor xd = x.to(Backend::opencl), wd = w.to(Backend::opencl), bd = b.to(Backend::opencl);
     double err = 0;
     {
