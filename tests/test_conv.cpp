@@ -351,7 +351,8 @@ void check_node(int rank, const Shape& x_shape, const Shape& w_shape, const Conv
 // with limits, e.g. winograd's 3×3/5×5 stride 1, is checked where it applies).
 void check_node_if_supported(const cpu::ConvAlgorithm& a, int rank, const Shape& x_shape, const Shape& w_shape,
                              const ConvOptions& options, DType dtype, std::uint64_t seed) {
-  const ConvGeometry g = ConvGeometry::resolve("conv2d", rank, x_shape, w_shape, options);
+  const ConvGeometry g = ConvGeometry::resolve(rank == 1 ? "conv1d" : rank == 2 ? "conv2d" : "conv3d", rank, x_shape,
+                                               w_shape, options);
   if (a.supports(g)) check_node(rank, x_shape, w_shape, options, dtype, seed);
 }
 

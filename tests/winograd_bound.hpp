@@ -99,7 +99,6 @@ template <class Kernel>
 std::vector<double> correlation_magnitude(const AbsMatrices& a, const Problem& q, const std::vector<double>& in,
                                           Kernel kernel_of_group) {
   const int A = a.alpha, M = a.m;
-  std::vector<double> bt(a.bt);
   std::vector<double> out(std::size_t(q.batch * q.groups * q.cout * q.ho * q.wo), 0.0);
   const std::int64_t th = (q.ho + M - 1) / M, tw = (q.wo + M - 1) / M;
   for (std::int64_t grp = 0; grp < q.groups; ++grp) {
@@ -112,7 +111,7 @@ std::vector<double> correlation_magnitude(const AbsMatrices& a, const Problem& q
           std::vector<std::vector<double>> v(std::size_t(q.cin));
           for (std::int64_t c = 0; c < q.cin; ++c) {
             const double* plane = in.data() + ((n * q.groups + grp) * q.cin + c) * q.h * q.w;
-            v[std::size_t(c)] = data_magnitude(a, plane, q.h, q.w, ty * M - q.top, tx * M - q.left, A, bt, A);
+            v[std::size_t(c)] = data_magnitude(a, plane, q.h, q.w, ty * M - q.top, tx * M - q.left, A, a.bt, A);
           }
           for (std::int64_t o = 0; o < q.cout; ++o) {
             std::vector<double> s(std::size_t(A * A), 0.0);

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -87,12 +88,8 @@ template <class T, int M, int R> struct Winograd2d {
           for (std::int64_t block = b0; block < b1; ++block) {
             const std::int64_t first = block * TB, count = std::min(TB, tiles - first);
             at.locate(p, M, first, count, TB);
-            for (std::int64_t c = 0; c < cin; ++c) {
-              winograd::gather_patches<T, A>(x + c * in_plane, p.in_sample, p.in_h, p.in_w, p.pad_top, p.pad_left, at,
-                                             TB, reinterpret_cast<T*>(patch));
-              for (int t = 0; t < TV; ++t)
-                winograd::transform_2d<In, T>(patch + t, TV, v + c * TV + t, cin * TV);
-            }
+            winograd::transform_channels<In, T, A>(x, cin, in_plane, p.in_sample, p.in_h, p.in_w, p.pad_top, p.pad_left,
+                                                   at, std::integral_constant<std::int64_t, TV>{}, patch, v);
             for (int xi = 0; xi < AA; ++xi)
               winograd::channel_product<T, TV>(cin, cout, u + xi * cin * cout, v + xi * cin * TV,
                                                 m + xi * cout * TV);
@@ -150,18 +147,10 @@ template <class T, int M, int R> struct Winograd2d {
       for (std::int64_t block = blocks * id / n; block < blocks * (id + 1) / n; ++block) {
         const std::int64_t first = block * TB, count = std::min(TB, tiles - first);
         at.locate(p, M, first, count, TB);
-        T* lanes = reinterpret_cast<T*>(patch);
-        for (std::int64_t c = 0; c < cin; ++c) {
-          winograd::gather_patches<T, A>(x + c * in_plane, p.in_sample, p.in_h, p.in_w, p.pad_top, p.pad_left, at,
-                                         TB, lanes);
-          for (std::int64_t t = 0; t < tv; ++t)
-            winograd::transform_2d<In, T>(patch + t, tv, v + c * tv + t, cin * tv);
-        }
-        for (std::int64_t o = 0; o < cout; ++o) {
-          winograd::gather_patches<T, M>(dy + o * out_plane, p.out_sample, p.out_h, p.out_w, 0, 0, at, TB, lanes);
-          for (std::int64_t t = 0; t < tv; ++t)
-            winograd::transform_2d<Grad, T>(patch + t, tv, z + o * tv + t, cout * tv);
-        }
+        winograd::transform_channels<In, T, A>(x, cin, in_plane, p.in_sample, p.in_h, p.in_w, p.pad_top, p.pad_left, at,
+                                               tv, patch, v);
+        winograd::transform_channels<Grad, T, M>(dy, cout, out_plane, p.out_sample, p.out_h, p.out_w, 0, 0, at, tv,
+                                                 patch, z);
         for (int xi = 0; xi < AA; ++xi)
           winograd::weight_product<T>(tv, cout, cin, z + xi * cout * tv, v + xi * cin * tv,
                                       tile_sums + xi * tile_vectors, ragged ? mine + xi * pairs : nullptr);
@@ -179,7 +168,7 @@ template <class T, int M, int R> struct Winograd2d {
             for (int xi = 0; xi < AA; ++xi) {
               double total = 0;
               for (int id = 0; id < threads; ++id)
-                total += double(winograd::weight_sum<T>(tile_buffers[std::size_t(id)].reserve(0) + xi * tile_vectors,
+                total += double(winograd::weight_sum<T>(tile_buffers[std::size_t(id)].data() + xi * tile_vectors,
                                                          ragged ? rest.data() + std::size_t((id * AA + xi) * pairs) : nullptr,
                                                          cout, cin, o, c));
               s[xi / A][xi % A] = total;
