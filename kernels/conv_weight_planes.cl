@@ -64,7 +64,7 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
 
   const int P = BR * BC, YP = P | 1;
   const int XR = (BR - 1) * step.y + (KH - 1) * dil.y + 1, XQ = (BC - 1) * step.z + (KW - 1) * dil.z + 1;
-  const int XP = XQ | 1, XPLANE = XR * XP;
+  const int XP = XQ | 1, XPLANE = XR * XP, XPLANE_Q = XR * XQ;
   local T* ystage = stage;
   local T* xstage = stage + OBW * YP;
 
@@ -81,7 +81,13 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
   }
   local const T* yb = ystage + osub * WOB * YP;
   local const T* xb = xstage + cc * XPLANE;
-  const int dr = S / BC, dq = S % BC;  // moving the pixel index by S: rows and columns
+  // Moving the pixel index by S: dq columns and S / BC rows, i.e. dxo in the x window, plus
+  // `wrap` when the column passes the tile's end.
+  const int dq = S % BC, dxo = (S / BC) * step.y * XP + dq * step.z, wrap = step.y * XP - BC * step.z;
+  // The staging loops' first element l and step L as (channel, row, column) of the ȳ and x blocks.
+  const int y0c = l / P, y0r = (l % P) / BC, y0q = l % BC, yc = L / P, yr = (L % P) / BC, yq = L % BC;
+  const int x0c = l / XPLANE_Q, x0i = (l % XPLANE_Q) / XQ, x0j = l % XQ;
+  const int xc = L / XPLANE_Q, xr = (L % XPLANE_Q) / XQ, xq = L % XQ;
   const int first = split < S ? split : P;  // idle items (split ≥ S) run no pixel
 
   T acc[WTB][WOB];
@@ -95,33 +101,46 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
     for (int tile = 0; tile < tiles_y * tiles_x; ++tile) {
       const int oh0 = (tile / tiles_x) * BR, ow0 = (tile % tiles_x) * BC;
       const int ih0 = oh0 * step.y - pad.y, iw0 = ow0 * step.z - pad.z;
-      for (int e = l; e < OBW * P; e += L) {
-        const int ch = e / P, p = e % P, o = ob * OBW + ch, oh = oh0 + p / BC, ow = ow0 + p % BC;
+      // Staging: item l loads elements l, l + L, ... of the flattened [channel][row][column] block;
+      // the (channel, row, column) of each is advanced by L's own decomposition with carries
+      // (no division per element).
+      for (int ch = y0c, rr = y0r, qq = y0q; ch < OBW;) {
+        const int o = ob * OBW + ch, oh = oh0 + rr, ow = ow0 + qq;
         const bool v = o < cout_g && oh < OH && ow < OW;
-        ystage[ch * YP + p] = v ? yg[((n * Cout + min(o, cout_g - 1)) * OH + min(oh, OH - 1)) * OW + min(ow, OW - 1)] : (T)0;
+        ystage[ch * YP + rr * BC + qq] =
+            v ? yg[((n * Cout + min(o, cout_g - 1)) * OH + min(oh, OH - 1)) * OW + min(ow, OW - 1)] : (T)0;
+        qq += yq;
+        rr += yr;
+        ch += yc;
+        if (qq >= BC) qq -= BC, ++rr;  // one carry at most: qq, yq < BC
+        if (rr >= BR) rr -= BR, ++ch;
       }
-      for (int e = l; e < CB * XR * XQ; e += L) {
-        const int ch = e / (XR * XQ), r = e % (XR * XQ), c = cb * CB + ch, ih = ih0 + r / XQ, iw = iw0 + r % XQ;
+      for (int ch = x0c, i = x0i, j = x0j; ch < CB;) {
+        const int c = cb * CB + ch, ih = ih0 + i, iw = iw0 + j;
         const bool v = c < cin_g && ih >= 0 && ih < H && iw >= 0 && iw < W;
-        xstage[ch * XPLANE + (r / XQ) * XP + r % XQ] =
+        xstage[ch * XPLANE + i * XP + j] =
             v ? xg[((n * Cin + min(c, cin_g - 1)) * H + clamp(ih, 0, H - 1)) * W + clamp(iw, 0, W - 1)] : (T)0;
+        j += xq;
+        i += xr;
+        ch += xc;
+        if (j >= XQ) j -= XQ, ++i;
+        if (i >= XR) i -= XR, ++ch;
       }
       barrier(CLK_LOCAL_MEM_FENCE);
-      int r = first / BC, q = first % BC;
+      int q = first % BC, xo = (first / BC) * step.y * XP + q * step.z;  // x offset of pixel p
       for (int p = first; p < P; p += S) {
-        const int xo = r * step.y * XP + q * step.z;
-        T g[WOB];
+        T g[WOB];  // constant trip counts, unrolled: g, acc, off live in registers
+#pragma unroll
         for (int j = 0; j < WOB; ++j) g[j] = yb[j * YP + p];
+#pragma unroll
         for (int i = 0; i < WTB; ++i) {
           const T v = xb[xo + off[i]];
+#pragma unroll
           for (int j = 0; j < WOB; ++j) acc[i][j] += v * g[j];
         }
         q += dq;
-        r += dr;
-        if (q >= BC) {
-          q -= BC;
-          ++r;
-        }
+        xo += dxo;
+        if (q >= BC) q -= BC, xo += wrap;
       }
       barrier(CLK_LOCAL_MEM_FENCE);  // the stage is overwritten by the next tile
     }
