@@ -7,6 +7,7 @@
 // run beside it on the GPU machine (bench/gpu-run.sh).
 //
 //   conv_opencl [--markdown] [--reps 20] [--small] [--algorithm auto|direct|gemm|fft|fft_tiled]
+//   (NODAL_OPENCL_PROFILE=1: also each layer's forward+backward kernels with their device times, on stderr)
 //   (--small: only layers that PoCL runs quickly; --algorithm: the conv nodes' attribute, default auto)
 #include <algorithm>
 #include <chrono>
@@ -19,6 +20,7 @@
 
 #include "conv_shapes.hpp"
 #include "nodal/backends/opencl/context.hpp"
+#include "nodal/backends/opencl/kernel_profile.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/core/graph.hpp"
 #include "nodal/nodes/conv.hpp"
@@ -107,6 +109,15 @@ int run(int argc, char** argv) {
     });
     fmt::print("{0} {1} p{2} {0} {3:.3f} {0} {4:.3f} {0} {5:.1f} {0} {6:.1e}{7} {0}\n", sep, s.label(), s.pad, fwd, fb,
                s.forward_flops() / fwd * 1e-6, err, err < 1e-4 ? "" : " WRONG");
+    if (opencl::kernel_profiling()) {  // the layer's forward + backward kernels, per call
+      opencl::reset_kernel_times();
+      Execution run = g.forward({loss}, {{vx, xd}, {vw, wd}, {vb, bd}});
+      run.backward(loss, {vx, vw, vb});
+      opencl::current_context().finish();
+      for (const opencl::KernelTime& k : opencl::kernel_times())
+        fmt::print(stderr, "    {:<28} {:>3}x {:>9.1f} µs\n", k.name, k.launches, k.total_us);
+      opencl::reset_kernel_times();
+    }
   }
   return failures == 0 ? 0 : 1;
 }

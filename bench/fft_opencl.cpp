@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/fft_stockham.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/fft_plan.hpp"
 #include "nodal/backends/opencl/launch.hpp"
@@ -132,6 +133,9 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
     const Tensor in = Tensor::from_vector(host, Shape{batch, n}).to(Backend::opencl);
     const Tensor out = opencl::device_empty(context, Shape{batch, n}, DType::complex64);
     const auto plan = offt::plan_for(context, n, DType::float32);
+    std::string plan_text = offt::describe(*plan);
+    if (offt::stockham_enabled(context))
+      if (const auto fast = offt::stockham_plan(context, n, DType::float32)) plan_text = offt::describe(*fast);
     offt::Side load, store;
     load.mem = mem_of(in);
     load.s_outer = n;
@@ -193,10 +197,10 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
     const std::string delta = have_vkfft && peer > 0 ? fmt::format("{:.1e}", diff) : "-";
     if (markdown)
       fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.0f}% | {} | {} | {} | {} | {} | {} |\n", n, batch, ours * 1e6, gbs,
-                 100 * gbs / copy_gbs, peer_us, peer_bw, peer_share, ratio, delta, offt::describe(*plan));
+                 100 * gbs / copy_gbs, peer_us, peer_bw, peer_share, ratio, delta, plan_text);
     else
       fmt::print("{:>8} {:>7} {:>10.1f} {:>8.1f} {:>6.0f}% {:>10} {:>8} {:>7} {:>7} {:>9}  {}\n", n, batch, ours * 1e6,
-                 gbs, 100 * gbs / copy_gbs, peer_us, peer_bw, peer_share, ratio, delta, offt::describe(*plan));
+                 gbs, 100 * gbs / copy_gbs, peer_us, peer_bw, peer_share, ratio, delta, plan_text);
     std::fflush(stdout);
   }
   fmt::print("\nratio = VkFFT time / nodal time (above 1: nodal faster); copy = clEnqueueCopyBuffer of the same bytes, "

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/kernel_profile.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
 
 namespace nodal::opencl {
@@ -14,7 +15,8 @@ Context::Context(const DeviceInfo& device) : device_(device) {
   const cl_context_properties properties[] = {CL_CONTEXT_PLATFORM, cl_context_properties(device.platform), 0};
   context_ = ContextHandle(clCreateContext(properties, 1, &device.id, nullptr, nullptr, &status));
   check(status, "clCreateContext", fmt::format("device {} ({})", device.spec(), device.name));
-  queue_ = QueueHandle(clCreateCommandQueue(context_.get(), device.id, 0, &status));
+  const cl_command_queue_properties queue_properties = kernel_profiling() ? CL_QUEUE_PROFILING_ENABLE : 0;
+  queue_ = QueueHandle(clCreateCommandQueue(context_.get(), device.id, queue_properties, &status));
   check(status, "clCreateCommandQueue", fmt::format("device {} ({})", device.spec(), device.name));
   pool_ = std::make_unique<BufferPool>(*this);
   programs_ = std::make_unique<ProgramCache>(*this);

@@ -13,6 +13,7 @@
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/fft_plan_detail.hpp"
+#include "nodal/backends/opencl/fft_stockham.hpp"
 #include "nodal/backends/opencl/kernel_sources.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
 #include "nodal/backends/opencl/launch.hpp"
@@ -186,6 +187,16 @@ void run_smooth(Context& context, const Plan& plan, DType real, std::int64_t cou
 void execute(Context& context, const Plan& plan, DType real, std::int64_t count, bool inverse, Side load,
              const LoadOps& load_ops, Side store, const StoreOps& store_ops) {
   if (count <= 0) return;
+  // plain complex rows: the specialised kernels (fft_stockham.hpp) where enabled
+  const bool plain_rows = load.plain() && store.plain() && load.s_elem == 1 && store.s_elem == 1 && load.flags == 0 &&
+                          store.flags == 0 && load_ops.hermitian_n == 0 && store_ops.store_count >= plan.n &&
+                          store_ops.interior_scale == 1.0;
+  if (plain_rows && stockham_enabled(context))
+    if (const auto fast = stockham_plan(context, plan.n, real)) {
+      execute(context, *fast, real, count, inverse, load.mem, load.offset, load.s_outer, store.mem, store.offset,
+              store.s_outer, store_ops.scale);
+      return;
+    }
   if (plan.kind != Plan::Kind::local && (!load.plain() || !store.plain()))
     throw BackendError(fmt::format("fft (opencl): internal: a {} plan needs plain row layouts", describe(plan)));
   if (plan.kind != Plan::Kind::bluestein) {

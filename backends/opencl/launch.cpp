@@ -6,6 +6,7 @@
 
 #include "nodal/backends/opencl/activity.hpp"
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/kernel_profile.hpp"
 #include "nodal/backends/opencl/kernel_sources.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
 #include "nodal/core/error.hpp"
@@ -159,9 +160,13 @@ Launch& Launch::raw(std::size_t size, const void* value) {
 
 void Launch::run(std::size_t groups, std::size_t local) {
   const std::size_t global = groups * local;
-  check(clEnqueueNDRangeKernel(context_.queue(), kernel_, 1, nullptr, &global, &local, 0, nullptr, nullptr),
+  cl_event event = nullptr;
+  const bool profile = kernel_profiling();
+  check(clEnqueueNDRangeKernel(context_.queue(), kernel_, 1, nullptr, &global, &local, 0, nullptr,
+                               profile ? &event : nullptr),
         "clEnqueueNDRangeKernel", fmt::format("{} with {} groups of {}", name_, groups, local));
   detail::note_launch();
+  if (profile) detail::record_kernel(name_, event);
   lock_.unlock();
 }
 

@@ -1,0 +1,414 @@
+// Plans and launches of kernels/fft_stockham.cl (see fft_stockham.hpp for the four strategies).
+// A launch is described by a Step (length, radices, group shape, the two sides, fused operations);
+// the Step becomes the #defines in front of the kernel source, so each distinct Step is one
+// program, built once per device and kept by the program cache (memory and disk).
+#include "nodal/backends/opencl/fft_stockham.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <complex>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <numbers>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/kernel_sources.hpp"
+#include "nodal/backends/opencl/launch.hpp"
+#include "nodal/backends/opencl/program_cache.hpp"
+#include "nodal/core/error.hpp"
+#include "nodal/fft/plan.hpp"
+
+namespace nodal::opencl::fft {
+
+using cd = std::complex<double>;
+
+struct StockhamPlan {
+  enum class Kind { single, four_step, bluestein, bluestein_three };
+  Kind kind = Kind::single;
+  std::int64_t n = 0;
+  std::int64_t m = 0;          // bluestein: the convolution length (single: n)
+  std::int64_t n1 = 0, n2 = 0;  // four-step / bluestein_three: m = n1·n2 (columns of n1, rows of n2)
+  std::shared_ptr<Buffer> twiddle_lo, twiddle_hi;  // w_m^x = lo[x % split]·hi[x / split]
+  std::int64_t split = 1;
+  std::shared_ptr<Buffer> chirp[2], spectrum[2];  // bluestein, per direction (spectrum in row order for three)
+};
+
+namespace {
+
+std::atomic<StockhamMode> forced_mode{StockhamMode::automatic};
+
+constexpr std::uint32_t load_conj = 1, load_chirp = 2, load_twiddle = 4, side_lanes = 8;
+constexpr std::uint32_t store_conj = 1, store_post = 2, store_twiddle_conj = 4, store_scale = 16;
+
+std::int64_t esize_of(DType real) { return real == DType::float64 ? 16 : 8; }
+bool pad_on() {
+  static const bool pad = [] {
+    const char* v = std::getenv("NODAL_FFT_PAD");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return pad;
+}
+// PITCH: PAD(L) rounded up to odd (kernels/fft_stockham.cl, bank-conflict padding)
+std::int64_t pitch_of(std::int64_t L, DType real) {
+  const std::int64_t shift = real == DType::float64 ? 3 : 4;
+  return (pad_on() ? L + (L >> shift) : L) | 1;
+}
+std::int64_t budget_of(const Context& context) { return std::int64_t(context.device().local_memory) - 1024; }
+
+// The longest transform one group holds: the tile fits local memory, at most 4096 values (so that
+// L/8 work-items stay within every GPU's work-group limit).
+std::int64_t single_limit(const Context& context, DType real) {
+  std::int64_t limit = 4096;
+  while (limit > 2 && pitch_of(limit, real) * esize_of(real) > budget_of(context)) limit /= 2;
+  return limit;
+}
+
+std::vector<int> radices_of(std::int64_t n) {  // empty when n is not 2·3·5·7-smooth
+  std::vector<int> radices;
+  for (int r : {8, 4, 2, 7, 5, 3})
+    while (n % r == 0) {
+      radices.push_back(r);
+      n /= r;
+    }
+  return n == 1 ? radices : std::vector<int>{};
+}
+bool smooth(std::int64_t n) { return n >= 2 && !radices_of(n).empty(); }
+
+cd root(std::int64_t x, std::int64_t n) {  // exp(−2πi·x/n), x reduced exactly first
+  x %= n;
+  if (x < 0) x += n;
+  const double angle = -2.0 * std::numbers::pi * double(x) / double(n);
+  return {std::cos(angle), std::sin(angle)};
+}
+
+std::shared_ptr<Buffer> upload(Context& context, const std::vector<cd>& values, DType real) {
+  const std::size_t esize = std::size_t(esize_of(real));
+  std::vector<unsigned char> bytes(std::max<std::size_t>(1, values.size()) * esize);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (real == DType::float64) {
+      const double v[2] = {values[i].real(), values[i].imag()};
+      std::memcpy(bytes.data() + i * esize, v, esize);
+    } else {
+      const float v[2] = {float(values[i].real()), float(values[i].imag())};
+      std::memcpy(bytes.data() + i * esize, v, esize);
+    }
+  }
+  auto buffer = context.pool().allocate(bytes.size());
+  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer, "fft table").mem(), CL_TRUE, 0, bytes.size(),
+                             bytes.data(), 0, nullptr, nullptr),
+        "clEnqueueWriteBuffer", "fft_stockham table");
+  return buffer;
+}
+
+// The pass twiddles of length L (per pass NS·(R−1) values w_{NS·R}^(t·k)), one table per
+// (device, L, precision).
+std::shared_ptr<Buffer> pass_twiddles(Context& context, std::int64_t L, DType real) {
+  static std::mutex mutex;
+  static std::map<std::tuple<const Context*, std::int64_t, int>, std::shared_ptr<Buffer>> tables;
+  std::lock_guard lock(mutex);
+  auto& slot = tables[{&context, L, int(real)}];
+  if (!slot) {
+    std::vector<cd> tw;
+    std::int64_t ns = 1;
+    for (int r : radices_of(L)) {
+      for (std::int64_t k = 0; k < ns; ++k)
+        for (int t = 1; t < r; ++t) tw.push_back(root(t * k, ns * r));
+      ns *= r;
+    }
+    slot = upload(context, tw, real);
+  }
+  return slot;
+}
+
+// One side of a launch (kernels/fft_stockham.cl, "Addressing").
+struct SideSpec {
+  std::int64_t bstride = 0, I = 1, emul = 1, imul = 0;
+  std::uint32_t flags = 0;
+  std::int64_t limit = std::numeric_limits<int>::max();  // load: L_VALID; store: S_COUNT
+};
+
+struct Step {
+  std::int64_t L = 0;
+  SideSpec load, store;
+  bool mid = false;  // Bluestein's convolution in one launch (passes twice)
+  std::int64_t tw_split = 1;
+};
+
+struct Shape2 {
+  int items = 1, lanes = 1;
+};
+Shape2 group_shape(const Context& context, const Step& s, DType real) {
+  Shape2 g;
+  g.items = int((s.L + 7) / 8);
+  const std::int64_t max_group = std::int64_t(std::min<std::size_t>(1024, context.device().max_work_group_size));
+  if (g.items > max_group)
+    throw BackendError(fmt::format("fft_stockham: length {} needs {} work-items per transform, more than the device's {}",
+                                   s.L, g.items, max_group));
+  const std::int64_t fit = std::max<std::int64_t>(1, budget_of(context) / (pitch_of(s.L, real) * esize_of(real)));
+  const bool lanes_side = ((s.load.flags | s.store.flags) & side_lanes) != 0;
+  std::int64_t lanes = std::max<std::int64_t>(1, 256 / g.items);
+  if (lanes_side) lanes = std::max<std::int64_t>(lanes, 8);  // ≥ 8 adjacent values per access (64 bytes)
+  lanes = std::clamp<std::int64_t>(lanes, 1, std::min(fit, max_group / g.items));
+  g.lanes = int(lanes);
+  return g;
+}
+
+std::string side_defines(char prefix, const SideSpec& s) {
+  return fmt::format("#define {0}_BSTRIDE {1}L\n#define {0}_I {2}\n#define {0}_EMUL {3}\n#define {0}_IMUL {4}\n"
+                     "#define {0}_FLAGS {5}\n#define {0}_{6} {7}\n",
+                     prefix, s.bstride, s.I, s.emul, s.imul, s.flags, prefix == 'L' ? "VALID" : "COUNT", s.limit);
+}
+
+// The program text of a Step: the #defines, then kernels/fft_stockham.cl.
+std::string program_text(const Step& s, const Shape2& g, DType real) {
+  const std::vector<int> radices = radices_of(s.L);
+  const bool rows_in = !(s.load.flags & side_lanes), rows_out = !(s.store.flags & side_lanes);
+  // the pass list: the first reads global memory on a rows side, the last writes it on a rows side
+  std::string passes;
+  const int runs = s.mid ? 2 : 1;
+  for (int run = 0; run < runs; ++run) {
+    std::int64_t ns = 1, twoff = 0;
+    for (std::size_t p = 0; p < radices.size(); ++p) {
+      const bool first = p == 0, last = p + 1 == radices.size();
+      const int src = first && run == 0 ? (rows_in ? 1 : 0) : first ? 2 : 0;
+      const int dst = last && run + 1 == runs && rows_out ? 1 : 0;
+      passes += fmt::format(" PASS({},{},{},{},{})", radices[p], ns, twoff, src, dst);
+      twoff += ns * (radices[p] - 1);
+      ns *= radices[p];
+    }
+  }
+  std::string text = fmt::format(
+      "#define L {}\n#define ITEMS {}\n#define LANES {}\n#define PITCH {}\n#define FFT_PAD {}\n#define TW_SPLIT {}\n", s.L,
+      g.items, g.lanes, pitch_of(s.L, real), pad_on() ? 1 : 0, s.tw_split);
+  text += side_defines('L', s.load) + side_defines('S', s.store);
+  text += fmt::format("#define FFT_PASSES{}\n", passes);
+  text += kernel_source("fft_stockham");
+  return text;
+}
+
+struct Tables {
+  cl_mem pre = nullptr, mul = nullptr, post = nullptr, lo = nullptr, hi = nullptr;
+};
+cl_mem mem_of(const std::shared_ptr<Buffer>& b) { return b ? device_buffer(*b, "fft").mem() : nullptr; }
+
+void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_mem in, std::int64_t in_off, cl_mem out,
+            std::int64_t out_off, const Tables& t, double scale) {
+  if (count <= 0) return;
+  const Shape2 g = group_shape(context, s, real);
+  const bool fp64 = real == DType::float64;
+  const std::string text = program_text(s, g, real);
+  const std::string options = fp64 ? "-cl-std=CL1.2 -DT=double -DNODAL_FP64" : "-cl-std=CL1.2 -DT=float";
+  cl_kernel kernel = context.programs().kernel("fft_stockham.cl", text, options, "fft_stockham");
+  const cl_mem tw = mem_of(pass_twiddles(context, s.L, real));
+  // unused tables still need a valid buffer argument on some drivers: the pass table stands in
+  const auto or_tw = [&](cl_mem m) { return m ? m : tw; };
+  Launch run(context, kernel, "fft_stockham");
+  run.arg(cl_int(count)).mem(in).arg(cl_long(in_off)).mem(out).arg(cl_long(out_off)).mem(tw);
+  run.mem(or_tw(t.pre)).mem(or_tw(t.mul)).mem(or_tw(t.post)).mem(or_tw(t.lo)).mem(or_tw(t.hi)).real(real, scale);
+  run.run(std::size_t((count + g.lanes - 1) / g.lanes), std::size_t(g.items * g.lanes));
+}
+
+// n1 (columns) · n2 (rows) = m with both ≤ limit, n1 the largest smooth divisor ≤ √m; 0 if none.
+std::int64_t column_length(std::int64_t m, std::int64_t limit) {
+  for (std::int64_t d = std::int64_t(std::sqrt(double(m))); d >= 2; --d)
+    if (m % d == 0 && smooth(d) && smooth(m / d) && d <= limit && m / d <= limit) return d;
+  return 0;
+}
+
+void step_twiddles(Context& context, StockhamPlan& p, std::int64_t m, DType real) {
+  std::int64_t split = 1;
+  while (split * split < m) split *= 2;
+  std::vector<cd> lo, hi;
+  for (std::int64_t x = 0; x < split; ++x) lo.push_back(root(x, m));
+  for (std::int64_t x = 0; x * split < m; ++x) hi.push_back(root(x * split, m));
+  p.split = split;
+  p.twiddle_lo = upload(context, lo, real);
+  p.twiddle_hi = upload(context, hi, real);
+}
+
+std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DType real) {
+  auto p = std::make_shared<StockhamPlan>();
+  p->n = p->m = n;
+  const std::int64_t limit = single_limit(context, real);
+  if (smooth(n) && n <= limit) return p;
+  if (smooth(n)) {
+    const std::int64_t n1 = column_length(n, limit);
+    if (n1) {
+      p->kind = StockhamPlan::Kind::four_step;
+      p->n1 = n1;
+      p->n2 = n / n1;
+      step_twiddles(context, *p, n, real);
+      return p;
+    }
+  }
+  // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
+  std::int64_t m = 1;
+  while (m < 2 * n - 1) m *= 2;
+  if (m <= limit) {
+    p->kind = StockhamPlan::Kind::bluestein;
+  } else {
+    m = 2 * n - 1;
+    while (!(smooth(m) && column_length(m, limit))) {
+      if (m > limit * limit) return nullptr;
+      ++m;
+    }
+    p->kind = StockhamPlan::Kind::bluestein_three;
+    p->n1 = column_length(m, limit);
+    p->n2 = m / p->n1;
+    step_twiddles(context, *p, m, real);
+  }
+  p->m = m;
+  std::vector<cd> w(static_cast<std::size_t>(n));
+  for (std::int64_t j = 0; j < n; ++j) w[std::size_t(j)] = root((j * j) % (2 * n), 2 * n);
+  const auto host_plan = nodal::fft::Plan<double>::cached({.n = std::size_t(m)});
+  for (int inverse = 0; inverse < 2; ++inverse) {
+    std::vector<cd> chirp(w), filter(static_cast<std::size_t>(m), 0.0), spectrum(static_cast<std::size_t>(m));
+    if (inverse)
+      for (auto& c : chirp) c = std::conj(c);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const cd b = std::conj(chirp[std::size_t(j)]);
+      filter[std::size_t(j)] = b;
+      if (j) filter[std::size_t(m - j)] = b;
+    }
+    host_plan->execute(filter.data(), spectrum.data());
+    if (p->kind == StockhamPlan::Kind::bluestein_three) {  // row k1 of the four-step holds bins k1 + n1·k2
+      std::vector<cd> rows(spectrum.size());
+      for (std::int64_t k1 = 0; k1 < p->n1; ++k1)
+        for (std::int64_t k2 = 0; k2 < p->n2; ++k2)
+          rows[std::size_t(k1 * p->n2 + k2)] = spectrum[std::size_t(k1 + p->n1 * k2)];
+      spectrum = std::move(rows);
+    }
+    p->chirp[inverse] = upload(context, chirp, real);
+    p->spectrum[inverse] = upload(context, spectrum, real);
+  }
+  return p;
+}
+
+}  // namespace
+
+void set_stockham_mode(StockhamMode mode) { forced_mode = mode; }
+
+bool stockham_enabled(const Context& context) {
+  static const int env = [] {
+    const char* v = std::getenv("NODAL_FFT_STOCKHAM");
+    return v ? (std::string_view(v) == "0" ? 0 : 1) : -1;
+  }();
+  const StockhamMode mode = forced_mode.load();
+  if (mode != StockhamMode::automatic) return mode == StockhamMode::on;
+  if (env >= 0) return env == 1;
+  return context.device().type.find("gpu") != std::string::npos;
+}
+
+std::shared_ptr<const StockhamPlan> stockham_plan(Context& context, std::int64_t n, DType real) {
+  if (n < 2 || n >= (std::int64_t(1) << 30)) return nullptr;
+  static std::mutex mutex;
+  static std::map<std::tuple<const Context*, std::int64_t, int>, std::shared_ptr<const StockhamPlan>> plans;
+  const auto key = std::make_tuple(&context, n, int(real));
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = plans.find(key); it != plans.end()) return it->second;
+  }
+  auto plan = build(context, n, real);
+  std::lock_guard lock(mutex);
+  return plans.emplace(key, plan).first->second;
+}
+
+std::string describe(const StockhamPlan& p) {
+  switch (p.kind) {
+    case StockhamPlan::Kind::single: return fmt::format("stockham n={} radices {}", p.n, fmt::join(radices_of(p.n), "·"));
+    case StockhamPlan::Kind::four_step:
+      return fmt::format("stockham four-step n={} = {} x {} (2 launches)", p.n, p.n1, p.n2);
+    case StockhamPlan::Kind::bluestein:
+      return fmt::format("stockham bluestein n={} via m={} in one launch", p.n, p.m);
+    case StockhamPlan::Kind::bluestein_three:
+      return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
+  }
+  return {};
+}
+
+void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t count, bool inverse, cl_mem in,
+             std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
+             std::int64_t out_stride, double scale) {
+  if (count <= 0) return;
+  if (count * std::max(p.m, p.n) >= (std::int64_t(1) << 31) || count >= std::numeric_limits<int>::max())
+    throw ValueError(fmt::format("fft (opencl): {} transforms of length {} exceed the kernels' 32-bit indices", count,
+                                 p.n));
+  const std::uint32_t conj_in = inverse ? load_conj : 0, conj_out = inverse ? store_conj : 0;
+  const std::uint32_t scaled = scale != 1.0 ? store_scale : 0;
+  const Tables twiddles{.lo = mem_of(p.twiddle_lo), .hi = mem_of(p.twiddle_hi)};
+  using Kind = StockhamPlan::Kind;
+  if (p.kind == Kind::single) {
+    Step s;
+    s.L = p.n;
+    s.load = {.bstride = in_stride, .flags = conj_in};
+    s.store = {.bstride = out_stride, .flags = conj_out | scaled};
+    launch(context, s, real, count, in, in_offset, out, out_offset, {}, scale);
+    return;
+  }
+  const std::int64_t m = p.m, n1 = p.n1, n2 = p.n2;
+  const int d = inverse ? 1 : 0;
+  if (p.kind == Kind::bluestein) {
+    // chirp, FFT_m, × spectrum, conj, FFT_m, conj, × chirp / m: the first n values
+    Step s;
+    s.L = m;
+    s.mid = true;
+    s.load = {.bstride = in_stride, .flags = load_chirp, .limit = p.n};
+    s.store = {.bstride = out_stride, .flags = store_conj | store_post | store_scale, .limit = p.n};
+    const Tables t{.pre = mem_of(p.chirp[d]), .mul = mem_of(p.spectrum[d]), .post = mem_of(p.chirp[d])};
+    launch(context, s, real, count, in, in_offset, out, out_offset, t, scale / double(m));
+    return;
+  }
+  Tensor mid = device_empty(context, Shape{count * m}, complex_dtype(real));
+  const cl_mem mid_mem = device_buffer(*mid.buffer(), "fft").mem();
+  const std::int64_t mid_off = mid.offset();
+  // (1) columns c of the n1 × n2 view: element r at r·n2 + c
+  Step a;
+  a.L = n1;
+  a.load = {.bstride = in_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
+  a.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
+  if (p.kind == Kind::four_step) {
+    a.load.flags |= conj_in;
+    launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, {}, 1.0);
+    // (2) rows k1: × w_n^(c·k1), FFT_n2, stored at k1 + n1·k2
+    Step b;
+    b.L = n2;
+    b.tw_split = p.split;
+    b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
+    b.store = {.bstride = out_stride, .I = n1, .emul = n1, .imul = 1, .flags = side_lanes | conj_out | scaled};
+    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, twiddles, scale);
+    return;
+  }
+  // Bluestein in three launches (fft_stockham.hpp)
+  a.load.flags |= load_chirp;
+  a.load.limit = p.n;
+  const Tables chirp_in{.pre = mem_of(p.chirp[d])};
+  launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, chirp_in, 1.0);
+  Step b;
+  b.L = n2;
+  b.mid = true;
+  b.tw_split = p.split;
+  b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
+  b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
+  Tables rows = twiddles;
+  rows.mul = mem_of(p.spectrum[d]);
+  launch(context, b, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, rows, 1.0);
+  Step c;
+  c.L = n1;
+  c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
+  c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1,
+             .flags = side_lanes | store_conj | store_post | store_scale, .limit = p.n};
+  const Tables chirp_out{.post = mem_of(p.chirp[d])};
+  launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, chirp_out, scale / double(m));
+}
+
+}  // namespace nodal::opencl::fft

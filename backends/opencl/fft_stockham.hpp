@@ -1,0 +1,44 @@
+#pragma once
+// The specialised batched C2C FFT of kernels/fft_stockham.cl: each program is compiled for one
+// length, layout and set of fused operations, so every loop bound, radix and stride is a constant.
+// Plans (cached per device, length and precision; every table computed on the host in double):
+//   single           L ≤ the local limit (4096 float, 2048 double): one launch;
+//   four-step        n = n1·n2: columns of length n1 (lanes side) into a scratch buffer, then rows of
+//                    length n2 with the twiddle w_n^(c·k1) fused into their load and the transposed
+//                    store k1 + n1·k2 as a lanes side (2 launches, each value read and written twice);
+//   bluestein        any other n, m = the smallest power of two ≥ 2n − 1 within the local limit:
+//                    chirp, FFT_m, × filter spectrum, FFT_m, chirp in one launch (each value read and
+//                    written once);
+//   bluestein three  m beyond the local limit, smooth m = n1·n2: (1) chirp + column FFTs,
+//                    (2) per row: twiddle, FFT_n2, × spectrum, FFT_n2, conjugate twiddle, (3) column
+//                    FFTs + chirp, storing the first n values (3 launches).
+// Used for plain row layouts (fft_plan.cpp's execute): by default on GPUs; on CPU devices (PoCL,
+// where each length's program costs seconds to build) only when asked (set_stockham_mode, or
+// NODAL_FFT_STOCKHAM=1); NODAL_FFT_STOCKHAM=0 turns it off everywhere.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nodal/backends/opencl/context.hpp"
+#include "nodal/core/tensor.hpp"
+
+namespace nodal::opencl::fft {
+
+struct StockhamPlan;
+
+enum class StockhamMode { automatic, on, off };
+void set_stockham_mode(StockhamMode mode);  // tests; automatic: on for GPUs, NODAL_FFT_STOCKHAM overrides
+bool stockham_enabled(const Context& context);
+
+// The plan for length n in `real` precision, or null where none applies (n < 2, or a Bluestein
+// length beyond the two-level limit).
+std::shared_ptr<const StockhamPlan> stockham_plan(Context& context, std::int64_t n, DType real);
+std::string describe(const StockhamPlan& plan);
+
+// `count` transforms from in[in_offset + r·in_stride + e] to out[out_offset + r·out_stride + e]
+// (complex elements; in and out may be the same rows), inverse by conjugation, output × scale.
+void execute(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, bool inverse, cl_mem in,
+             std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
+             std::int64_t out_stride, double scale);
+
+}  // namespace nodal::opencl::fft

@@ -1,0 +1,231 @@
+// fft_stockham: batched complex FFTs of one length L, compiled once per (device, length, layout,
+// fused operations) with every shape a compile-time constant (backends/opencl/fft_stockham.cpp
+// writes the #defines below in front of this source). It serves the plain batched C2C transform and
+// the passes of the two- and three-kernel plans (four-step, Bluestein); fft.cl's generic kernel
+// keeps the strided, real and Hermitian layouts.
+//
+// Work-group layout: LANES transforms per group, ITEMS work-items per transform (local size
+// ITEMS·LANES, fixed with reqd_work_group_size); work-item (c = lid / ITEMS, w = lid % ITEMS) runs
+// the butterflies j = w, w + ITEMS, … < L/R of transform c in each Stockham pass (radix R, span NS):
+//   inputs j + t·L/R, twiddled by w_{NS·R}^(t·k), k = j mod NS; outputs (j − k)·R + k + t·NS.
+// Each pass reads its inputs into registers, a barrier, computes, writes its outputs into the
+// group's local tile, a barrier. The first pass reads global memory directly and the last pass
+// writes it directly (inputs j + t·L/R and outputs j + t·L/R: consecutive work-items touch
+// consecutive elements, so both coalesce) when the side is "rows" (a transform's elements
+// adjacent). A "lanes" side (the elements of one transform a stride apart, neighbouring
+// transforms adjacent: the columns of a four-step) is staged through the tile instead, walked
+// with the transform index fastest, so that it coalesces too.
+//
+// Local memory: LANES · PITCH complex values (float: 8 bytes, double: 16), e.g. 34.8 KiB for one
+// transform of 4096 floats, 17 KiB for 8 transforms of 256.
+// Bank-conflict padding: element e of transform c sits at c·PITCH + PAD(e), PAD(e) = e + e/16
+// (float; e/8 for double). A Stockham pass writes its outputs t·NS apart, and the first pass
+// (NS = 1) writes R consecutive values per work-item: neighbouring work-items write R values apart,
+// a stride that is a multiple of the 32 four-byte banks' period (16 float2) for R = 8 or 16 and would
+// put 8 work-items of a 16-item access phase on the same two banks. One pad value every 16 moves each
+// 16-value block by one 8-byte slot, so those work-items land on distinct banks; consecutive
+// accesses stay consecutive except at one boundary per 16. PITCH = PAD(L) rounded up to odd, so
+// lanes walks (neighbouring work-items, same element of neighbouring transforms) never share a bank.
+// Built with NODAL_FFT_PAD=0 the padding is off (bench/fft measures the difference).
+//
+// Addressing, per side (load L_*, store S_*), transform t and element e:
+//   b = t / I, i = t % I, idx = e·EMUL + i·IMUL (the position in the logical sequence),
+//   address = offset + b·BSTRIDE + idx.
+// Fused operations (compile-time flags) on the load: zero where idx ≥ L_VALID, conjugation,
+// × pre[idx] (Bluestein's chirp), × w_TWM^(e·i) (the four-step twiddle; w^x = lo[x % SPLIT]·
+// hi[x / SPLIT], both tables computed in double on the host). Between two runs of the passes (MID,
+// Bluestein's convolution in one kernel): × mul[i·L + e] then conjugation. On the store: skip
+// idx ≥ S_COUNT, conjugation, × conj(w_TWM^(e·i)), × post[idx], × scale.
+// Pass twiddles: one table in global memory, per pass NS·(R−1) values w_{NS·R}^(t·k) computed on
+// the host in double precision (neighbouring work-items read neighbouring values; a GPU's constant
+// cache would serialise them).
+#if defined(NODAL_FP64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double2 T2;
+#define PAD_SHIFT 3
+#else
+typedef float2 T2;
+#define PAD_SHIFT 4
+#endif
+#if FFT_PAD
+#define PAD(e) ((e) + ((e) >> PAD_SHIFT))
+#else
+#define PAD(e) (e)
+#endif
+
+// flags
+#define LOAD_CONJ 1
+#define LOAD_CHIRP 2
+#define LOAD_TWIDDLE 4
+#define SIDE_LANES 8
+#define STORE_CONJ 1
+#define STORE_POST 2
+#define STORE_TWIDDLE_CONJ 4
+#define STORE_SCALE 16
+
+inline T2 cmul(T2 a, T2 b) { return (T2)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+inline T2 cmul_conj(T2 a, T2 b) { return (T2)(a.x * b.x + a.y * b.y, a.y * b.x - a.x * b.y); }  // a·conj(b)
+inline T2 mul_minus_i(T2 a) { return (T2)(a.y, -a.x); }
+
+// --- radix-R DFTs in registers (forward: exp(−2πi·t·k/R)) ------------------------------------
+inline void dft2(T2* v) {
+  const T2 a = v[0], b = v[1];
+  v[0] = a + b;
+  v[1] = a - b;
+}
+inline void dft4(T2* v) {
+  const T2 t0 = v[0] + v[2], t1 = v[0] - v[2], t2 = v[1] + v[3], t3 = mul_minus_i(v[1] - v[3]);
+  v[0] = t0 + t2;
+  v[2] = t0 - t2;
+  v[1] = t1 + t3;
+  v[3] = t1 - t3;
+}
+inline void dft8(T2* v) {
+  T2 e[4] = {v[0], v[2], v[4], v[6]}, o[4] = {v[1], v[3], v[5], v[7]};
+  dft4(e);
+  dft4(o);
+  const T c = (T)0.70710678118654752440;  // √½
+  o[1] = (T2)(c * (o[1].x + o[1].y), c * (o[1].y - o[1].x));
+  o[2] = mul_minus_i(o[2]);
+  o[3] = (T2)(c * (o[3].y - o[3].x), -c * (o[3].x + o[3].y));
+  for (int k = 0; k < 4; ++k) {
+    v[k] = e[k] + o[k];
+    v[k + 4] = e[k] - o[k];
+  }
+}
+// Odd R: X_k = v0 + Σ_t cos(2πtk/R)(v_t + v_{R−t}) − i Σ_t sin(2πtk/R)(v_t − v_{R−t})
+// (cos then sin of 2πx/R, x < R; OpenCL C has no variadic macros, so one table per radix)
+__constant T cs3[6] = {1.0, -0.5, -0.5, 0.0, 0.86602540378443864676, -0.86602540378443864676};
+__constant T cs5[10] = {1.0, 0.30901699437494742410, -0.80901699437494742410, -0.80901699437494742410,
+                        0.30901699437494742410, 0.0, 0.95105651629515357212, 0.58778525229247312917,
+                        -0.58778525229247312917, -0.95105651629515357212};
+__constant T cs7[14] = {1.0, 0.62348980185873353053, -0.22252093395631440429, -0.90096886790241912624,
+                        -0.90096886790241912624, -0.22252093395631440429, 0.62348980185873353053, 0.0,
+                        0.78183148246802980871, 0.97492791218182360702, 0.43388373911755812048,
+                        -0.43388373911755812048, -0.97492791218182360702, -0.78183148246802980871};
+#define DFT_ODD(R)                                                              \
+  inline void dft##R(T2* v) {                                                   \
+    T2 s[R / 2 + 1], d[R / 2 + 1], x[R];                                        \
+    for (int t = 1; t <= R / 2; ++t) {                                          \
+      s[t] = v[t] + v[R - t];                                                   \
+      d[t] = v[t] - v[R - t];                                                   \
+    }                                                                           \
+    x[0] = v[0];                                                                \
+    for (int t = 1; t <= R / 2; ++t) x[0] += s[t];                              \
+    for (int k = 1; k <= R / 2; ++k) {                                          \
+      T2 a = v[0], b = (T2)(0, 0);                                              \
+      for (int t = 1; t <= R / 2; ++t) {                                        \
+        a += cs##R[(t * k) % R] * s[t];                                         \
+        b += cs##R[R + (t * k) % R] * d[t];                                     \
+      }                                                                         \
+      x[k] = a + mul_minus_i(b);                                                \
+      x[R - k] = a - mul_minus_i(b);                                            \
+    }                                                                           \
+    for (int k = 0; k < R; ++k) v[k] = x[k];                                    \
+  }
+DFT_ODD(3)
+DFT_ODD(5)
+DFT_ODD(7)
+
+// w_TWM^x from the two-level table
+inline T2 step_twiddle(int x, __global const T2* lo, __global const T2* hi) {
+  return cmul(lo[x % TW_SPLIT], hi[x / TW_SPLIT]);
+}
+
+inline T2 load_value(__global const T2* in, long in_off, int t, int e, __global const T2* pre, __global const T2* lo,
+                     __global const T2* hi) {
+  const int b = t / L_I, i = t % L_I;
+  const int idx = e * L_EMUL + i * L_IMUL;
+  if (idx >= L_VALID) return (T2)(0, 0);
+  T2 v = in[in_off + (long)b * L_BSTRIDE + idx];
+  if (L_FLAGS & LOAD_CONJ) v.y = -v.y;
+  if (L_FLAGS & LOAD_CHIRP) v = cmul(v, pre[idx]);
+  if (L_FLAGS & LOAD_TWIDDLE) v = cmul(v, step_twiddle(e * i, lo, hi));
+  return v;
+}
+
+inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __global const T2* post,
+                        __global const T2* lo, __global const T2* hi, T scale) {
+  const int b = t / S_I, i = t % S_I;
+  const int idx = e * S_EMUL + i * S_IMUL;
+  if (idx >= S_COUNT) return;
+  if (S_FLAGS & STORE_CONJ) v.y = -v.y;
+  if (S_FLAGS & STORE_TWIDDLE_CONJ) v = cmul_conj(v, step_twiddle(e * i, lo, hi));
+  if (S_FLAGS & STORE_POST) v = cmul(v, post[idx]);
+  if (S_FLAGS & STORE_SCALE) v *= scale;
+  out[out_off + (long)b * S_BSTRIDE + idx] = v;
+}
+
+#define LSIZE (ITEMS * LANES)
+#define NB(R) ((L / (R) + ITEMS - 1) / ITEMS)  // butterflies per work-item in a radix-R pass
+
+// One Stockham pass. SRC: 0 the tile, 1 global memory (rows side), 2 the tile through the MID
+// operation. DST: 0 the tile, 1 global memory (rows side). TWOFF: the pass's offset in tw.
+#define PASS(R, NS, TWOFF, SRC, DST)                                                        \
+  {                                                                                         \
+    T2 v[NB(R) * R];                                                                        \
+    for (int q = 0; q < NB(R); ++q) {                                                       \
+      const int j = w + q * ITEMS;                                                              \
+      if (j < L / R)                                                                        \
+        for (int t = 0; t < R; ++t) {                                                       \
+          const int e = j + t * (L / R);                                                    \
+          if (SRC == 1) v[q * R + t] = live ? load_value(in, in_off, tr, e, pre, lo, hi) : (T2)(0, 0); \
+          else v[q * R + t] = tile[c * PITCH + PAD(e)];                                     \
+          if (SRC == 2) {                                                                   \
+            const T2 y = cmul(v[q * R + t], mul[mid_row + e]);                              \
+            v[q * R + t] = (T2)(y.x, -y.y);                                                 \
+          }                                                                                 \
+        }                                                                                   \
+    }                                                                                       \
+    if (SRC != 1) barrier(CLK_LOCAL_MEM_FENCE);                                             \
+    for (int q = 0; q < NB(R); ++q) {                                                       \
+      const int j = w + q * ITEMS;                                                              \
+      if (j < L / R) {                                                                      \
+        const int k = j % NS;                                                               \
+        if (NS > 1)                                                                         \
+          for (int t = 1; t < R; ++t) v[q * R + t] = cmul(v[q * R + t], tw[TWOFF + k * (R - 1) + t - 1]); \
+        dft##R(v + q * R);                                                                  \
+        for (int t = 0; t < R; ++t) {                                                       \
+          const int e = (j - k) * R + k + t * NS;                                           \
+          if (DST == 1) {                                                                   \
+            if (live) store_value(out, out_off, tr, e, v[q * R + t], post, lo, hi, scale);  \
+          } else tile[c * PITCH + PAD(e)] = v[q * R + t];                                   \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+    if (DST != 1) barrier(CLK_LOCAL_MEM_FENCE);                                             \
+  }
+
+__kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
+    const int count, __global const T2* in, const long in_off, __global T2* out, const long out_off,
+    __global const T2* restrict tw, __global const T2* restrict pre, __global const T2* restrict mul,
+    __global const T2* restrict post, __global const T2* restrict lo, __global const T2* restrict hi, const T scale) {
+  __local T2 tile[LANES * PITCH];
+  const int lid = get_local_id(0);
+  const int first = (int)get_group_id(0) * LANES;
+  const int c = lid / ITEMS, w = lid % ITEMS;  // transform of the group, work-item within it
+  const int tr = first + c;            // the transform this work-item computes
+  const bool live = tr < count;
+  // MID's table row: the transform's inner index on the load side
+  const int mid_row = (tr % L_I) * L;
+  (void)mid_row;
+
+#if (L_FLAGS & SIDE_LANES)
+  // lanes load: transform index fastest, into the tile
+  for (int q = lid; q < LANES * L; q += LSIZE) {
+    const int cc = q % LANES, e = q / LANES;
+    tile[cc * PITCH + PAD(e)] = first + cc < count ? load_value(in, in_off, first + cc, e, pre, lo, hi) : (T2)(0, 0);
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+
+  FFT_PASSES
+
+#if (S_FLAGS & SIDE_LANES)
+  // lanes store: transform index fastest, from the tile (the last pass wrote it)
+  for (int q = lid; q < LANES * L; q += LSIZE) {
+    const int cc = q % LANES, e = q / LANES;
+    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale);
+  }
+#endif
+}
