@@ -21,6 +21,7 @@ TEST_CASE("OpenCL conv tests are skipped: this build has no OpenCL backend") {
 
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/conv_direct.hpp"
+#include "nodal/backends/opencl/conv_weight_planes.hpp"
 #include "nodal/core/execution.hpp"
 #include "nodal/core/graph.hpp"
 #include "nodal/nodes/pool.hpp"
@@ -62,6 +63,54 @@ TEST_CASE("conv1d/2d/3d on OpenCL match the CPU backend: forward, vjp of x, w, b
   opencl::set_conv_kernel(opencl::ConvKernel::automatic);
   opencl::set_conv_weight_kernel(opencl::ConvWeightKernel::automatic);
   opencl::set_conv_constant_weights(true);
+}
+
+TEST_CASE("conv w̄ by the planes kernel (forced) matches the CPU backend") {
+  if (!opencl_present()) return;
+  opencl::Context& context = opencl::current_context();
+  opencl::set_conv_weight_kernel(opencl::ConvWeightKernel::planes);
+  // LeNet's layers (conv2 at batch 8: more than one piece of samples on PoCL), strides, dilation,
+  // groups and depthwise, flip, asymmetric padding, odd sizes, 1×1 kernels, many channels (several
+  // channel blocks), a plane needing row bands (150×140) and a 1-D signal needing column tiles.
+  const std::vector<ConvCase> cases = {
+      {2, 2, 1, 6, 1, {28, 28}, {5, 5}, {1}, {1}, ConvPadding::all(2), false, true},
+      {2, 8, 6, 16, 1, {14, 14}, {5, 5}, {1}, {1}, ConvPadding::all(0), false, true},
+      {2, 2, 3, 5, 1, {13, 11}, {3, 3}, {2}, {1}, ConvPadding::all(1), false, false},
+      {2, 1, 3, 4, 1, {12, 9}, {3, 3}, {1}, {2}, ConvPadding::same(), false, true},
+      {2, 2, 8, 4, 2, {9, 10}, {3, 5}, {1, 2}, {1}, ConvPadding::per_side({1, 2, 0, 3}), true, false},
+      {2, 1, 8, 8, 8, {12, 11}, {5, 5}, {2}, {1}, ConvPadding::all(2), false, true},  // depthwise
+      {2, 1, 2, 3, 1, {9, 9}, {7, 7}, {1}, {2}, ConvPadding::all(6), true, false},
+      {2, 3, 5, 7, 1, {17, 13}, {4, 3}, {3, 1}, {1}, ConvPadding::per_side({2, 1, 0, 1}), true, true},
+      {2, 2, 3, 6, 1, {7, 9}, {1, 1}, {1}, {1}, ConvPadding::all(0), false, false},
+      {2, 1, 4, 3, 1, {8, 7}, {1, 1}, {2}, {1}, ConvPadding::all(0), true, true},
+      {2, 2, 40, 36, 1, {6, 5}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, false},
+      {2, 1, 2, 3, 1, {150, 140}, {3, 3}, {1}, {1}, ConvPadding::all(1), false, false},  // row bands
+      {1, 1, 2, 2, 1, {5000}, {5}, {1}, {1}, ConvPadding::all(2), true, false},           // column tiles
+      {1, 3, 3, 4, 1, {50}, {5}, {2}, {2}, ConvPadding::all(3), false, true},
+  };
+  double worst = 0;
+  std::uint64_t seed = 2000;
+  int index = 0;
+  for (DType dtype : real_dtypes)
+    for (const ConvCase& c : cases) {
+      const Conv node = conv_node_of(c, "direct");
+      std::vector<Tensor> inputs{random(with_spatial(c.batch, c.cin, c.in), seed, dtype),
+                                 random(with_spatial(c.cout, c.cin / c.groups, c.kernel), seed + 1, dtype)};
+      if (c.bias) inputs.push_back(random(Shape{c.cout}, seed + 2, dtype));
+      seed += 10;
+      opencl::ConvPass pass;
+      pass.g = node.geometry(inputs[0].shape(), inputs[1].shape());
+      pass.flip = c.flip;
+      const auto plan = opencl::plan_weight_planes(context, pass, dtype);
+      INFO(describe_case(c));
+      REQUIRE(plan.has_value());  // the forced kernel really runs
+      if (c.in == std::vector<std::int64_t>{150, 140}) CHECK(plan->tiles_y > 1);
+      if (c.in == std::vector<std::int64_t>{5000}) CHECK(plan->tiles_x > 1);
+      const double e = check_parity(node, inputs, terms_of(pass.g), (index++ % 2) == 1, describe_case(c), seed);
+      worst = std::max(worst, e / double(terms_of(pass.g)));
+    }
+  opencl::set_conv_weight_kernel(opencl::ConvWeightKernel::automatic);
+  MESSAGE(fmt::format("conv, planes w̄ kernel: largest error {:.4f} · m · ε · Σ|terms| (bound: (m + 2)/m)", worst));
 }
 
 TEST_CASE("conv_transpose1d/2d/3d on OpenCL match the CPU backend, output_padding included") {

@@ -14,6 +14,7 @@
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/conv_gemm.hpp"
+#include "nodal/backends/opencl/conv_weight_planes.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/backends/opencl/reduce_ops.hpp"
 #include "nodal/core/error.hpp"
@@ -29,8 +30,16 @@ ConvKernel initial_kernel() {
   if (s == "image") return ConvKernel::image;
   return ConvKernel::automatic;
 }
+ConvWeightKernel initial_weight_kernel() {
+  const char* v = std::getenv("NODAL_CONV_WEIGHT_KERNEL");
+  const std::string s = v ? v : "";
+  if (s == "rows") return ConvWeightKernel::rows;
+  if (s == "tree") return ConvWeightKernel::tree;
+  if (s == "planes") return ConvWeightKernel::planes;
+  return ConvWeightKernel::automatic;
+}
 std::atomic<ConvKernel> forced{initial_kernel()};
-std::atomic<ConvWeightKernel> forced_weight{ConvWeightKernel::automatic};
+std::atomic<ConvWeightKernel> forced_weight{initial_weight_kernel()};
 std::atomic<bool> constant_weights_allowed{true};
 
 cl_mem mem_of(const Tensor& t) { return device_buffer(*t.buffer(), "conv").mem(); }
@@ -349,11 +358,15 @@ Tensor conv_backward_weight(Context& context, const ConvPass& p, const Tensor& x
   const std::int64_t R = p.g.batch * p.g.out_pixels();
   if (weights == 0) return device_empty(context, w_shape, x.dtype());
   if (R == 0) return device_zeros(context, w_shape, x.dtype());
+  const ConvWeightKernel want = forced_weight.load();
+  // GPUs: every tap of a block of weights from planes staged in local memory, where it applies.
+  if (want == ConvWeightKernel::planes || (want == ConvWeightKernel::automatic && !is_cpu(context)))
+    if (const auto plan = plan_weight_planes(context, p, x.dtype()))
+      return weight_gradient_planes(context, p, *plan, x, dy, w_shape);
   // Enough units to occupy the device (as the reduce kernels). On a CPU a unit is one work-item
   // (conv_weight_rows) summing a range of samples, and we want 64 per core; on a GPU a unit is a
   // work-group of L items (conv_weight_tree) and we want 4 per compute unit, pieces of at least
   // 4·L terms.
-  const ConvWeightKernel want = forced_weight.load();
   const bool serial = want == ConvWeightKernel::automatic ? is_cpu(context) : want == ConvWeightKernel::rows;
   // Two group sizes only (64 for short sums, else the reduce kernels' 256): PoCL and some GPU
   // drivers compile a kernel again for every local size.

@@ -4,7 +4,7 @@
 //
 //   forward          y (+)= x ⋆ w (+ b)                 general, 2-D tiled or image kernel
 //   backward input   dx (+)= dy ⋆ᵀ w (+ b)              a gather: one item per dx element
-//   backward weight  dw = Σ_{n,p} dy · x̃ (shifted)      serial or tree partial sums, then pieces summed
+//   backward weight  dw = Σ_{n,p} dy · x̃ (shifted)      staged planes, serial or tree partial sums, then pieces summed
 //   bias gradient    db = Σ_{n,p} dy                    the reduce kernels
 //
 // Every tensor argument must be a contiguous device tensor (its offset may be non-zero):
@@ -30,10 +30,12 @@ ConvKernel conv_kernel();
 // The kernel the forward pass would use for this problem (tests and logs).
 ConvKernel chosen_conv_kernel(Context& context, const ConvGeometry& g, DType dtype, int boundary);
 
-// Which weight- and bias-gradient kernels run: automatic (the rows kernels on CPU devices; the
-// tree kernel and the reduce kernels elsewhere) or one family forced (tests cover both on any
-// device). Process-wide.
-enum class ConvWeightKernel { automatic, rows, tree };
+// Which weight- and bias-gradient kernels run: automatic (the rows kernels on CPU devices; on
+// other devices the planes kernel (conv_weight_planes.hpp) where it applies, i.e. 1-D and 2-D
+// problems with a zero boundary, else the tree kernel; b̄ by the reduce kernels) or one family
+// forced (planes falls back to tree where it does not apply; tests cover every family on any
+// device). Process-wide; NODAL_CONV_WEIGHT_KERNEL=rows|tree|planes sets the initial value.
+enum class ConvWeightKernel { automatic, rows, tree, planes };
 void set_conv_weight_kernel(ConvWeightKernel kernel);
 
 // Whether forward kernels may read the weights from __constant memory when they fit (default);
