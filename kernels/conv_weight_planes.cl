@@ -11,12 +11,13 @@
 //
 // Geometry as in conv_direct.cl (six int4 arguments), plus
 //   block  = (OBW, CB, TB, S): output channels, input channels and taps per group, pixel splits;
-//   tiling = (BR, BC, tiles_y, tiles_x): the output tile of BR rows × BC columns and the tile counts.
+//   tiling = (BR, BC, tiles_y, tiles_x): the output tile of BR rows × BC columns and the tile counts;
+//   xpitch = (XP, XPLANE): the x windows' row and window pitches in local memory (below).
 //
 // Work-groups: one per (piece of samples, group, output-channel block of OBW, input-channel block
 // of CB, tap block of TB), the tap block fastest. Work-items: the group's weights are cut into
 // `columns` = (OBW / WOB) · CB · ⌈TB / WTB⌉ columns of WOB output channels × WTB taps of one input
-// channel (pairs of taps fastest, so a warp reads neighbouring taps of one x window); item l owns
+// channel (taps j and j + ⌈TB / WTB⌉; j fastest, so a warp reads neighbouring taps); item l owns
 // column l % columns and pixel split l / columns (S splits share a column, splitting the tile's
 // pixels p = split, split + S, ...; items beyond S · columns only stage). Each item keeps its
 // WTB × WOB sums in registers across the whole piece.
@@ -25,14 +26,17 @@
 // columns of a row (coalesced), into `stage` (local memory):
 //   ȳ: OBW planes of the tile, BR·BC values each, plane pitch YP = (BR·BC) | 1;
 //   x: CB windows of XR = (BR−1)·sh + (KH−1)·dh + 1 rows × XQ = (BC−1)·sw + (KW−1)·dw + 1
-//      columns, row pitch XP = XQ | 1;
+//      columns, row pitch XP and window pitch XPLANE (`xpitch`, chosen by the host);
 // zeros where the window leaves the input, where the tile leaves the output, and for the channels
 // beyond cout_g / cin_g of a partial block, so the hot loop has no bounds tests: out-of-range
-// products are exact zeros and those weights are simply not stored. The pitches are odd: an odd
-// pitch is never a multiple of the 32 banks, so the items of a warp reading the same column of
-// neighbouring rows (or neighbouring planes) hit different banks. Per pixel an item reads WOB ȳ
-// values (the same address for the whole warp: a broadcast) and WTB x values, for WTB · WOB
-// multiply-adds. Local memory: OBW·YP + CB·XR·XP elements, and L·WTB·WOB for the final combine
+// products are exact zeros and those weights are simply not stored. The row pitches are odd: an
+// odd pitch is never a multiple of the 32 banks, so items reading the same column of neighbouring
+// rows hit different banks. Per pixel an item reads WOB ȳ values (one address for all the items
+// of a warp with the same output channels: a broadcast) and WTB x values, for WTB · WOB
+// multiply-adds; the x reads of a warp are its taps (kh, kw) at kh·dh·XP + kw·dw in one to three
+// windows, so the host picks the odd XP ≥ XQ and the XPLANE ≥ XR·XP (within a few elements and
+// the memory budget) that spread the first warps' reads over the most banks (a 5×5 kernel on a
+// 14-wide window: XP = 15 puts taps (0, 0) and (2, 2) on one bank, a pitch ≡ 5 mod 32 none). Local memory: OBW·YP + CB·XR·XP elements, and L·WTB·WOB for the final combine
 // when S > 1 (the host keeps it at most 12 KiB so several groups share a compute unit).
 //
 // At the end the S splits of a column are added in local memory in split order (deterministic),
@@ -49,7 +53,7 @@
 
 kernel void conv_weight_planes(global const T* x, const int x_off, global const T* dy, const int dy_off,
                                global T* partial, const int chunk, const int pieces, GEOMETRY, local T* stage,
-                               const int4 block, const int4 tiling) {
+                               const int4 block, const int4 tiling, const int2 xpitch) {
   const int H = in.y, W = in.z, OH = out.y, OW = out.z, Cin = in.w, Cout = out.w, N = step.w;
   const int groups = ksize.w, cin_g = Cin / groups, cout_g = Cout / groups;
   const int KH = ksize.y, KW = ksize.z, Kpix = KH * KW;
@@ -64,18 +68,19 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
 
   const int P = BR * BC, YP = P | 1;
   const int XR = (BR - 1) * step.y + (KH - 1) * dil.y + 1, XQ = (BC - 1) * step.z + (KW - 1) * dil.z + 1;
-  const int XP = XQ | 1, XPLANE = XR * XP, XPLANE_Q = XR * XQ;
+  const int XP = xpitch.x, XPLANE = xpitch.y, XPLANE_Q = XR * XQ;  // XP ≥ XQ odd, XPLANE ≥ XR · XP
   local T* ystage = stage;
   local T* xstage = stage + OBW * YP;
 
-  // This item's column: WOB output channels (osub), one input channel (cc), WTB taps (pair).
+  // This item's column: WOB output channels (osub), one input channel (cc), WTB taps: slots
+  // pair, pair + pairs, ... of the tap block, so that the items of a warp read consecutive taps.
   const int pairs = (TB + WTB - 1) / WTB, columns = (OBW / WOB) * CB * pairs;
   const int l = get_local_id(0), L = get_local_size(0);
   const int split = l / columns, col = l % columns;
   const int pair = col % pairs, cc = (col / pairs) % CB, osub = col / (pairs * CB);
   int tap[WTB], off[WTB];
   for (int i = 0; i < WTB; ++i) {
-    const int t = min(tb * TB + min(pair * WTB + i, TB - 1), Kpix - 1);  // clamped: computed, not stored
+    const int t = min(tb * TB + min(pair + i * pairs, TB - 1), Kpix - 1);  // clamped: computed, not stored
     tap[i] = t;
     off[i] = (t / KW) * dil.y * XP + (t % KW) * dil.z;
   }
@@ -160,7 +165,7 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
   const int c = cb * CB + cc;
   if (c >= cin_g) return;
   for (int i = 0; i < WTB; ++i) {
-    const int slot = pair * WTB + i;
+    const int slot = pair + i * pairs;
     if (slot >= TB || tb * TB + slot >= Kpix) continue;
     const int jw = dil.w ? Kpix - 1 - tap[i] : tap[i];
     for (int j = 0; j < WOB; ++j) {

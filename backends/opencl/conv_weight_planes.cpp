@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -78,6 +79,57 @@ double cost_of(const ConvGeometry& g, const PlanesPlan& p, std::int64_t columns)
   return double(p.groups_per_piece) * p.tiles_y * p.tiles_x * (compute + stage + barriers);
 }
 
+// Local-memory wavefronts of the multiply-add loop's x reads for the first pixel of every active
+// warp: per warp and per read, the most distinct addresses that share one bank (equal addresses
+// are a broadcast), summed. Banks are 4 bytes wide, 32 of them (a double spans two: 16 pairs).
+int x_read_wavefronts(const ConvGeometry& g, const PlanesPlan& p, std::int64_t columns, int xp, int xplane, int banks) {
+  const int pairs = int(ceil_div(p.tb, wtb)), kpix = int(g.kernel[1] * g.kernel[2]);
+  const int active = int(std::min<std::int64_t>(p.items, std::int64_t(p.s) * columns));
+  int total = 0;
+  std::vector<int> seen;  // (bank, address) pairs of one warp's read
+  for (int w0 = 0; w0 < active; w0 += 32)
+    for (int i = 0; i < wtb; ++i) {
+      seen.clear();
+      for (int l = w0; l < std::min(w0 + 32, active); ++l) {
+        const int split = int(l / columns), col = int(l % columns);
+        const int pair = col % pairs, cc = (col / pairs) % p.cb;
+        const int t = std::min(std::min(pair + i * pairs, p.tb - 1), kpix - 1);
+        const int off = int((t / g.kernel[2]) * g.dilation[1] * xp + (t % g.kernel[2]) * g.dilation[2]);
+        const int xo = int((split / p.bc) * g.stride[1] * xp + (split % p.bc) * g.stride[2]);
+        seen.push_back(cc * xplane + xo + off);
+      }
+      std::sort(seen.begin(), seen.end());
+      seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+      std::vector<int> per_bank(std::size_t(banks), 0);
+      int worst = 0;
+      for (int a : seen) worst = std::max(worst, ++per_bank[std::size_t(a % banks)]);
+      total += worst;
+    }
+  return total;
+}
+
+// The odd row pitch in [XQ | 1, +30] and window pitch in [XR · XP, +31] with the fewest x-read
+// wavefronts whose stage still fits `budget` (ties: the least memory).
+void choose_pitches(const ConvGeometry& g, PlanesPlan& p, std::int64_t budget, int banks) {
+  const Window w = window_of(g, p.br, p.bc);
+  const std::int64_t columns = (p.obw / wob) * std::int64_t(p.cb) * ceil_div(p.tb, wtb);
+  const std::int64_t ystage = std::int64_t(p.obw) * ((std::int64_t(p.br) * p.bc) | 1);
+  p.xp = int(w.pitch);
+  p.xplane = int(w.rows * w.pitch);
+  int best = x_read_wavefronts(g, p, columns, p.xp, p.xplane, banks);
+  std::int64_t best_size = ystage + p.cb * std::int64_t(p.xplane);
+  for (std::int64_t xp = w.pitch; xp <= w.pitch + 30; xp += 2)
+    for (std::int64_t xplane = w.rows * xp; xplane <= w.rows * xp + 31; ++xplane) {
+      const std::int64_t size = ystage + p.cb * xplane;
+      if (size > budget || xplane >= std::numeric_limits<int>::max()) continue;
+      const int waves = x_read_wavefronts(g, p, columns, int(xp), int(xplane), banks);
+      if (waves < best || (waves == best && size < best_size)) {
+        best = waves, best_size = size;
+        p.xp = int(xp), p.xplane = int(xplane);
+      }
+    }
+}
+
 }  // namespace
 
 std::optional<PlanesPlan> plan_weight_planes_for(const ConvGeometry& g, DType dtype, std::size_t max_group_size,
@@ -115,6 +167,13 @@ std::optional<PlanesPlan> plan_weight_planes_for(const ConvGeometry& g, DType dt
           if (cost < best_cost) best_cost = cost, best = p;
         }
     }
+  }
+  if (best) {
+    choose_pitches(g, *best, budget, esize == 8 ? 16 : 32);
+    const std::int64_t stage = std::int64_t(best->obw) * ((std::int64_t(best->br) * best->bc) | 1) +
+                               std::int64_t(best->cb) * best->xplane;
+    best->local_bytes =
+        std::size_t(std::max<std::int64_t>(stage, best->s > 1 ? std::int64_t(best->items) * wtb * wob : 0) * esize);
   }
   return best;
 }
@@ -161,6 +220,7 @@ Tensor weight_gradient_planes(Context& context, const ConvPass& pass, const Plan
   launch.mem(device_buffer(*partial.buffer(), "conv").mem()).arg(cl_int(chunk)).arg(cl_int(pieces));
   geometry_args(launch, pack(pass)).local_bytes(plan.local_bytes);
   launch.arg(cl_int4{{plan.obw, plan.cb, plan.tb, plan.s}}).arg(cl_int4{{plan.br, plan.bc, plan.tiles_y, plan.tiles_x}});
+  launch.arg(cl_int2{{plan.xp, plan.xplane}});
   launch.run(std::size_t(plan.groups_per_piece * pieces), std::size_t(plan.items));
   if (pieces == 1) return partial.reshape(w_shape);
   const std::uint8_t reduced[] = {0, 1};

@@ -15,6 +15,7 @@ struct PlanesPlan {
   int items = 0;                      // work-group size L
   int obw = 0, cb = 0, tb = 0, s = 0;  // output channels, input channels, taps per group; pixel splits
   int br = 0, bc = 0, tiles_y = 0, tiles_x = 0;  // output tile and tile counts
+  int xp = 0, xplane = 0;             // x window row and window pitches in local memory
   std::int64_t groups_per_piece = 0;  // work-groups per piece of samples
   std::size_t local_bytes = 0;
 };
