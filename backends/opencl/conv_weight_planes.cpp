@@ -198,13 +198,13 @@ Tensor weight_gradient_planes(Context& context, const ConvPass& pass, const Plan
                               const Tensor& dy, const Shape& w_shape) {
   const ConvGeometry& g = pass.g;
   const std::int64_t weights = w_shape.numel();
-  // Pieces of samples: enough work-groups to occupy the device (4 per compute unit), pieces of at
-  // least 4 samples, and a partial buffer at most a quarter of the data it sums (its reduction
-  // then costs little next to the staging reads).
+  // Pieces of samples: enough work-groups to occupy the device (4 per compute unit; down to one
+  // sample per piece for small batches), and a partial buffer no larger than the data it sums
+  // (its reduction then costs less than the staging reads).
   const std::int64_t target = 4 * std::int64_t(std::max(1u, context.device().compute_units));
   const std::int64_t data = x.numel() + dy.numel();
   std::int64_t pieces = ceil_div(target, plan.groups_per_piece);
-  pieces = std::min({pieces, ceil_div(g.batch, 4), std::max<std::int64_t>(1, data / (4 * weights))});
+  pieces = std::min({pieces, g.batch, std::max<std::int64_t>(1, data / weights)});
   pieces = std::max<std::int64_t>(1, pieces);
   const std::int64_t chunk = ceil_div(g.batch, pieces);
   pieces = ceil_div(g.batch, chunk);  // no empty piece
