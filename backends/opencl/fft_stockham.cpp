@@ -73,13 +73,32 @@ std::int64_t single_limit(const Context& context, DType real) {
   return limit;
 }
 
+// Tuning switches read once (bench/fft compares them on a GPU; docs/opencl.md): NODAL_FFT_RADIX16=0
+// keeps radices ≤ 8, NODAL_FFT_GROUP the work-items per group aimed at (default 256).
+bool radix16() {
+  static const bool on = [] {
+    const char* v = std::getenv("NODAL_FFT_RADIX16");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return on;
+}
+std::int64_t group_target() {
+  static const std::int64_t target = [] {
+    const char* v = std::getenv("NODAL_FFT_GROUP");
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(256);
+  }();
+  return target;
+}
+
 std::vector<int> radices_of(std::int64_t n) {  // empty when n is not 2·3·5·7-smooth
   std::vector<int> radices;
-  for (int r : {16, 8, 4, 2, 7, 5, 3})
+  for (int r : {16, 8, 4, 2, 7, 5, 3}) {
+    if (r == 16 && !radix16()) continue;
     while (n % r == 0) {
       radices.push_back(r);
       n /= r;
     }
+  }
   return n == 1 ? radices : std::vector<int>{};
 }
 bool smooth(std::int64_t n) { return n >= 2 && !radices_of(n).empty(); }
@@ -171,7 +190,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
                                    s.L, max_group));
   const std::int64_t fit = std::max<std::int64_t>(1, budget_of(context) / (pitch_of(s.L, real) * esize_of(real)));
   const bool lanes_side = ((s.load.flags | s.store.flags) & side_lanes) != 0;
-  std::int64_t lanes = std::max<std::int64_t>(1, 256 / g.items);
+  std::int64_t lanes = std::max<std::int64_t>(1, group_target() / g.items);
   if (lanes_side) lanes = std::max<std::int64_t>(lanes, 8);  // ≥ 8 adjacent values per access (64 bytes)
   lanes = std::clamp<std::int64_t>(lanes, 1, std::min(fit, max_group / g.items));
   g.lanes = int(lanes);
