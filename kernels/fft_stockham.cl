@@ -33,9 +33,11 @@
 //   address = offset + b·BSTRIDE + idx.
 // Fused operations (compile-time flags) on the load: zero where idx ≥ L_VALID, conjugation,
 // × pre[idx] (Bluestein's chirp), × w_TWM^(e·i) (the four-step twiddle; w^x = lo[x % SPLIT]·
-// hi[x / SPLIT], both tables computed in double on the host). Between two runs of the passes (MID,
+// hi[x / SPLIT], both tables computed in double on the host). The run-time argument `inverse`
+// conjugates on load and store (inverse = conj ∘ forward ∘ conj), so both directions share a
+// program. Between two runs of the passes (MID,
 // Bluestein's convolution in one kernel): × mul[i·L + e] then conjugation. On the store: skip
-// idx ≥ S_COUNT, conjugation, × conj(w_TWM^(e·i)), × post[idx], × scale.
+// idx ≥ S_COUNT, conjugation, × conj(w_TWM^(e·i)), × post[idx], × scale (run-time).
 // Pass twiddles: one table in global memory, per pass NS·(R−1) values w_{NS·R}^(t·k) computed on
 // the host in double precision (neighbouring work-items read neighbouring values; a GPU's constant
 // cache would serialise them).
@@ -61,7 +63,6 @@ typedef float2 T2;
 #define STORE_CONJ 1
 #define STORE_POST 2
 #define STORE_TWIDDLE_CONJ 4
-#define STORE_SCALE 16
 
 inline T2 cmul(T2 a, T2 b) { return (T2)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 inline T2 cmul_conj(T2 a, T2 b) { return (T2)(a.x * b.x + a.y * b.y, a.y * b.x - a.x * b.y); }  // a·conj(b)
@@ -93,6 +94,26 @@ inline void dft8(T2* v) {
     v[k + 4] = e[k] - o[k];
   }
 }
+// 16 = 4 × 4: four DFT_4 over x[b + 4a], twiddles w16^(b·k1), four DFT_4 across b; X[k1 + 4·k2].
+__constant T w16[20] = {1.0, -0.0, 0.92387953251128675613, -0.38268343236508977173, 0.70710678118654752440,
+                        -0.70710678118654752440, 0.38268343236508977173, -0.92387953251128675613, 0.0, -1.0,
+                        -0.38268343236508977173, -0.92387953251128675613, -0.70710678118654752440,
+                        -0.70710678118654752440, -0.92387953251128675613, -0.38268343236508977173, -1.0, -0.0,
+                        -0.92387953251128675613, 0.38268343236508977173};  // w16^x = (cos, −sin)(2πx/16), x < 10
+inline void dft16(T2* v) {
+  T2 y[16];
+  for (int b = 0; b < 4; ++b) {
+    T2 q[4] = {v[b], v[b + 4], v[b + 8], v[b + 12]};
+    dft4(q);
+    for (int k1 = 0; k1 < 4; ++k1) y[4 * b + k1] = b * k1 ? cmul(q[k1], (T2)(w16[2 * b * k1], w16[2 * b * k1 + 1])) : q[k1];
+  }
+  for (int k1 = 0; k1 < 4; ++k1) {
+    T2 q[4] = {y[k1], y[4 + k1], y[8 + k1], y[12 + k1]};
+    dft4(q);
+    for (int k2 = 0; k2 < 4; ++k2) v[k1 + 4 * k2] = q[k2];
+  }
+}
+
 // Odd R: X_k = v0 + Σ_t cos(2πtk/R)(v_t + v_{R−t}) − i Σ_t sin(2πtk/R)(v_t − v_{R−t})
 // (cos then sin of 2πx/R, x < R; OpenCL C has no variadic macros, so one table per radix)
 __constant T cs3[6] = {1.0, -0.5, -0.5, 0.0, 0.86602540378443864676, -0.86602540378443864676};
@@ -133,26 +154,26 @@ inline T2 step_twiddle(int x, __global const T2* lo, __global const T2* hi) {
 }
 
 inline T2 load_value(__global const T2* in, long in_off, int t, int e, __global const T2* pre, __global const T2* lo,
-                     __global const T2* hi) {
+                     __global const T2* hi, int inverse) {
   const int b = t / L_I, i = t % L_I;
   const int idx = e * L_EMUL + i * L_IMUL;
   if (idx >= L_VALID) return (T2)(0, 0);
   T2 v = in[in_off + (long)b * L_BSTRIDE + idx];
-  if (L_FLAGS & LOAD_CONJ) v.y = -v.y;
+  if ((L_FLAGS & LOAD_CONJ) || inverse) v.y = -v.y;
   if (L_FLAGS & LOAD_CHIRP) v = cmul(v, pre[idx]);
   if (L_FLAGS & LOAD_TWIDDLE) v = cmul(v, step_twiddle(e * i, lo, hi));
   return v;
 }
 
 inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __global const T2* post,
-                        __global const T2* lo, __global const T2* hi, T scale) {
+                        __global const T2* lo, __global const T2* hi, T scale, int inverse) {
   const int b = t / S_I, i = t % S_I;
   const int idx = e * S_EMUL + i * S_IMUL;
   if (idx >= S_COUNT) return;
-  if (S_FLAGS & STORE_CONJ) v.y = -v.y;
+  if ((S_FLAGS & STORE_CONJ) || inverse) v.y = -v.y;
   if (S_FLAGS & STORE_TWIDDLE_CONJ) v = cmul_conj(v, step_twiddle(e * i, lo, hi));
   if (S_FLAGS & STORE_POST) v = cmul(v, post[idx]);
-  if (S_FLAGS & STORE_SCALE) v *= scale;
+  v *= scale;
   out[out_off + (long)b * S_BSTRIDE + idx] = v;
 }
 
@@ -169,7 +190,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
       if (j < L / R)                                                                        \
         for (int t = 0; t < R; ++t) {                                                       \
           const int e = j + t * (L / R);                                                    \
-          if (SRC == 1) v[q * R + t] = live ? load_value(in, in_off, tr, e, pre, lo, hi) : (T2)(0, 0); \
+          if (SRC == 1) v[q * R + t] = live ? load_value(in, in_off, tr, e, pre, lo, hi, inverse) : (T2)(0, 0); \
           else v[q * R + t] = tile[c * PITCH + PAD(e)];                                     \
           if (SRC == 2) {                                                                   \
             const T2 y = cmul(v[q * R + t], mul[mid_row + e]);                              \
@@ -188,7 +209,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
         for (int t = 0; t < R; ++t) {                                                       \
           const int e = (j - k) * R + k + t * NS;                                           \
           if (DST == 1) {                                                                   \
-            if (live) store_value(out, out_off, tr, e, v[q * R + t], post, lo, hi, scale);  \
+            if (live) store_value(out, out_off, tr, e, v[q * R + t], post, lo, hi, scale, inverse);  \
           } else tile[c * PITCH + PAD(e)] = v[q * R + t];                                   \
         }                                                                                   \
       }                                                                                     \
@@ -199,33 +220,38 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
 __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
     const int count, __global const T2* in, const long in_off, __global T2* out, const long out_off,
     __global const T2* restrict tw, __global const T2* restrict pre, __global const T2* restrict mul,
-    __global const T2* restrict post, __global const T2* restrict lo, __global const T2* restrict hi, const T scale) {
+    __global const T2* restrict post, __global const T2* restrict lo, __global const T2* restrict hi, const T scale,
+    const int inverse) {
   __local T2 tile[LANES * PITCH];
   const int lid = get_local_id(0);
   const int first = (int)get_group_id(0) * LANES;
-  const int c = lid / ITEMS, w = lid % ITEMS;  // transform of the group, work-item within it
+  // transform of the group and work-item within it: transform index fastest when the load side is
+  // "lanes" (so the first pass reads global memory coalesced either way)
+#if (L_FLAGS & SIDE_LANES)
+  const int c = lid % LANES, w = lid / LANES;
+#else
+  const int c = lid / ITEMS, w = lid % ITEMS;
+#endif
   const int tr = first + c;            // the transform this work-item computes
   const bool live = tr < count;
   // MID's table row: the transform's inner index on the load side
   const int mid_row = (tr % L_I) * L;
   (void)mid_row;
 
-#if (L_FLAGS & SIDE_LANES)
-  // lanes load: transform index fastest, into the tile
-  for (int q = lid; q < LANES * L; q += LSIZE) {
-    const int cc = q % LANES, e = q / LANES;
-    tile[cc * PITCH + PAD(e)] = first + cc < count ? load_value(in, in_off, first + cc, e, pre, lo, hi) : (T2)(0, 0);
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-
   FFT_PASSES
 
+#if ((S_FLAGS ^ L_FLAGS) & SIDE_LANES)
+  // a store side other than the load side: walked its own way from the tile (the last pass wrote it)
 #if (S_FLAGS & SIDE_LANES)
-  // lanes store: transform index fastest, from the tile (the last pass wrote it)
   for (int q = lid; q < LANES * L; q += LSIZE) {
     const int cc = q % LANES, e = q / LANES;
-    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale);
+    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse);
   }
+#else
+  for (int q = lid; q < LANES * L; q += LSIZE) {
+    const int cc = q / L, e = q % L;
+    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse);
+  }
+#endif
 #endif
 }

@@ -48,7 +48,7 @@ namespace {
 std::atomic<StockhamMode> forced_mode{StockhamMode::automatic};
 
 constexpr std::uint32_t load_conj = 1, load_chirp = 2, load_twiddle = 4, side_lanes = 8;
-constexpr std::uint32_t store_conj = 1, store_post = 2, store_twiddle_conj = 4, store_scale = 16;
+constexpr std::uint32_t store_conj = 1, store_post = 2, store_twiddle_conj = 4;
 
 std::int64_t esize_of(DType real) { return real == DType::float64 ? 16 : 8; }
 bool pad_on() {
@@ -73,13 +73,32 @@ std::int64_t single_limit(const Context& context, DType real) {
   return limit;
 }
 
+// Tuning switches read once (bench/fft compares them on a GPU; docs/opencl.md): NODAL_FFT_RADIX16=0
+// keeps radices ≤ 8, NODAL_FFT_GROUP the work-items per group aimed at (default 256).
+bool radix16() {
+  static const bool on = [] {
+    const char* v = std::getenv("NODAL_FFT_RADIX16");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return on;
+}
+std::int64_t group_target() {
+  static const std::int64_t target = [] {
+    const char* v = std::getenv("NODAL_FFT_GROUP");
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(256);
+  }();
+  return target;
+}
+
 std::vector<int> radices_of(std::int64_t n) {  // empty when n is not 2·3·5·7-smooth
   std::vector<int> radices;
-  for (int r : {8, 4, 2, 7, 5, 3})
+  for (int r : {16, 8, 4, 2, 7, 5, 3}) {
+    if (r == 16 && !radix16()) continue;
     while (n % r == 0) {
       radices.push_back(r);
       n /= r;
     }
+  }
   return n == 1 ? radices : std::vector<int>{};
 }
 bool smooth(std::int64_t n) { return n >= 2 && !radices_of(n).empty(); }
@@ -149,14 +168,29 @@ struct Shape2 {
 };
 Shape2 group_shape(const Context& context, const Step& s, DType real) {
   Shape2 g;
-  g.items = int((s.L + 7) / 8);
   const std::int64_t max_group = std::int64_t(std::min<std::size_t>(1024, context.device().max_work_group_size));
-  if (g.items > max_group)
-    throw BackendError(fmt::format("fft_stockham: length {} needs {} work-items per transform, more than the device's {}",
-                                   s.L, g.items, max_group));
+  // work-items per transform: the fewest idle butterfly slots over all passes (Σ ⌈(L/R)/T⌉·R·T),
+  // at most 16 values in registers per pass, ties to the larger T (more parallelism)
+  const std::vector<int> radices = radices_of(s.L);
+  std::int64_t best_cost = std::numeric_limits<std::int64_t>::max();
+  for (std::int64_t t = 1; t <= std::min(s.L, max_group); ++t) {
+    std::int64_t cost = 0, regs = 0;
+    for (int r : radices) {
+      const std::int64_t nb = (s.L / r + t - 1) / t;
+      cost += nb * r * t;
+      regs = std::max(regs, nb * r);
+    }
+    if (regs <= 16 && cost <= best_cost) {
+      best_cost = cost;
+      g.items = int(t);
+    }
+  }
+  if (best_cost == std::numeric_limits<std::int64_t>::max())
+    throw BackendError(fmt::format("fft_stockham: length {} needs more work-items per transform than the device's {}",
+                                   s.L, max_group));
   const std::int64_t fit = std::max<std::int64_t>(1, budget_of(context) / (pitch_of(s.L, real) * esize_of(real)));
   const bool lanes_side = ((s.load.flags | s.store.flags) & side_lanes) != 0;
-  std::int64_t lanes = std::max<std::int64_t>(1, 256 / g.items);
+  std::int64_t lanes = std::max<std::int64_t>(1, group_target() / g.items);
   if (lanes_side) lanes = std::max<std::int64_t>(lanes, 8);  // ≥ 8 adjacent values per access (64 bytes)
   lanes = std::clamp<std::int64_t>(lanes, 1, std::min(fit, max_group / g.items));
   g.lanes = int(lanes);
@@ -172,16 +206,17 @@ std::string side_defines(char prefix, const SideSpec& s) {
 // The program text of a Step: the #defines, then kernels/fft_stockham.cl.
 std::string program_text(const Step& s, const Shape2& g, DType real) {
   const std::vector<int> radices = radices_of(s.L);
-  const bool rows_in = !(s.load.flags & side_lanes), rows_out = !(s.store.flags & side_lanes);
-  // the pass list: the first reads global memory on a rows side, the last writes it on a rows side
+  // the pass list: the first reads global memory (the work-items are laid out along the load side),
+  // the last writes it when the store side is laid out the same way, else the tile
+  const bool direct_out = (s.load.flags & side_lanes) == (s.store.flags & side_lanes);
   std::string passes;
   const int runs = s.mid ? 2 : 1;
   for (int run = 0; run < runs; ++run) {
     std::int64_t ns = 1, twoff = 0;
     for (std::size_t p = 0; p < radices.size(); ++p) {
       const bool first = p == 0, last = p + 1 == radices.size();
-      const int src = first && run == 0 ? (rows_in ? 1 : 0) : first ? 2 : 0;
-      const int dst = last && run + 1 == runs && rows_out ? 1 : 0;
+      const int src = first && run == 0 ? 1 : first ? 2 : 0;
+      const int dst = last && run + 1 == runs && direct_out ? 1 : 0;
       passes += fmt::format(" PASS({},{},{},{},{})", radices[p], ns, twoff, src, dst);
       twoff += ns * (radices[p] - 1);
       ns *= radices[p];
@@ -201,8 +236,9 @@ struct Tables {
 };
 cl_mem mem_of(const std::shared_ptr<Buffer>& b) { return b ? device_buffer(*b, "fft").mem() : nullptr; }
 
+// `inverse`: conjugate on load and store (the run-time direction of a plain transform)
 void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_mem in, std::int64_t in_off, cl_mem out,
-            std::int64_t out_off, const Tables& t, double scale) {
+            std::int64_t out_off, const Tables& t, double scale, bool inverse = false) {
   if (count <= 0) return;
   const Shape2 g = group_shape(context, s, real);
   const bool fp64 = real == DType::float64;
@@ -215,6 +251,7 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   Launch run(context, kernel, "fft_stockham");
   run.arg(cl_int(count)).mem(in).arg(cl_long(in_off)).mem(out).arg(cl_long(out_off)).mem(tw);
   run.mem(or_tw(t.pre)).mem(or_tw(t.mul)).mem(or_tw(t.post)).mem(or_tw(t.lo)).mem(or_tw(t.hi)).real(real, scale);
+  run.arg(cl_int(inverse ? 1 : 0));
   run.run(std::size_t((count + g.lanes - 1) / g.lanes), std::size_t(g.items * g.lanes));
 }
 
@@ -343,16 +380,14 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
   if (count * std::max(p.m, p.n) >= (std::int64_t(1) << 31) || count >= std::numeric_limits<int>::max())
     throw ValueError(fmt::format("fft (opencl): {} transforms of length {} exceed the kernels' 32-bit indices", count,
                                  p.n));
-  const std::uint32_t conj_in = inverse ? load_conj : 0, conj_out = inverse ? store_conj : 0;
-  const std::uint32_t scaled = scale != 1.0 ? store_scale : 0;
   const Tables twiddles{.lo = mem_of(p.twiddle_lo), .hi = mem_of(p.twiddle_hi)};
   using Kind = StockhamPlan::Kind;
   if (p.kind == Kind::single) {
     Step s;
     s.L = p.n;
-    s.load = {.bstride = in_stride, .flags = conj_in};
-    s.store = {.bstride = out_stride, .flags = conj_out | scaled};
-    launch(context, s, real, count, in, in_offset, out, out_offset, {}, scale);
+    s.load = {.bstride = in_stride};
+    s.store = {.bstride = out_stride};
+    launch(context, s, real, count, in, in_offset, out, out_offset, {}, scale, inverse);
     return;
   }
   const std::int64_t m = p.m, n1 = p.n1, n2 = p.n2;
@@ -363,7 +398,7 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     s.L = m;
     s.mid = true;
     s.load = {.bstride = in_stride, .flags = load_chirp, .limit = p.n};
-    s.store = {.bstride = out_stride, .flags = store_conj | store_post | store_scale, .limit = p.n};
+    s.store = {.bstride = out_stride, .flags = store_conj | store_post, .limit = p.n};
     const Tables t{.pre = mem_of(p.chirp[d]), .mul = mem_of(p.spectrum[d]), .post = mem_of(p.chirp[d])};
     launch(context, s, real, count, in, in_offset, out, out_offset, t, scale / double(m));
     return;
@@ -377,15 +412,15 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
   a.load = {.bstride = in_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
   a.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
   if (p.kind == Kind::four_step) {
-    a.load.flags |= conj_in;
-    launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, {}, 1.0);
+    // the direction: conjugate the first load (launch a) and the last store (launch b)
+    launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, {}, 1.0, inverse);
     // (2) rows k1: × w_n^(c·k1), FFT_n2, stored at k1 + n1·k2
     Step b;
     b.L = n2;
     b.tw_split = p.split;
     b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
-    b.store = {.bstride = out_stride, .I = n1, .emul = n1, .imul = 1, .flags = side_lanes | conj_out | scaled};
-    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, twiddles, scale);
+    b.store = {.bstride = out_stride, .I = n1, .emul = n1, .imul = 1, .flags = side_lanes};
+    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, twiddles, scale, inverse);
     return;
   }
   // Bluestein in three launches (fft_stockham.hpp)
@@ -406,7 +441,7 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
   c.L = n1;
   c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
   c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1,
-             .flags = side_lanes | store_conj | store_post | store_scale, .limit = p.n};
+             .flags = side_lanes | store_conj | store_post, .limit = p.n};
   const Tables chirp_out{.post = mem_of(p.chirp[d])};
   launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, chirp_out, scale / double(m));
 }
