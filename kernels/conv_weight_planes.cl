@@ -24,20 +24,24 @@
 //
 // Per sample and output tile the group stages, with consecutive items loading consecutive
 // columns of a row (coalesced), into `stage` (local memory):
-//   ȳ: OBW planes of the tile, BR·BC values each, plane pitch YP = (BR·BC) | 1;
+//   ȳ: OBW planes of the tile, BR·BC values each, interleaved by WOB = 4 channels (element
+//      (ch, p) at ((ch / 4)·YP + p)·4 + ch % 4, so an item reads its 4 channels of a pixel as one
+//      vector), block pitch YP = (BR·BC) | 1;
 //   x: CB windows of XR = (BR−1)·sh + (KH−1)·dh + 1 rows × XQ = (BC−1)·sw + (KW−1)·dw + 1
 //      columns, row pitch XP and window pitch XPLANE (`xpitch`, chosen by the host);
 // zeros where the window leaves the input, where the tile leaves the output, and for the channels
 // beyond cout_g / cin_g of a partial block, so the hot loop has no bounds tests: out-of-range
-// products are exact zeros and those weights are simply not stored. The row pitches are odd: an
-// odd pitch is never a multiple of the 32 banks, so items reading the same column of neighbouring
-// rows hit different banks. Per pixel an item reads WOB ȳ values (one address for all the items
-// of a warp with the same output channels: a broadcast) and WTB x values, for WTB · WOB
-// multiply-adds; the x reads of a warp are its taps (kh, kw) at kh·dh·XP + kw·dw in one to three
-// windows, so the host picks the odd XP ≥ XQ and the XPLANE ≥ XR·XP (within a few elements and
-// the memory budget) that spread the first warps' reads over the most banks (a 5×5 kernel on a
-// 14-wide window: XP = 15 puts taps (0, 0) and (2, 2) on one bank, a pitch ≡ 5 mod 32 none). Local memory: OBW·YP + CB·XR·XP elements, and L·WTB·WOB for the final combine
-// when S > 1 (the host keeps it at most 12 KiB so several groups share a compute unit).
+// products are exact zeros and those weights are simply not stored. XP and YP are odd: an odd
+// pitch is never a multiple of the 32 banks, so items reading the same column of neighbouring
+// rows (or the same pixel of neighbouring ȳ blocks) hit different banks. Per pixel an item reads
+// its WOB ȳ values (one vector, the same for all items of a warp with the same output channels:
+// a broadcast) and WTB x values, for WTB · WOB multiply-adds. The x reads of a warp are its taps
+// (kh, kw) at kh·dh·XP + kw·dw in one to three windows, so the host picks the odd XP ≥ XQ and the
+// XPLANE ≥ XR·XP (within a few elements and the memory budget) that spread the first warps'
+// reads over the most banks (a 5×5 kernel on a 14-wide window: XP = 15 puts taps (0, 0) and
+// (2, 2) on one bank, a pitch ≡ 5 mod 32 none). Local memory: OBW·YP + CB·XPLANE elements, and
+// L·WTB·WOB for the final combine when S > 1 (the host keeps it at most 12 KiB, so that several
+// groups share a compute unit).
 //
 // At the end the S splits of a column are added in local memory in split order (deterministic),
 // and the group writes partial[weight · pieces + piece]; the host sums the pieces with the reduce
@@ -48,7 +52,10 @@
 
 #define GEOMETRY const int4 in, const int4 out, const int4 ksize, const int4 step, const int4 dil, const int4 pad
 
-#define WOB 4  // output channels per item (the host's OBW is a multiple)
+#define WOB 4  // output channels per item (the host's OBW is a multiple); T4 reads them at once
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define T4 CAT(T, 4)
 #define WTB 2  // taps per item
 
 kernel void conv_weight_planes(global const T* x, const int x_off, global const T* dy, const int dy_off,
@@ -112,7 +119,7 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
       for (int ch = y0c, rr = y0r, qq = y0q; ch < OBW;) {
         const int o = ob * OBW + ch, oh = oh0 + rr, ow = ow0 + qq;
         const bool v = o < cout_g && oh < OH && ow < OW;
-        ystage[ch * YP + rr * BC + qq] =
+        ystage[((ch / WOB) * YP + rr * BC + qq) * WOB + ch % WOB] =
             v ? yg[((n * Cout + min(o, cout_g - 1)) * OH + min(oh, OH - 1)) * OW + min(ow, OW - 1)] : (T)0;
         qq += yq;
         rr += yr;
@@ -134,9 +141,8 @@ kernel void conv_weight_planes(global const T* x, const int x_off, global const 
       barrier(CLK_LOCAL_MEM_FENCE);
       int q = first % BC, xo = (first / BC) * step.y * XP + q * step.z;  // x offset of pixel p
       for (int p = first; p < P; p += S) {
-        T g[WOB];  // constant trip counts, unrolled: g, acc, off live in registers
-#pragma unroll
-        for (int j = 0; j < WOB; ++j) g[j] = yb[j * YP + p];
+        const T4 g4 = vload4(p, yb);  // the WOB = 4 channels of pixel p, one vector read
+        const T g[WOB] = {g4.s0, g4.s1, g4.s2, g4.s3};  // unrolled loops: g, acc, off in registers
 #pragma unroll
         for (int i = 0; i < WTB; ++i) {
           const T v = xb[xo + off[i]];
