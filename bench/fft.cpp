@@ -3,7 +3,7 @@
 // float64 reference (our double plan, cross-checked against FFTW's double plan when installed).
 //
 //   fft [--quick] [--markdown] [--describe]
-//   fft --opencl [--total-log2 K] [--no-peer] [--quick] [--markdown]   (bench/fft_opencl.cpp: the OpenCL column)
+//   fft --opencl [--total-log2 K] [--sizes N,N,...] [--no-peer] [--quick] [--markdown]   (bench/fft_opencl.cpp: the OpenCL column)
 //     --quick     a short subset with shorter timings (smoke test)
 //     --markdown  print the tables as markdown (docs/fft.md's tables are this output)
 //     --describe  print each of our plans' describe() line under its row
@@ -405,23 +405,30 @@ int main(int argc, char** argv) {
   Options options;
   bool opencl = false, peer = true;
   int total_log2 = 0;
+  std::vector<std::int64_t> sizes;  // --sizes a,b,c: only these lengths (--opencl)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--opencl") opencl = true;
     else if (arg == "--no-peer") peer = false;
     else if (arg == "--total-log2" && i + 1 < argc) total_log2 = std::atoi(argv[++i]);
+    else if (arg == "--sizes" && i + 1 < argc)
+      for (const char* p = argv[++i]; *p;) {
+        char* end = nullptr;
+        sizes.push_back(std::strtoll(p, &end, 10));
+        p = *end ? end + 1 : end;
+      }
     else if (arg == "--quick") options.quick = true;
     else if (arg == "--markdown") options.markdown = true;
     else if (arg == "--describe") options.describe = true;
     else {
-      fmt::print(stderr, "usage: {} [--quick] [--markdown] [--describe] | --opencl [--total-log2 K] [--no-peer] [--quick] [--markdown]\n",
+      fmt::print(stderr, "usage: {} [--quick] [--markdown] [--describe] | --opencl [--total-log2 K] [--sizes N,N,...] [--no-peer] [--quick] [--markdown]\n",
                  argv[0]);
       return arg == "--help" ? 0 : 2;
     }
   }
   if (opencl) {
 #if defined(NODAL_BENCH_OPENCL)
-    return run_opencl_fft_bench(total_log2, options.quick, options.markdown, peer);
+    return run_opencl_fft_bench(total_log2, options.quick, options.markdown, peer, sizes);
 #else
     fmt::print(stderr, "this build has no OpenCL backend (NODAL_OPENCL=OFF)\n");
     return 2;

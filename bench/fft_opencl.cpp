@@ -96,7 +96,8 @@ double vkfft_seconds(opencl::Context& context, cl_mem buffer, std::int64_t n, st
 
 }  // namespace
 
-int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wanted) {
+int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wanted,
+                         const std::vector<std::int64_t>& only) {
   opencl::Context& context = opencl::current_context();
   const bool cpu_device = context.device().type.find("cpu") != std::string::npos;
   if (total_log2 <= 0) total_log2 = cpu_device ? 22 : 26;
@@ -117,6 +118,7 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
   for (std::int64_t n = 256; n <= (std::int64_t(1) << 22) && n <= total; n *= 2) sizes.push_back(n);
   for (std::int64_t n : {1009, 4099, 65537}) sizes.push_back(n);
   if (quick) sizes = {256, 4096, 65536, 1009, 4099};
+  if (!only.empty()) sizes = only;
 
   if (markdown)
     fmt::print("\n| N | batch | nodal µs | nodal GB/s | of copy | VkFFT µs | VkFFT GB/s | of copy | nodal/VkFFT | rel. Δ | plan |\n"

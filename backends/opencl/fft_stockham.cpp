@@ -73,19 +73,37 @@ std::int64_t single_limit(const Context& context, DType real) {
   return limit;
 }
 
-// Tuning switches read once (bench/fft compares them on a GPU; docs/opencl.md): NODAL_FFT_RADIX16=0
-// keeps radices ≤ 8, NODAL_FFT_GROUP the work-items per group aimed at (default 256).
+// Tuning switches read once (bench/fft compares them on a GPU; docs/opencl.md): NODAL_FFT_RADIX16=1
+// allows radix-16 passes (off: on the H100 they made the four-step 25 % slower and Bluestein's
+// one-launch plan 12 % slower, and single launches no faster), NODAL_FFT_GROUP the work-items per
+// group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256),
+// NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have.
 bool radix16() {
   static const bool on = [] {
     const char* v = std::getenv("NODAL_FFT_RADIX16");
-    return !(v && std::string_view(v) == "0");
+    return v && std::string_view(v) == "1";
   }();
   return on;
+}
+std::vector<int> bluestein_primes() {
+  static const std::vector<int> primes = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN");
+    std::vector<int> p;
+    for (const char* c = v ? v : "2357"; *c; ++c)
+      if (*c == '2' || *c == '3' || *c == '5' || *c == '7') p.push_back(*c - '0');
+    return p.empty() ? std::vector<int>{2, 3, 5, 7} : p;
+  }();
+  return primes;
+}
+bool bluestein_length(std::int64_t m) {
+  for (int p : bluestein_primes())
+    while (m % p == 0) m /= p;
+  return m == 1;
 }
 std::int64_t group_target() {
   static const std::int64_t target = [] {
     const char* v = std::getenv("NODAL_FFT_GROUP");
-    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(256);
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(128);
   }();
   return target;
 }
@@ -295,7 +313,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
     m = 2 * n - 1;
-    while (!(smooth(m) && column_length(m, limit))) {
+    while (!(bluestein_length(m) && column_length(m, limit))) {
       if (m > limit * limit) return nullptr;
       ++m;
     }
