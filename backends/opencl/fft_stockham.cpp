@@ -78,12 +78,22 @@ std::int64_t single_limit(const Context& context, DType real) {
 // one-launch plan 12 % slower, and single launches no faster), NODAL_FFT_GROUP the work-items per
 // group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256),
 // NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have.
-bool radix16() {
-  static const bool on = [] {
+// Radix 16 where a launch runs its passes twice (Bluestein in one launch: 1.3x faster on the H100
+// with 128-item groups), elsewhere only with NODAL_FFT_RADIX16=1.
+bool radix16(bool mid) {
+  static const int env = [] {
     const char* v = std::getenv("NODAL_FFT_RADIX16");
-    return v && std::string_view(v) == "1";
+    return v ? (std::string_view(v) == "1" ? 1 : 0) : -1;
   }();
-  return on;
+  return env >= 0 ? env == 1 : mid;
+}
+// NODAL_FFT_BLUESTEIN_M: the three-launch Bluestein length (for measuring candidates), if large enough
+std::int64_t bluestein_override() {
+  static const std::int64_t m = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN_M");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
+  }();
+  return m;
 }
 std::vector<int> bluestein_primes() {
   static const std::vector<int> primes = [] {
@@ -108,10 +118,10 @@ std::int64_t group_target() {
   return target;
 }
 
-std::vector<int> radices_of(std::int64_t n) {  // empty when n is not 2·3·5·7-smooth
+std::vector<int> radices_of(std::int64_t n, bool with16 = false) {  // empty when n is not 2·3·5·7-smooth
   std::vector<int> radices;
   for (int r : {16, 8, 4, 2, 7, 5, 3}) {
-    if (r == 16 && !radix16()) continue;
+    if (r == 16 && !with16) continue;
     while (n % r == 0) {
       radices.push_back(r);
       n /= r;
@@ -149,15 +159,15 @@ std::shared_ptr<Buffer> upload(Context& context, const std::vector<cd>& values, 
 
 // The pass twiddles of length L (per pass NS·(R−1) values w_{NS·R}^(t·k)), one table per
 // (device, L, precision).
-std::shared_ptr<Buffer> pass_twiddles(Context& context, std::int64_t L, DType real) {
+std::shared_ptr<Buffer> pass_twiddles(Context& context, std::int64_t L, bool with16, DType real) {
   static std::mutex mutex;
-  static std::map<std::tuple<const Context*, std::int64_t, int>, std::shared_ptr<Buffer>> tables;
+  static std::map<std::tuple<const Context*, std::int64_t, bool, int>, std::shared_ptr<Buffer>> tables;
   std::lock_guard lock(mutex);
-  auto& slot = tables[{&context, L, int(real)}];
+  auto& slot = tables[{&context, L, with16, int(real)}];
   if (!slot) {
     std::vector<cd> tw;
     std::int64_t ns = 1;
-    for (int r : radices_of(L)) {
+    for (int r : radices_of(L, with16)) {
       for (std::int64_t k = 0; k < ns; ++k)
         for (int t = 1; t < r; ++t) tw.push_back(root(t * k, ns * r));
       ns *= r;
@@ -189,7 +199,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   const std::int64_t max_group = std::int64_t(std::min<std::size_t>(1024, context.device().max_work_group_size));
   // work-items per transform: the fewest idle butterfly slots over all passes (Σ ⌈(L/R)/T⌉·R·T),
   // at most 16 values in registers per pass, ties to the larger T (more parallelism)
-  const std::vector<int> radices = radices_of(s.L);
+  const std::vector<int> radices = radices_of(s.L, radix16(s.mid));
   std::int64_t best_cost = std::numeric_limits<std::int64_t>::max();
   for (std::int64_t t = 1; t <= std::min(s.L, max_group); ++t) {
     std::int64_t cost = 0, regs = 0;
@@ -223,7 +233,7 @@ std::string side_defines(char prefix, const SideSpec& s) {
 
 // The program text of a Step: the #defines, then kernels/fft_stockham.cl.
 std::string program_text(const Step& s, const Shape2& g, DType real) {
-  const std::vector<int> radices = radices_of(s.L);
+  const std::vector<int> radices = radices_of(s.L, radix16(s.mid));
   // the pass list: the first reads global memory (the work-items are laid out along the load side),
   // the last writes it when the store side is laid out the same way, else the tile
   const bool direct_out = (s.load.flags & side_lanes) == (s.store.flags & side_lanes);
@@ -263,7 +273,7 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   const std::string text = program_text(s, g, real);
   const std::string options = fp64 ? "-cl-std=CL1.2 -DT=double -DNODAL_FP64" : "-cl-std=CL1.2 -DT=float";
   cl_kernel kernel = context.programs().kernel("fft_stockham.cl", text, options, "fft_stockham");
-  const cl_mem tw = mem_of(pass_twiddles(context, s.L, real));
+  const cl_mem tw = mem_of(pass_twiddles(context, s.L, radix16(s.mid), real));
   // unused tables still need a valid buffer argument on some drivers: the pass table stands in
   const auto or_tw = [&](cl_mem m) { return m ? m : tw; };
   Launch run(context, kernel, "fft_stockham");
@@ -312,7 +322,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   if (m <= limit) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
-    m = 2 * n - 1;
+    m = std::max(2 * n - 1, bluestein_override());
     while (!(bluestein_length(m) && column_length(m, limit))) {
       if (m > limit * limit) return nullptr;
       ++m;
@@ -380,7 +390,8 @@ std::shared_ptr<const StockhamPlan> stockham_plan(Context& context, std::int64_t
 
 std::string describe(const StockhamPlan& p) {
   switch (p.kind) {
-    case StockhamPlan::Kind::single: return fmt::format("stockham n={} radices {}", p.n, fmt::join(radices_of(p.n), "·"));
+    case StockhamPlan::Kind::single:
+      return fmt::format("stockham n={} radices {}", p.n, fmt::join(radices_of(p.n, radix16(false)), "·"));
     case StockhamPlan::Kind::four_step:
       return fmt::format("stockham four-step n={} = {} x {} (2 launches)", p.n, p.n1, p.n2);
     case StockhamPlan::Kind::bluestein:
