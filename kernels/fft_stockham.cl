@@ -34,8 +34,8 @@
 // Fused operations (compile-time flags) on the load: zero where idx ≥ L_VALID, conjugation,
 // × pre[idx] (Bluestein's chirp), × w_TWM^(e·i) (the four-step twiddle; w^x = lo[x % SPLIT]·
 // hi[x / SPLIT], both tables computed in double on the host). The run-time argument `inverse`
-// conjugates on load and store (inverse = conj ∘ forward ∘ conj), so both directions share a
-// program. Between two runs of the passes (MID,
+// conjugates on load (bit 1) and on store (bit 2): inverse = conj ∘ forward ∘ conj, so both
+// directions share a program. Between two runs of the passes (MID,
 // Bluestein's convolution in one kernel): × mul[i·L + e] then conjugation. On the store: skip
 // idx ≥ S_COUNT, conjugation, × conj(w_TWM^(e·i)), × post[idx], × scale (run-time).
 // Pass twiddles: one table in global memory, per pass NS·(R−1) values w_{NS·R}^(t·k) computed on
@@ -60,6 +60,9 @@ typedef float2 T2;
 #define LOAD_CHIRP 2
 #define LOAD_TWIDDLE 4
 #define SIDE_LANES 8
+#define LOAD_GATHER 16   // Rader: element idx is x[perm[idx]]; the transform's x_0 saved in extra
+#define MID_SAVE 16      // Rader: the row-0 element 0 of the forward transform (Σ a) saved in extra
+#define STORE_SCATTER 32 // Rader: element idx goes to perm[idx] plus x_0; element 0 also writes X_0
 #define STORE_CONJ 1
 #define STORE_POST 2
 #define STORE_TWIDDLE_CONJ 4
@@ -154,27 +157,46 @@ inline T2 step_twiddle(int x, __global const T2* lo, __global const T2* hi) {
 }
 
 inline T2 load_value(__global const T2* in, long in_off, int t, int e, __global const T2* pre, __global const T2* lo,
-                     __global const T2* hi, int inverse) {
+                     __global const T2* hi, int inverse, __global const int* perm, __global T2* extra) {
   const int b = t / L_I, i = t % L_I;
   const int idx = e * L_EMUL + i * L_IMUL;
   if (idx >= L_VALID) return (T2)(0, 0);
-  T2 v = in[in_off + (long)b * L_BSTRIDE + idx];
-  if ((L_FLAGS & LOAD_CONJ) || inverse) v.y = -v.y;
+  const int at = (L_FLAGS & LOAD_GATHER) ? perm[idx] : idx;
+  T2 v = in[in_off + (long)b * L_BSTRIDE + at];
+  if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) v.y = -v.y;
+  if ((L_FLAGS & LOAD_GATHER) && idx == 0) {  // x_0, which the cyclic convolution leaves out
+    T2 x0 = in[in_off + (long)b * L_BSTRIDE];
+    if (inverse & 1) x0.y = -x0.y;
+    extra[2 * b] = x0;
+  }
   if (L_FLAGS & LOAD_CHIRP) v = cmul(v, pre[idx]);
   if (L_FLAGS & LOAD_TWIDDLE) v = cmul(v, step_twiddle(e * i, lo, hi));
   return v;
 }
 
 inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __global const T2* post,
-                        __global const T2* lo, __global const T2* hi, T scale, int inverse) {
+                        __global const T2* lo, __global const T2* hi, T scale, int inverse, __global const int* perm,
+                        __global const T2* extra) {
   const int b = t / S_I, i = t % S_I;
   const int idx = e * S_EMUL + i * S_IMUL;
   if (idx >= S_COUNT) return;
-  if ((S_FLAGS & STORE_CONJ) || inverse) v.y = -v.y;
+  if (S_FLAGS & STORE_CONJ) v.y = -v.y;
   if (S_FLAGS & STORE_TWIDDLE_CONJ) v = cmul_conj(v, step_twiddle(e * i, lo, hi));
   if (S_FLAGS & STORE_POST) v = cmul(v, post[idx]);
+  int at = idx;
+  if (S_FLAGS & STORE_SCATTER) {  // X_{g^−p} = x_0 + (a ⊛ b)_p; X_0 = x_0 + Σ a
+    const T2 x0 = extra[2 * b];
+    v += x0;
+    at = perm[idx];
+    if (idx == 0) {
+      T2 first = (x0 + extra[2 * b + 1]) * scale;
+      if (inverse & 2) first.y = -first.y;
+      out[out_off + (long)b * S_BSTRIDE] = first;
+    }
+  }
   v *= scale;
-  out[out_off + (long)b * S_BSTRIDE + idx] = v;
+  if (inverse & 2) v.y = -v.y;
+  out[out_off + (long)b * S_BSTRIDE + at] = v;
 }
 
 #define LSIZE (ITEMS * LANES)
@@ -190,9 +212,11 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
       if (j < L / R)                                                                        \
         for (int t = 0; t < R; ++t) {                                                       \
           const int e = j + t * (L / R);                                                    \
-          if (SRC == 1) v[q * R + t] = live ? load_value(in, in_off, tr, e, pre, lo, hi, inverse) : (T2)(0, 0); \
+          if (SRC == 1) v[q * R + t] = live ? load_value(in, in_off, tr, e, pre, lo, hi, inverse, perm, extra) : (T2)(0, 0); \
           else v[q * R + t] = tile[c * PITCH + PAD(e)];                                     \
           if (SRC == 2) {                                                                   \
+            if ((MID_FLAGS & MID_SAVE) && e == 0 && mid_row == 0 && live)                   \
+              extra[2 * (tr / L_I) + 1] = v[q * R + t];                                     \
             const T2 y = cmul(v[q * R + t], mul[mid_row + e]);                              \
             v[q * R + t] = (T2)(y.x, -y.y);                                                 \
           }                                                                                 \
@@ -209,7 +233,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
         for (int t = 0; t < R; ++t) {                                                       \
           const int e = (j - k) * R + k + t * NS;                                           \
           if (DST == 1) {                                                                   \
-            if (live) store_value(out, out_off, tr, e, v[q * R + t], post, lo, hi, scale, inverse);  \
+            if (live) store_value(out, out_off, tr, e, v[q * R + t], post, lo, hi, scale, inverse, perm, extra);  \
           } else tile[c * PITCH + PAD(e)] = v[q * R + t];                                   \
         }                                                                                   \
       }                                                                                     \
@@ -221,7 +245,7 @@ __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
     const int count, __global const T2* in, const long in_off, __global T2* out, const long out_off,
     __global const T2* restrict tw, __global const T2* restrict pre, __global const T2* restrict mul,
     __global const T2* restrict post, __global const T2* restrict lo, __global const T2* restrict hi, const T scale,
-    const int inverse) {
+    const int inverse, __global const int* restrict perm, __global T2* extra) {
   __local T2 tile[LANES * PITCH];
   const int lid = get_local_id(0);
   const int first = (int)get_group_id(0) * LANES;
@@ -245,12 +269,12 @@ __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
 #if (S_FLAGS & SIDE_LANES)
   for (int q = lid; q < LANES * L; q += LSIZE) {
     const int cc = q % LANES, e = q / LANES;
-    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse);
+    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse, perm, extra);
   }
 #else
   for (int q = lid; q < LANES * L; q += LSIZE) {
     const int cc = q / L, e = q % L;
-    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse);
+    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse, perm, extra);
   }
 #endif
 #endif

@@ -1,13 +1,14 @@
 // The specialised FFT kernels (backends/opencl/fft_stockham.cpp, kernels/fft_stockham.cl), forced
 // on (they are the default on GPUs only; on PoCL each length's program costs a build), against the
 // CPU backend: fft's forward (forward transform), vjp (the inverse direction, conjugated) and jvp,
-// over lengths that take each of the four plans, float32 and float64, batches that do not fill the
+// over lengths that take each of the five plans, float32 and float64, batches that do not fill the
 // last work-group; and in place.
 //
 // Tolerance, as tests/test_opencl_fft.cpp argues it: a radix-r FFT of length N with twiddles
 // accurate to ε has ‖ŷ − y‖₂ ≤ c·ε·log₂N·‖y‖₂ (Higham §24.1, c ≈ 1–2), both backends satisfy it, so
 // ‖y_cl − y_cpu‖₂/‖y_cpu‖₂ ≤ 4·ε·(log₂N + 2); Bluestein chains three transforms of length M (two
-// here, one of the filter on the host in double) and two chirp products: 12·ε·(log₂M + 2).
+// here, one of the filter on the host in double) and two chirp products: 12·ε·(log₂M + 2); Rader
+// (a cyclic convolution of length M = n − 1, the same three transforms) is held to the same bound.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -57,6 +58,7 @@ DType complex_of(DType real) { return real == DType::float32 ? DType::complex64 
 // The plan's kind word ("four-step", "bluestein") and its transform length M for the bound.
 std::int64_t inner_length(const offt::StockhamPlan& plan, std::int64_t n) {
   const std::string text = offt::describe(plan);
+  // Rader: a convolution of length n − 1 (three transforms, as Bluestein's)
   const auto at = text.find(" via m=");
   return at == std::string::npos ? n : std::stoll(text.substr(at + 7));
 }
@@ -75,9 +77,10 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan against the CPU backend (f
   const std::vector<Case> f32 = {{8, "radices"},       {16, "radices"},      {64, "radices"},      {4096, "radices"},
                                  {6, "radices"},       {15, "radices"},      {98, "radices"},      {135, "radices"},
                                  {1000, "radices"},    {4116, "four-step"},  {8192, "four-step"},  {11, "one launch"},
-                                 {97, "one launch"},   {1009, "one launch"}, {2053, "3 launches"}, {4099, "3 launches"}};
+                                 {97, "one launch"},   {1009, "one launch"}, {2053, "3 launches"}, {4099, "3 launches"},
+                                 {4801, "rader"},      {65537, "rader"}};
   const std::vector<Case> f64 = {
-      {16, "radices"}, {1000, "radices"}, {8192, "four-step"}, {97, "one launch"}, {2053, "3 launches"}};
+      {16, "radices"}, {1000, "radices"}, {8192, "four-step"}, {97, "one launch"}, {2053, "3 launches"}, {7681, "rader"}};
   const auto node = Registry::instance().make("fft", Attributes{{"norm", std::string("backward")}});
   for (DType real : {DType::float32, DType::float64}) {
     if (real == DType::float64 && !context.device().fp64) continue;
@@ -89,7 +92,7 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan against the CPU backend (f
       const std::string text = offt::describe(*plan);
       INFO("n = ", c.n, " ", dtype_name(real), ": ", text);
       CHECK(text.find(c.kind) != std::string::npos);
-      const std::int64_t batch = c.n <= 64 ? 37 : c.n <= 4096 ? 5 : 3;  // never a multiple of the lanes
+      const std::int64_t batch = c.n <= 64 ? 37 : c.n <= 4096 ? 5 : c.n <= 10000 ? 3 : 1;  // never a multiple of the lanes
       const Tensor x = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n)).astype(complex_of(real));
       const Tensor g = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n) + 7).astype(complex_of(real));
       const Tensor t = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n) + 13).astype(complex_of(real));
@@ -114,7 +117,7 @@ TEST_CASE("OpenCL specialised FFT kernels run in place and on offset rows") {
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
   auto& context = opencl::current_context();
-  for (std::int64_t n : {4096, 8192, 1009, 4099}) {
+  for (std::int64_t n : {4096, 8192, 1009, 4099, 4801}) {
     const std::int64_t batch = 3, pad = 5;  // rows start `pad` values into the buffer and are n + 2 apart
     const Tensor host = nodal::test::sample_complex(Shape{batch * (n + 2) + pad}, std::uint64_t(n)).astype(DType::complex64);
     const Tensor rows = host.slice(0, pad, pad + batch * (n + 2)).contiguous().reshape(Shape{batch, n + 2}).slice(1, 0, n).contiguous();

@@ -33,7 +33,7 @@ namespace nodal::opencl::fft {
 using cd = std::complex<double>;
 
 struct StockhamPlan {
-  enum class Kind { single, four_step, bluestein, bluestein_three };
+  enum class Kind { single, four_step, bluestein, bluestein_three, rader };
   Kind kind = Kind::single;
   std::int64_t n = 0;
   std::int64_t m = 0;          // bluestein: the convolution length (single: n)
@@ -41,14 +41,18 @@ struct StockhamPlan {
   std::shared_ptr<Buffer> twiddle_lo, twiddle_hi;  // w_m^x = lo[x % split]·hi[x / split]
   std::int64_t split = 1;
   std::shared_ptr<Buffer> chirp[2], spectrum[2];  // bluestein, per direction (spectrum in row order for three)
+  std::shared_ptr<Buffer> gather, scatter;        // rader: g^q and g^−q mod n (int32); spectrum[0]: B̂/m, rows
 };
 
 namespace {
 
 std::atomic<StockhamMode> forced_mode{StockhamMode::automatic};
 
-constexpr std::uint32_t load_conj = 1, load_chirp = 2, load_twiddle = 4, side_lanes = 8;
-constexpr std::uint32_t store_conj = 1, store_post = 2, store_twiddle_conj = 4;
+constexpr std::uint32_t load_conj = 1, load_chirp = 2, load_twiddle = 4, side_lanes = 8, load_gather = 16;
+constexpr std::uint32_t store_conj = 1, store_post = 2, store_twiddle_conj = 4, store_scatter = 32;
+constexpr std::uint32_t mid_save = 16;
+// the run-time `inverse` argument: conjugate on load (1), on store (2)
+constexpr int conj_load = 1, conj_store = 2;
 
 std::int64_t esize_of(DType real) { return real == DType::float64 ? 16 : 8; }
 bool pad_on() {
@@ -77,7 +81,9 @@ std::int64_t single_limit(const Context& context, DType real) {
 // allows radix-16 passes (off: on the H100 they made the four-step 25 % slower and Bluestein's
 // one-launch plan 12 % slower, and single launches no faster), NODAL_FFT_GROUP the work-items per
 // group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256),
-// NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have.
+// NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have
+// (default 235: radix-7 passes cost more than the few percent of length they save; measured on the
+// H100 for n = 4099: m = 8640 = 2^6·3^3·5 ran 10 % faster than m = 8232 = 2^3·3·7^3).
 // Radix 16 where a launch runs its passes twice (Bluestein in one launch: 1.3x faster on the H100
 // with 128-item groups), elsewhere only with NODAL_FFT_RADIX16=1.
 bool radix16(bool mid) {
@@ -99,7 +105,7 @@ std::vector<int> bluestein_primes() {
   static const std::vector<int> primes = [] {
     const char* v = std::getenv("NODAL_FFT_BLUESTEIN");
     std::vector<int> p;
-    for (const char* c = v ? v : "2357"; *c; ++c)
+    for (const char* c = v ? v : "235"; *c; ++c)
       if (*c == '2' || *c == '3' || *c == '5' || *c == '7') p.push_back(*c - '0');
     return p.empty() ? std::vector<int>{2, 3, 5, 7} : p;
   }();
@@ -187,7 +193,8 @@ struct SideSpec {
 struct Step {
   std::int64_t L = 0;
   SideSpec load, store;
-  bool mid = false;  // Bluestein's convolution in one launch (passes twice)
+  bool mid = false;  // a convolution in one launch (passes twice)
+  std::uint32_t mid_flags = 0;
   std::int64_t tw_split = 1;
 };
 
@@ -253,20 +260,20 @@ std::string program_text(const Step& s, const Shape2& g, DType real) {
   std::string text = fmt::format(
       "#define L {}\n#define ITEMS {}\n#define LANES {}\n#define PITCH {}\n#define FFT_PAD {}\n#define TW_SPLIT {}\n", s.L,
       g.items, g.lanes, pitch_of(s.L, real), pad_on() ? 1 : 0, s.tw_split);
-  text += side_defines('L', s.load) + side_defines('S', s.store);
+  text += side_defines('L', s.load) + side_defines('S', s.store) + fmt::format("#define MID_FLAGS {}\n", s.mid_flags);
   text += fmt::format("#define FFT_PASSES{}\n", passes);
   text += kernel_source("fft_stockham");
   return text;
 }
 
 struct Tables {
-  cl_mem pre = nullptr, mul = nullptr, post = nullptr, lo = nullptr, hi = nullptr;
+  cl_mem pre = nullptr, mul = nullptr, post = nullptr, lo = nullptr, hi = nullptr, perm = nullptr, extra = nullptr;
 };
 cl_mem mem_of(const std::shared_ptr<Buffer>& b) { return b ? device_buffer(*b, "fft").mem() : nullptr; }
 
-// `inverse`: conjugate on load and store (the run-time direction of a plain transform)
+// `inverse`: conj_load | conj_store, the run-time direction (kernels/fft_stockham.cl)
 void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_mem in, std::int64_t in_off, cl_mem out,
-            std::int64_t out_off, const Tables& t, double scale, bool inverse = false) {
+            std::int64_t out_off, const Tables& t, double scale, int inverse = 0) {
   if (count <= 0) return;
   const Shape2 g = group_shape(context, s, real);
   const bool fp64 = real == DType::float64;
@@ -279,7 +286,7 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   Launch run(context, kernel, "fft_stockham");
   run.arg(cl_int(count)).mem(in).arg(cl_long(in_off)).mem(out).arg(cl_long(out_off)).mem(tw);
   run.mem(or_tw(t.pre)).mem(or_tw(t.mul)).mem(or_tw(t.post)).mem(or_tw(t.lo)).mem(or_tw(t.hi)).real(real, scale);
-  run.arg(cl_int(inverse ? 1 : 0));
+  run.arg(cl_int(inverse)).mem(or_tw(t.perm)).mem(or_tw(t.extra));
   run.run(std::size_t((count + g.lanes - 1) / g.lanes), std::size_t(g.items * g.lanes));
 }
 
@@ -301,6 +308,41 @@ void step_twiddles(Context& context, StockhamPlan& p, std::int64_t m, DType real
   p.twiddle_hi = upload(context, hi, real);
 }
 
+std::int64_t power_mod(std::int64_t base, std::int64_t exponent, std::int64_t n) {  // n < 2^31
+  std::int64_t result = 1;
+  base %= n;
+  for (; exponent > 0; exponent >>= 1, base = base * base % n)
+    if (exponent & 1) result = result * base % n;
+  return result;
+}
+// The smallest generator of the multiplicative group mod n when n is an odd prime, else 0.
+std::int64_t primitive_root(std::int64_t n) {
+  if (n < 3 || n >= (std::int64_t(1) << 31)) return 0;
+  for (std::int64_t d = 2; d * d <= n; ++d)
+    if (n % d == 0) return 0;
+  std::vector<std::int64_t> factors;  // the primes of n − 1
+  std::int64_t rest = n - 1;
+  for (std::int64_t d = 2; d * d <= rest; ++d)
+    if (rest % d == 0) {
+      factors.push_back(d);
+      while (rest % d == 0) rest /= d;
+    }
+  if (rest > 1) factors.push_back(rest);
+  for (std::int64_t g = 2; g < n; ++g)
+    if (std::all_of(factors.begin(), factors.end(), [&](std::int64_t f) { return power_mod(g, (n - 1) / f, n) != 1; }))
+      return g;
+  return 0;
+}
+
+std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values) {
+  const std::size_t bytes = std::max<std::size_t>(1, values.size()) * sizeof(std::int32_t);
+  auto buffer = context.pool().allocate(bytes);
+  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer, "fft table").mem(), CL_TRUE, 0,
+                             values.size() * sizeof(std::int32_t), values.data(), 0, nullptr, nullptr),
+        "clEnqueueWriteBuffer", "fft_stockham index table");
+  return buffer;
+}
+
 std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DType real) {
   auto p = std::make_shared<StockhamPlan>();
   p->n = p->m = n;
@@ -316,17 +358,60 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
       return p;
     }
   }
+  // Rader, for a prime n whose n − 1 = n1·n2 is smooth but beyond one launch: a cyclic convolution
+  // of length n − 1 (about half of Bluestein's m ≥ 2n − 1)
+  if (const std::int64_t g = primitive_root(n); g && n - 1 > limit && smooth(n - 1) && column_length(n - 1, limit)) {
+    const std::int64_t m = n - 1;
+    p->kind = StockhamPlan::Kind::rader;
+    p->m = m;
+    p->n1 = column_length(m, limit);
+    p->n2 = m / p->n1;
+    step_twiddles(context, *p, m, real);
+    std::vector<std::int32_t> gather(static_cast<std::size_t>(m)), scatter(static_cast<std::size_t>(m));
+    std::vector<cd> b(static_cast<std::size_t>(m)), spectrum(static_cast<std::size_t>(m));
+    const std::int64_t g_inverse = power_mod(g, n - 2, n);
+    std::int64_t up = 1, down = 1;  // g^q, g^−q
+    for (std::int64_t q = 0; q < m; ++q) {
+      gather[std::size_t(q)] = std::int32_t(up);
+      scatter[std::size_t(q)] = std::int32_t(down);
+      b[std::size_t(q)] = root(down, n) / double(m);  // w_n^(g^−q) / m: the inverse's 1/m folded in
+      up = up * g % n;
+      down = down * g_inverse % n;
+    }
+    nodal::fft::Plan<double>::cached({.n = std::size_t(m)})->execute(b.data(), spectrum.data());
+    std::vector<cd> rows(spectrum.size());  // row k1 of the four-step holds bins k1 + n1·k2
+    for (std::int64_t k1 = 0; k1 < p->n1; ++k1)
+      for (std::int64_t k2 = 0; k2 < p->n2; ++k2)
+        rows[std::size_t(k1 * p->n2 + k2)] = spectrum[std::size_t(k1 + p->n1 * k2)];
+    p->spectrum[0] = upload(context, rows, real);
+    p->gather = upload_ints(context, gather);
+    p->scatter = upload_ints(context, scatter);
+    return p;
+  }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
   std::int64_t m = 1;
   while (m < 2 * n - 1) m *= 2;
   if (m <= limit) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
-    m = std::max(2 * n - 1, bluestein_override());
-    while (!(bluestein_length(m) && column_length(m, limit))) {
-      if (m > limit * limit) return nullptr;
-      ++m;
+    // the allowed length with the least m·(1 + 0.03·odd prime factors) up to 1.5·(2n − 1): odd radices
+    // cost more arithmetic per pass than 2, 4, 8, but traffic grows with m (H100, n = 4099: m = 8640
+    // 3.4 ms, 9216 = 96·96 3.9 ms, 8232 3.7 ms)
+    const std::int64_t lowest = std::max(2 * n - 1, bluestein_override());
+    double best = 0;
+    m = 0;
+    for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
+      if (!bluestein_length(c) || !column_length(c, limit)) continue;
+      int odd = 0;
+      for (std::int64_t r = c; r > 1;) {
+        const std::int64_t f = r % 3 == 0 ? 3 : r % 5 == 0 ? 5 : r % 7 == 0 ? 7 : r % 2 == 0 ? 2 : r;
+        odd += f != 2;
+        r /= f;
+      }
+      const double cost = double(c) * (1 + 0.03 * odd);
+      if (!m || cost < best) best = cost, m = c;
     }
+    if (!m) return nullptr;
     p->kind = StockhamPlan::Kind::bluestein_three;
     p->n1 = column_length(m, limit);
     p->n2 = m / p->n1;
@@ -396,6 +481,8 @@ std::string describe(const StockhamPlan& p) {
       return fmt::format("stockham four-step n={} = {} x {} (2 launches)", p.n, p.n1, p.n2);
     case StockhamPlan::Kind::bluestein:
       return fmt::format("stockham bluestein n={} via m={} in one launch", p.n, p.m);
+    case StockhamPlan::Kind::rader:
+      return fmt::format("stockham rader n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
     case StockhamPlan::Kind::bluestein_three:
       return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
   }
@@ -416,7 +503,7 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     s.L = p.n;
     s.load = {.bstride = in_stride};
     s.store = {.bstride = out_stride};
-    launch(context, s, real, count, in, in_offset, out, out_offset, {}, scale, inverse);
+    launch(context, s, real, count, in, in_offset, out, out_offset, {}, scale, inverse ? conj_load | conj_store : 0);
     return;
   }
   const std::int64_t m = p.m, n1 = p.n1, n2 = p.n2;
@@ -442,14 +529,41 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
   a.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
   if (p.kind == Kind::four_step) {
     // the direction: conjugate the first load (launch a) and the last store (launch b)
-    launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, {}, 1.0, inverse);
+    launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, {}, 1.0, inverse ? conj_load | conj_store : 0);
     // (2) rows k1: × w_n^(c·k1), FFT_n2, stored at k1 + n1·k2
     Step b;
     b.L = n2;
     b.tw_split = p.split;
     b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
     b.store = {.bstride = out_stride, .I = n1, .emul = n1, .imul = 1, .flags = side_lanes};
-    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, twiddles, scale, inverse);
+    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, twiddles, scale,
+           inverse ? conj_load | conj_store : 0);
+    return;
+  }
+  if (p.kind == Kind::rader) {
+    // (1) gather a_q = x[g^q] into columns (x_0 saved), (2) rows: convolve with b (spectrum B̂/m),
+    // saving Σa, (3) columns: X[g^−p] = x_0 + (a ⊛ b)_p, X_0 = x_0 + Σa. Direction by conjugation.
+    Tensor extra = device_empty(context, Shape{2 * count}, complex_dtype(real));
+    Tables t = twiddles;
+    t.perm = mem_of(p.gather);
+    t.extra = device_buffer(*extra.buffer(), "fft").mem();
+    a.load.flags |= load_gather;
+    launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, t, 1.0, inverse ? conj_load : 0);
+    Step b;
+    b.L = n2;
+    b.mid = true;
+    b.mid_flags = mid_save;
+    b.tw_split = p.split;
+    b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
+    b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
+    t.mul = mem_of(p.spectrum[0]);
+    launch(context, b, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
+    Step c;
+    c.L = n1;
+    c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
+    c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj | store_scatter};
+    t.perm = mem_of(p.scatter);
+    launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, t, scale, inverse ? conj_store : 0);
     return;
   }
   // Bluestein in three launches (fft_stockham.hpp)
