@@ -44,10 +44,10 @@
 #if defined(NODAL_FP64)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 typedef double2 T2;
-#define PAD_SHIFT 3
+#define PAD_SHIFT (SPLIT ? 4 : 3)
 #else
 typedef float2 T2;
-#define PAD_SHIFT 4
+#define PAD_SHIFT (SPLIT ? 5 : 4)
 #endif
 #if FFT_PAD
 #define PAD(e) ((e) + ((e) >> PAD_SHIFT))
@@ -202,51 +202,130 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
 #define LSIZE (ITEMS * LANES)
 #define NB(R) ((L / (R) + ITEMS - 1) / ITEMS)  // butterflies per work-item in a radix-R pass
 
-// One Stockham pass. SRC: 0 the tile, 1 global memory (rows side), 2 the tile through the MID
-// operation. DST: 0 the tile, 1 global memory (rows side). TWOFF: the pass's offset in tw.
-#define PASS(R, NS, TWOFF, SRC, DST)                                                        \
-  {                                                                                         \
-    T2 v[NB(R) * R];                                                                        \
-    for (int q = 0; q < NB(R); ++q) {                                                       \
-      const int j = w + q * ITEMS;                                                              \
-      if (j < L / R)                                                                        \
-        for (int t = 0; t < R; ++t) {                                                       \
-          const int e = j + t * (L / R);                                                    \
-          if (SRC == 1) v[q * R + t] = live ? load_value(in, in_off, tr, e, pre, lo, hi, inverse, perm, extra) : (T2)(0, 0); \
-          else v[q * R + t] = tile[c * PITCH + PAD(e)];                                     \
-          if (SRC == 2) {                                                                   \
-            if ((MID_FLAGS & MID_SAVE) && e == 0 && mid_row == 0 && live)                   \
-              extra[2 * (tr / L_I) + 1] = v[q * R + t];                                     \
-            const T2 y = cmul(v[q * R + t], mul[mid_row + e]);                              \
-            v[q * R + t] = (T2)(y.x, -y.y);                                                 \
-          }                                                                                 \
-        }                                                                                   \
-    }                                                                                       \
-    if (SRC != 1) barrier(CLK_LOCAL_MEM_FENCE);                                             \
-    for (int q = 0; q < NB(R); ++q) {                                                       \
-      const int j = w + q * ITEMS;                                                              \
-      if (j < L / R) {                                                                      \
-        const int k = j % NS;                                                               \
-        if (NS > 1)                                                                         \
-          for (int t = 1; t < R; ++t) v[q * R + t] = cmul(v[q * R + t], tw[TWOFF + k * (R - 1) + t - 1]); \
-        dft##R(v + q * R);                                                                  \
-        for (int t = 0; t < R; ++t) {                                                       \
-          const int e = (j - k) * R + k + t * NS;                                           \
-          if (DST == 1) {                                                                   \
-            if (live) store_value(out, out_off, tr, e, v[q * R + t], post, lo, hi, scale, inverse, perm, extra);  \
-          } else tile[c * PITCH + PAD(e)] = v[q * R + t];                                   \
-        }                                                                                   \
-      }                                                                                     \
-    }                                                                                       \
-    if (DST != 1) barrier(CLK_LOCAL_MEM_FENCE);                                             \
+// The pass sequence, written by the host as FFT_STEPS (fft_stockham.cpp, program_text):
+//   FIRST(R)             v ← the first pass's inputs j + t·L/R, read from global memory
+//   BUTTERFLY(R,NS,OFF)  v ← twiddled radix-R DFTs of v (outputs (j − k)·R + k + t·NS)
+//   EXCHANGE(R1,NS1,R2)  v's outputs of a (R1, NS1) pass → the tile → v, the inputs of a radix-R2 pass
+//   MID(R)               Bluestein/Rader: v (natural order, last pass R) × mul[row + e], conjugated
+//   STORE(R)             v → global memory at the last pass's outputs j + t·L/R
+//   STAGED(R)            v → the tile → global memory walked the store side's way
+// v holds at most VMAX values. With SPLIT the tile holds one real per value (half the local memory,
+// so twice the transform length or lanes) and each exchange moves the real parts, then the
+// imaginary parts: four barriers instead of two.
+#define FOR_BUTTERFLIES(R, BODY)            \
+  for (int q = 0; q < NB(R); ++q) {         \
+    const int j = w + q * ITEMS;            \
+    if (j < L / R) BODY                     \
   }
+#define OUT_INDEX(R, NS, t) ((j - j % (NS)) * (R) + j % (NS) + (t) * (NS))
+#define IN_INDEX(R, t) (j + (t) * (L / (R)))
+
+#define FIRST(R)                                                                                     \
+  FOR_BUTTERFLIES(R, {                                                                               \
+    for (int t = 0; t < R; ++t)                                                                      \
+      v[q * R + t] = live ? load_value(in, in_off, tr, IN_INDEX(R, t), pre, lo, hi, inverse, perm, extra) \
+                          : (T2)(0, 0);                                                              \
+  })
+
+#define BUTTERFLY(R, NS, TWOFF)                                                                      \
+  FOR_BUTTERFLIES(R, {                                                                               \
+    const int k = j % NS;                                                                            \
+    if (NS > 1)                                                                                      \
+      for (int t = 1; t < R; ++t) v[q * R + t] = cmul(v[q * R + t], tw[TWOFF + k * (R - 1) + t - 1]); \
+    dft##R(v + q * R);                                                                               \
+  })
+
+#if SPLIT
+#define EXCHANGE(R1, NS1, R2)                                                                        \
+  FOR_BUTTERFLIES(R1, { for (int t = 0; t < R1; ++t) tile[c * PITCH + PAD(OUT_INDEX(R1, NS1, t))] = v[q * R1 + t].x; }) \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  {                                                                                                  \
+    T held[VMAX]; /* the imaginary parts of the outputs, while the real parts of the inputs arrive */ \
+    for (int x = 0; x < VMAX; ++x) held[x] = v[x].y;                                                 \
+    FOR_BUTTERFLIES(R2, { for (int t = 0; t < R2; ++t) v[q * R2 + t].x = tile[c * PITCH + PAD(IN_INDEX(R2, t))]; }) \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+    FOR_BUTTERFLIES(R1, { for (int t = 0; t < R1; ++t) tile[c * PITCH + PAD(OUT_INDEX(R1, NS1, t))] = held[q * R1 + t]; }) \
+  }                                                                                                  \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  FOR_BUTTERFLIES(R2, { for (int t = 0; t < R2; ++t) v[q * R2 + t].y = tile[c * PITCH + PAD(IN_INDEX(R2, t))]; }) \
+  barrier(CLK_LOCAL_MEM_FENCE);
+#else
+#define EXCHANGE(R1, NS1, R2)                                                                        \
+  FOR_BUTTERFLIES(R1, { for (int t = 0; t < R1; ++t) tile[c * PITCH + PAD(OUT_INDEX(R1, NS1, t))] = v[q * R1 + t]; }) \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  FOR_BUTTERFLIES(R2, { for (int t = 0; t < R2; ++t) v[q * R2 + t] = tile[c * PITCH + PAD(IN_INDEX(R2, t))]; }) \
+  barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+
+#define MID(R)                                                                                       \
+  FOR_BUTTERFLIES(R, {                                                                               \
+    for (int t = 0; t < R; ++t) {                                                                    \
+      const int e = IN_INDEX(R, t);                                                                  \
+      if ((MID_FLAGS & MID_SAVE) && e == 0 && mid_row == 0 && live) extra[2 * (tr / L_I) + 1] = v[q * R + t]; \
+      const T2 y = cmul(v[q * R + t], mul[mid_row + e]);                                             \
+      v[q * R + t] = (T2)(y.x, -y.y);                                                                \
+    }                                                                                                \
+  })
+
+#define STORE(R)                                                                                     \
+  if (live)                                                                                          \
+    FOR_BUTTERFLIES(R, {                                                                             \
+      for (int t = 0; t < R; ++t)                                                                    \
+        store_value(out, out_off, tr, IN_INDEX(R, t), v[q * R + t], post, lo, hi, scale, inverse, perm, extra); \
+    })
+
+// the store side's walk: transform index fastest ("lanes") or element fastest ("rows")
+#if (S_FLAGS & SIDE_LANES)
+#define WALK_AT(q, cc, e) const int cc = (q) % LANES, e = (q) / LANES;
+#else
+#define WALK_AT(q, cc, e) const int cc = (q) / L, e = (q) % L;
+#endif
+#define WALKS ((LANES * L + LSIZE - 1) / LSIZE)
+#if SPLIT
+#define STAGED(R)                                                                                    \
+  FOR_BUTTERFLIES(R, { for (int t = 0; t < R; ++t) tile[c * PITCH + PAD(IN_INDEX(R, t))] = v[q * R + t].x; }) \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  {                                                                                                  \
+    T re[WALKS];                                                                                     \
+    for (int s = 0; s < WALKS; ++s) {                                                                \
+      const int qq = lid + s * LSIZE;                                                                \
+      WALK_AT(qq, cc, e)                                                                             \
+      re[s] = qq < LANES * L ? tile[cc * PITCH + PAD(e)] : 0;                                        \
+    }                                                                                                \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+    FOR_BUTTERFLIES(R, { for (int t = 0; t < R; ++t) tile[c * PITCH + PAD(IN_INDEX(R, t))] = v[q * R + t].y; }) \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+    for (int s = 0; s < WALKS; ++s) {                                                                \
+      const int qq = lid + s * LSIZE;                                                                \
+      WALK_AT(qq, cc, e)                                                                             \
+      if (qq < LANES * L && first + cc < count)                                                      \
+        store_value(out, out_off, first + cc, e, (T2)(re[s], tile[cc * PITCH + PAD(e)]), post, lo, hi, scale, \
+                    inverse, perm, extra);                                                           \
+    }                                                                                                \
+  }
+#else
+#define STAGED(R)                                                                                    \
+  FOR_BUTTERFLIES(R, { for (int t = 0; t < R; ++t) tile[c * PITCH + PAD(IN_INDEX(R, t))] = v[q * R + t]; }) \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  for (int s = 0; s < WALKS; ++s) {                                                                  \
+    const int qq = lid + s * LSIZE;                                                                  \
+    WALK_AT(qq, cc, e)                                                                               \
+    if (qq < LANES * L && first + cc < count)                                                        \
+      store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse, perm, extra); \
+  }
+#endif
 
 __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
     const int count, __global const T2* in, const long in_off, __global T2* out, const long out_off,
     __global const T2* restrict tw, __global const T2* restrict pre, __global const T2* restrict mul,
     __global const T2* restrict post, __global const T2* restrict lo, __global const T2* restrict hi, const T scale,
     const int inverse, __global const int* restrict perm, __global T2* extra) {
+#if SPLIT
+  __local T tile[LANES * PITCH];
+#else
   __local T2 tile[LANES * PITCH];
+#endif
+  T2 v[VMAX];
   const int lid = get_local_id(0);
   const int first = (int)get_group_id(0) * LANES;
   // transform of the group and work-item within it: transform index fastest when the load side is
@@ -262,20 +341,5 @@ __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
   const int mid_row = (tr % L_I) * L;
   (void)mid_row;
 
-  FFT_PASSES
-
-#if ((S_FLAGS ^ L_FLAGS) & SIDE_LANES)
-  // a store side other than the load side: walked its own way from the tile (the last pass wrote it)
-#if (S_FLAGS & SIDE_LANES)
-  for (int q = lid; q < LANES * L; q += LSIZE) {
-    const int cc = q % LANES, e = q / LANES;
-    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse, perm, extra);
-  }
-#else
-  for (int q = lid; q < LANES * L; q += LSIZE) {
-    const int cc = q / L, e = q % L;
-    if (first + cc < count) store_value(out, out_off, first + cc, e, tile[cc * PITCH + PAD(e)], post, lo, hi, scale, inverse, perm, extra);
-  }
-#endif
-#endif
+  FFT_STEPS
 }

@@ -63,61 +63,92 @@ std::int64_t inner_length(const offt::StockhamPlan& plan, std::int64_t n) {
   return at == std::string::npos ? n : std::stoll(text.substr(at + 7));
 }
 
+struct Case {
+  std::int64_t n;
+  const char* kind;  // expected in the plan's description
+};
+
+// fft forward, vjp and jvp of every case against the CPU backend; returns nothing, checks each.
+void check_cases(const std::vector<Case>& cases, DType real, const char* label) {
+  auto& context = opencl::current_context();
+  if (real == DType::float64 && !context.device().fp64) return;
+  const auto node = Registry::instance().make("fft", Attributes{{"norm", std::string("backward")}});
+  double worst = 0;
+  std::int64_t at = 0;
+  for (const Case& c : cases) {
+    const auto plan = offt::stockham_plan(context, c.n, real);
+    REQUIRE(plan);
+    const std::string text = offt::describe(*plan);
+    INFO(label, ": n = ", c.n, " ", dtype_name(real), ": ", text);
+    CHECK(text.find(c.kind) != std::string::npos);
+    const std::int64_t batch = c.n <= 64 ? 37 : c.n <= 4096 ? 5 : c.n <= 10000 ? 3 : 1;  // never a multiple of the lanes
+    const Tensor x = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n)).astype(complex_of(real));
+    const Tensor g = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n) + 7).astype(complex_of(real));
+    const Tensor t = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n) + 13).astype(complex_of(real));
+    const auto cpu = nodal::test::run_node(*node, {x}, g, {t}, Backend::cpu, false);
+    const auto cl = nodal::test::run_node(*node, {x}, g, {t}, Backend::opencl, false);
+    const std::int64_t m = inner_length(*plan, c.n);
+    const double scale = m != c.n ? 12 * (std::log2(double(m)) + 2) : 4 * (std::log2(double(c.n)) + 2);
+    for (const auto& [what, a, e] : {std::tuple{"forward", cl.outputs[0], cpu.outputs[0]},
+                                     std::tuple{"vjp", cl.cotangents[0], cpu.cotangents[0]},
+                                     std::tuple{"jvp", cl.tangent, cpu.tangent}}) {
+      const double err = norm_error(a, e, real);
+      INFO(what, ": ", err, " ε, bound ", scale, " ε");
+      CHECK(err <= scale);
+      if (err / scale > worst) worst = err / scale, at = c.n;
+    }
+  }
+  MESSAGE(fmt::format("specialised fft, {}, {}: largest error {:.3f} of its bound (n = {})", label, dtype_name(real),
+                      worst, at));
+}
+
+// Plans as on a GPU with 48 KiB of local memory (set_stockham_test_limits), restored afterwards.
+struct GpuLimits {
+  explicit GpuLimits(bool split) { offt::set_stockham_test_limits(49152, split); }
+  ~GpuLimits() { offt::set_stockham_test_limits(0, false); }
+};
+
 }  // namespace
 
-TEST_CASE("OpenCL specialised FFT kernels: every plan against the CPU backend (forward, vjp, jvp)") {
+// each length and layout is one program (PoCL builds take about a second each): short lists
+TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against the CPU backend (forward, vjp, jvp)") {
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
-  auto& context = opencl::current_context();
-  struct Case {
-    std::int64_t n;
-    const char* kind;  // expected in the plan's description
-  };
-  // each length and layout is one program (PoCL builds take about a second each): a short list
-  const std::vector<Case> f32 = {{8, "radices"},       {16, "radices"},      {64, "radices"},      {4096, "radices"},
-                                 {6, "radices"},       {15, "radices"},      {98, "radices"},      {135, "radices"},
-                                 {1000, "radices"},    {4116, "four-step"},  {8192, "four-step"},  {11, "one launch"},
-                                 {97, "one launch"},   {1009, "one launch"}, {2053, "3 launches"}, {4099, "3 launches"},
-                                 {4801, "rader"},      {65537, "rader"}};
-  const std::vector<Case> f64 = {
-      {16, "radices"}, {1000, "radices"}, {8192, "four-step"}, {97, "one launch"}, {2053, "3 launches"}, {7681, "rader"}};
-  const auto node = Registry::instance().make("fft", Attributes{{"norm", std::string("backward")}});
-  for (DType real : {DType::float32, DType::float64}) {
-    if (real == DType::float64 && !context.device().fp64) continue;
-    double worst = 0;
-    std::int64_t at = 0;
-    for (const Case& c : real == DType::float32 ? f32 : f64) {
-      const auto plan = offt::stockham_plan(context, c.n, real);
-      REQUIRE(plan);
-      const std::string text = offt::describe(*plan);
-      INFO("n = ", c.n, " ", dtype_name(real), ": ", text);
-      CHECK(text.find(c.kind) != std::string::npos);
-      const std::int64_t batch = c.n <= 64 ? 37 : c.n <= 4096 ? 5 : c.n <= 10000 ? 3 : 1;  // never a multiple of the lanes
-      const Tensor x = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n)).astype(complex_of(real));
-      const Tensor g = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n) + 7).astype(complex_of(real));
-      const Tensor t = nodal::test::sample_complex(Shape{batch, c.n}, std::uint64_t(c.n) + 13).astype(complex_of(real));
-      const auto cpu = nodal::test::run_node(*node, {x}, g, {t}, Backend::cpu, false);
-      const auto cl = nodal::test::run_node(*node, {x}, g, {t}, Backend::opencl, false);
-      const std::int64_t m = inner_length(*plan, c.n);
-      const double scale = m != c.n ? 12 * (std::log2(double(m)) + 2) : 4 * (std::log2(double(c.n)) + 2);
-      for (const auto& [what, a, e] : {std::tuple{"forward", cl.outputs[0], cpu.outputs[0]},
-                                       std::tuple{"vjp", cl.cotangents[0], cpu.cotangents[0]},
-                                       std::tuple{"jvp", cl.tangent, cpu.tangent}}) {
-        const double err = norm_error(a, e, real);
-        INFO(what, ": ", err, " ε, bound ", scale, " ε");
-        CHECK(err <= scale);
-        if (err / scale > worst) worst = err / scale, at = c.n;
-      }
-    }
-    MESSAGE(fmt::format("specialised fft {}: largest error {:.3f} of its bound (n = {})", dtype_name(real), worst, at));
+  GpuLimits gpu(false);
+  // float32: one launch up to 11,666 values (8192 and 4116 in a split tile), Bluestein in one launch
+  // up to m = 11,666 (2053: m = 8192 split; 4099: a smooth m), three launches beyond, Rader for primes
+  // with a smooth n − 1 beyond one launch
+  check_cases({{8, "radices"},        {16, "radices"},      {64, "radices"},       {4096, "radices"},
+               {6, "radices"},        {15, "radices"},      {98, "radices"},       {135, "radices"},
+               {1000, "radices"},     {4116, "radices"},    {8192, "radices"},     {16384, "four-step"},
+               {12000, "four-step"},  {11, "one launch"},   {97, "one launch"},    {1009, "one launch"},
+               {2053, "one launch"},  {4099, "one launch"},  {6001, "3 launches"}, {12097, "rader"},
+               {65537, "rader"}},
+              DType::float32, "48 KiB");
+  // float64: one launch up to 5,661 values (4096 split)
+  check_cases({{16, "radices"}, {1000, "radices"}, {4096, "radices"}, {8192, "four-step"}, {97, "one launch"},
+               {2053, "one launch"}, {3001, "3 launches"}, {7681, "rader"}},
+              DType::float64, "48 KiB");
+}
+
+TEST_CASE("OpenCL specialised FFT kernels with split tiles everywhere, and with PoCL's own local memory") {
+  if (!nodal::test::opencl_present()) return;
+  ForceStockham force;
+  {
+    GpuLimits gpu(true);
+    check_cases({{64, "radices"}, {1000, "radices"}, {16384, "four-step"}, {1009, "one launch"},
+                 {6001, "3 launches"}, {12097, "rader"}},
+                DType::float32, "48 KiB, split tiles");
+    check_cases({{60, "radices"}, {8192, "four-step"}}, DType::float64, "48 KiB, split tiles");
   }
+  check_cases({{4096, "radices"}, {10000, "radices"}, {4099, "one launch"}}, DType::float32, "device local memory");
 }
 
 TEST_CASE("OpenCL specialised FFT kernels run in place and on offset rows") {
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
   auto& context = opencl::current_context();
-  for (std::int64_t n : {4096, 8192, 1009, 4099, 4801}) {
+  for (std::int64_t n : {4096, 8192, 1009, 4099, 4801, 65537}) {
     const std::int64_t batch = 3, pad = 5;  // rows start `pad` values into the buffer and are n + 2 apart
     const Tensor host = nodal::test::sample_complex(Shape{batch * (n + 2) + pad}, std::uint64_t(n)).astype(DType::complex64);
     const Tensor rows = host.slice(0, pad, pad + batch * (n + 2)).contiguous().reshape(Shape{batch, n + 2}).slice(1, 0, n).contiguous();

@@ -47,6 +47,7 @@ struct StockhamPlan {
 namespace {
 
 std::atomic<StockhamMode> forced_mode{StockhamMode::automatic};
+std::atomic<bool> forced_split{false};
 
 constexpr std::uint32_t load_conj = 1, load_chirp = 2, load_twiddle = 4, side_lanes = 8, load_gather = 16;
 constexpr std::uint32_t store_conj = 1, store_post = 2, store_twiddle_conj = 4, store_scatter = 32;
@@ -62,18 +63,28 @@ bool pad_on() {
   }();
   return pad;
 }
-// PITCH: PAD(L) rounded up to odd (kernels/fft_stockham.cl, bank-conflict padding)
-std::int64_t pitch_of(std::int64_t L, DType real) {
-  const std::int64_t shift = real == DType::float64 ? 3 : 4;
+// PITCH: PAD(L) rounded up to odd (kernels/fft_stockham.cl, bank-conflict padding): one pad slot per
+// 32 banks' worth of values (16 float2, 8 double2; split tiles hold one real per value: 32, 16)
+std::int64_t pitch_of(std::int64_t L, DType real, bool split) {
+  const std::int64_t shift = (real == DType::float64 ? 3 : 4) + (split ? 1 : 0);
   return (pad_on() ? L + (L >> shift) : L) | 1;
 }
-std::int64_t budget_of(const Context& context) { return std::int64_t(context.device().local_memory) - 1024; }
+// bytes of one transform's row in the tile
+std::int64_t row_bytes(std::int64_t L, DType real, bool split) {
+  return pitch_of(L, real, split) * (split ? esize_of(real) / 2 : esize_of(real));
+}
+std::atomic<std::int64_t> budget_cap{0};
+std::int64_t budget_of(const Context& context) {
+  const std::int64_t device = std::int64_t(context.device().local_memory) - 1024;
+  const std::int64_t cap = budget_cap.load();
+  return cap > 0 ? std::min(device, cap) : device;
+}
 
-// The longest transform one group holds: the tile fits local memory, at most 4096 values (so that
-// L/8 work-items stay within every GPU's work-group limit).
+// The longest transform one group holds: its tile fits local memory (split: one real per value),
+// and at most 16 values per work-item within 1024 work-items.
 std::int64_t single_limit(const Context& context, DType real) {
-  std::int64_t limit = 4096;
-  while (limit > 2 && pitch_of(limit, real) * esize_of(real) > budget_of(context)) limit /= 2;
+  std::int64_t limit = 16384;
+  while (limit > 2 && row_bytes(limit, real, true) > budget_of(context)) --limit;
   return limit;
 }
 
@@ -200,6 +211,7 @@ struct Step {
 
 struct Shape2 {
   int items = 1, lanes = 1;
+  bool split = false;  // the tile holds real and imaginary parts in turn
 };
 Shape2 group_shape(const Context& context, const Step& s, DType real) {
   Shape2 g;
@@ -223,12 +235,19 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   if (best_cost == std::numeric_limits<std::int64_t>::max())
     throw BackendError(fmt::format("fft_stockham: length {} needs more work-items per transform than the device's {}",
                                    s.L, max_group));
-  const std::int64_t fit = std::max<std::int64_t>(1, budget_of(context) / (pitch_of(s.L, real) * esize_of(real)));
   const bool lanes_side = ((s.load.flags | s.store.flags) & side_lanes) != 0;
   std::int64_t lanes = std::max<std::int64_t>(1, group_target() / g.items);
   if (lanes_side) lanes = std::max<std::int64_t>(lanes, 8);  // ≥ 8 adjacent values per access (64 bytes)
-  lanes = std::clamp<std::int64_t>(lanes, 1, std::min(fit, max_group / g.items));
-  g.lanes = int(lanes);
+  lanes = std::min(lanes, max_group / g.items);
+  // a split tile where a whole one does not hold one transform, or holds fewer than 4 lanes of a
+  // strided side (16-byte accesses) where a split one holds more
+  const std::int64_t fit = budget_of(context) / row_bytes(s.L, real, false);
+  const std::int64_t fit_split = budget_of(context) / row_bytes(s.L, real, true);
+  g.split = forced_split.load() || fit < 1 || (lanes_side && fit < std::min<std::int64_t>(4, lanes) && fit_split > fit);
+  const std::int64_t room = g.split ? fit_split : fit;
+  if (room < 1)
+    throw BackendError(fmt::format("fft_stockham: length {} does not fit the device's local memory", s.L));
+  g.lanes = int(std::clamp<std::int64_t>(lanes, 1, room));
   return g;
 }
 
@@ -241,27 +260,36 @@ std::string side_defines(char prefix, const SideSpec& s) {
 // The program text of a Step: the #defines, then kernels/fft_stockham.cl.
 std::string program_text(const Step& s, const Shape2& g, DType real) {
   const std::vector<int> radices = radices_of(s.L, radix16(s.mid));
-  // the pass list: the first reads global memory (the work-items are laid out along the load side),
-  // the last writes it when the store side is laid out the same way, else the tile
+  // the step list (kernels/fft_stockham.cl, FFT_STEPS): the first pass reads global memory (the
+  // work-items are laid out along the load side), the last writes it when the store side is laid
+  // out the same way, else through the tile
   const bool direct_out = (s.load.flags & side_lanes) == (s.store.flags & side_lanes);
-  std::string passes;
+  std::string steps = fmt::format(" FIRST({})", radices.front());
+  std::int64_t vmax = 1;
+  for (int r : radices) vmax = std::max(vmax, (s.L / r + g.items - 1) / g.items * r);
   const int runs = s.mid ? 2 : 1;
   for (int run = 0; run < runs; ++run) {
     std::int64_t ns = 1, twoff = 0;
     for (std::size_t p = 0; p < radices.size(); ++p) {
-      const bool first = p == 0, last = p + 1 == radices.size();
-      const int src = first && run == 0 ? 1 : first ? 2 : 0;
-      const int dst = last && run + 1 == runs && direct_out ? 1 : 0;
-      passes += fmt::format(" PASS({},{},{},{},{})", radices[p], ns, twoff, src, dst);
+      steps += fmt::format(" BUTTERFLY({},{},{})", radices[p], ns, twoff);
+      const std::int64_t span = ns;
       twoff += ns * (radices[p] - 1);
       ns *= radices[p];
+      if (p + 1 < radices.size()) {
+        steps += fmt::format(" EXCHANGE({},{},{})", radices[p], span, radices[p + 1]);
+      } else if (run + 1 < runs) {  // the convolution's product, then back to the first pass's layout
+        steps += fmt::format(" MID({}) EXCHANGE({},{},{})", radices[p], radices[p], span, radices.front());
+      } else {
+        steps += fmt::format(" {}({})", direct_out ? "STORE" : "STAGED", radices[p]);
+      }
     }
   }
   std::string text = fmt::format(
-      "#define L {}\n#define ITEMS {}\n#define LANES {}\n#define PITCH {}\n#define FFT_PAD {}\n#define TW_SPLIT {}\n", s.L,
-      g.items, g.lanes, pitch_of(s.L, real), pad_on() ? 1 : 0, s.tw_split);
+      "#define L {}\n#define ITEMS {}\n#define LANES {}\n#define PITCH {}\n#define FFT_PAD {}\n#define TW_SPLIT {}\n"
+      "#define SPLIT {}\n#define VMAX {}\n",
+      s.L, g.items, g.lanes, pitch_of(s.L, real, g.split), pad_on() ? 1 : 0, s.tw_split, g.split ? 1 : 0, vmax);
   text += side_defines('L', s.load) + side_defines('S', s.store) + fmt::format("#define MID_FLAGS {}\n", s.mid_flags);
-  text += fmt::format("#define FFT_PASSES{}\n", passes);
+  text += fmt::format("#define FFT_STEPS{}\n", steps);
   text += kernel_source("fft_stockham");
   return text;
 }
@@ -389,9 +417,24 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     return p;
   }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
+  // one launch when a length ≥ 2n − 1 fits a group: a power of two, else the 2·3·5-smooth length with
+  // the least m·(1 + 0.1·odd prime factors) (one launch is bound by arithmetic, not traffic)
+  const auto odd_factors = [](std::int64_t c) {
+    int odd = 0;
+    for (int f : {3, 5, 7})
+      while (c % f == 0) c /= f, ++odd;
+    return odd;
+  };
   std::int64_t m = 1;
   while (m < 2 * n - 1) m *= 2;
-  if (m <= limit) {
+  if (m > limit) {
+    m = 0;
+    double best = 0;
+    for (std::int64_t c = 2 * n - 1; c <= limit; ++c)
+      if (bluestein_length(c) && (!m || double(c) * (1 + 0.1 * odd_factors(c)) < best))
+        best = double(c) * (1 + 0.1 * odd_factors(c)), m = c;
+  }
+  if (m) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
     // the allowed length with the least m·(1 + 0.03·odd prime factors) up to 1.5·(2n − 1): odd radices
@@ -399,16 +442,9 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     // 3.4 ms, 9216 = 96·96 3.9 ms, 8232 3.7 ms)
     const std::int64_t lowest = std::max(2 * n - 1, bluestein_override());
     double best = 0;
-    m = 0;
     for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
       if (!bluestein_length(c) || !column_length(c, limit)) continue;
-      int odd = 0;
-      for (std::int64_t r = c; r > 1;) {
-        const std::int64_t f = r % 3 == 0 ? 3 : r % 5 == 0 ? 5 : r % 7 == 0 ? 7 : r % 2 == 0 ? 2 : r;
-        odd += f != 2;
-        r /= f;
-      }
-      const double cost = double(c) * (1 + 0.03 * odd);
+      const double cost = double(c) * (1 + 0.03 * odd_factors(c));
       if (!m || cost < best) best = cost, m = c;
     }
     if (!m) return nullptr;
@@ -444,9 +480,25 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   return p;
 }
 
+using PlanTable = std::map<std::tuple<const Context*, std::int64_t, int>, std::shared_ptr<const StockhamPlan>>;
+std::mutex& plan_mutex() {
+  static std::mutex m;
+  return m;
+}
+PlanTable& plan_table() {
+  static PlanTable t;
+  return t;
+}
+
 }  // namespace
 
 void set_stockham_mode(StockhamMode mode) { forced_mode = mode; }
+void set_stockham_test_limits(std::int64_t local_bytes, bool split) {
+  budget_cap = local_bytes;
+  forced_split = split;
+  std::lock_guard lock(plan_mutex());
+  plan_table().clear();
+}
 
 bool stockham_enabled(const Context& context) {
   static const int env = [] {
@@ -461,16 +513,14 @@ bool stockham_enabled(const Context& context) {
 
 std::shared_ptr<const StockhamPlan> stockham_plan(Context& context, std::int64_t n, DType real) {
   if (n < 2 || n >= (std::int64_t(1) << 30)) return nullptr;
-  static std::mutex mutex;
-  static std::map<std::tuple<const Context*, std::int64_t, int>, std::shared_ptr<const StockhamPlan>> plans;
   const auto key = std::make_tuple(&context, n, int(real));
   {
-    std::lock_guard lock(mutex);
-    if (auto it = plans.find(key); it != plans.end()) return it->second;
+    std::lock_guard lock(plan_mutex());
+    if (auto it = plan_table().find(key); it != plan_table().end()) return it->second;
   }
   auto plan = build(context, n, real);
-  std::lock_guard lock(mutex);
-  return plans.emplace(key, plan).first->second;
+  std::lock_guard lock(plan_mutex());
+  return plan_table().emplace(key, plan).first->second;
 }
 
 std::string describe(const StockhamPlan& p) {

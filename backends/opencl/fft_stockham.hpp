@@ -29,6 +29,9 @@ struct StockhamPlan;
 enum class StockhamMode { automatic, on, off };
 void set_stockham_mode(StockhamMode mode);  // tests; automatic: on for GPUs, NODAL_FFT_STOCKHAM overrides
 bool stockham_enabled(const Context& context);
+// Tests: plan as if the device had `local_bytes` of local memory (0: the device's own; e.g. 49152 to
+// get a GPU's plans on PoCL) and, with `split`, use split tiles everywhere. Forgets cached plans.
+void set_stockham_test_limits(std::int64_t local_bytes, bool split);
 
 // The plan for length n in `real` precision, or null where none applies (n < 2, or a Bluestein
 // length beyond the two-level limit).
