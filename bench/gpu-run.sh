@@ -35,7 +35,7 @@ if want build; then
 fi
 if want tests; then
   # every OpenCL test against the NVIDIA device (PoCL stays the second platform)
-  (cd $b && NODAL_DEVICE=opencl:nvidia timeout 300 ctest -R opencl --output-on-failure -j4) 2>&1 | tee "$out/tests.txt" | tail -25
+  (cd $b && NODAL_FFT_FULL_TESTS=1 NODAL_DEVICE=opencl:nvidia timeout 300 ctest -R opencl --output-on-failure -j4) 2>&1 | tee "$out/tests.txt" | tail -25
 fi
 if want fft; then
   NODAL_DEVICE=opencl:nvidia timeout 240 $b/bench/fft --opencl --markdown 2>&1 | tee "$out/fft.md" | tail -45
