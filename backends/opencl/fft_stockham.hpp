@@ -2,16 +2,20 @@
 // The specialised batched C2C FFT of kernels/fft_stockham.cl: each program is compiled for one
 // length, layout and set of fused operations, so every loop bound, radix and stride is a constant.
 // Plans (cached per device, length and precision; every table computed on the host in double):
-//   single           L ≤ the local limit (4096 float, 2048 double): one launch;
-//   four-step        n = n1·n2: columns of length n1 (lanes side) into a scratch buffer, then rows of
-//                    length n2 with the twiddle w_n^(c·k1) fused into their load and the transposed
-//                    store k1 + n1·k2 as a lanes side (2 launches, each value read and written twice);
-//   bluestein        any other n, m = the smallest power of two ≥ 2n − 1 within the local limit:
-//                    chirp, FFT_m, × filter spectrum, FFT_m, chirp in one launch (each value read and
-//                    written once);
-//   bluestein three  m beyond the local limit, smooth m = n1·n2: (1) chirp + column FFTs,
-//                    (2) per row: twiddle, FFT_n2, × spectrum, FFT_n2, conjugate twiddle, (3) column
-//                    FFTs + chirp, storing the first n values (3 launches).
+//   single           smooth L that fits one group (4096 float in a whole tile, up to 11,666 in a split
+//                    tile holding real and imaginary parts in turn): one launch;
+//   four-step        smooth n = n1·n2 beyond: columns of length n1 (lanes side) into a scratch buffer,
+//                    then rows of length n2 with the twiddle w_n^(c·k1) fused into their load and the
+//                    transposed store k1 + n1·k2 as a lanes side (2 launches, each value read and
+//                    written twice);
+//   bluestein        other n whose m ≥ 2n − 1 fits one group (a power of two, else a smooth m): chirp,
+//                    FFT_m, × filter spectrum, FFT_m, chirp in one launch;
+//   rader            prime n, n − 1 smooth and beyond one launch: a cyclic convolution of length
+//                    n − 1 in three launches (gather x[g^q] + columns; rows: FFT, × B̂, FFT; columns
+//                    + scatter to g^−p plus x_0, and X_0 = x_0 + Σ x);
+//   bluestein three  any other n, smooth m = n1·n2: (1) chirp + column FFTs, (2) per row: twiddle,
+//                    FFT_n2, × spectrum, FFT_n2, conjugate twiddle, (3) column FFTs + chirp, storing the
+//                    first n values (3 launches).
 // Used for plain row layouts (fft_plan.cpp's execute): by default on GPUs; on CPU devices (PoCL,
 // where each length's program costs seconds to build) only when asked (set_stockham_mode, or
 // NODAL_FFT_STOCKHAM=1); NODAL_FFT_STOCKHAM=0 turns it off everywhere.
