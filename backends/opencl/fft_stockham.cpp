@@ -104,13 +104,21 @@ bool radix16(bool mid) {
   }();
   return env >= 0 ? env == 1 : mid;
 }
-// NODAL_FFT_BLUESTEIN_M: the three-launch Bluestein length (for measuring candidates), if large enough
+// NODAL_FFT_BLUESTEIN_M: the Bluestein length (for measuring candidates) where it is ≥ 2n − 1 and
+// allowed (one launch when it fits a group); NODAL_FFT_BLUESTEIN_LAUNCHES=3 refuses the one-launch plan.
 std::int64_t bluestein_override() {
   static const std::int64_t m = [] {
     const char* v = std::getenv("NODAL_FFT_BLUESTEIN_M");
     return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
   }();
   return m;
+}
+bool bluestein_three_only() {
+  static const bool three = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN_LAUNCHES");
+    return v && std::string_view(v) == "3";
+  }();
+  return three;
 }
 std::vector<int> bluestein_primes() {
   static const std::vector<int> primes = [] {
@@ -311,7 +319,11 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   const cl_mem tw = mem_of(pass_twiddles(context, s.L, radix16(s.mid), real));
   // unused tables still need a valid buffer argument on some drivers: the pass table stands in
   const auto or_tw = [&](cl_mem m) { return m ? m : tw; };
-  Launch run(context, kernel, "fft_stockham");
+  // named by role, so NODAL_OPENCL_PROFILE=1 shows each launch of a plan apart
+  const bool lanes_in = s.load.flags & side_lanes;
+  const char* name = s.mid ? "fft_stockham_convolve_rows" : lanes_in ? "fft_stockham_columns"
+                     : (s.store.flags & side_lanes) ? "fft_stockham_rows_transposed" : "fft_stockham_rows";
+  Launch run(context, kernel, name);
   run.arg(cl_int(count)).mem(in).arg(cl_long(in_off)).mem(out).arg(cl_long(out_off)).mem(tw);
   run.mem(or_tw(t.pre)).mem(or_tw(t.mul)).mem(or_tw(t.post)).mem(or_tw(t.lo)).mem(or_tw(t.hi)).real(real, scale);
   run.arg(cl_int(inverse)).mem(or_tw(t.perm)).mem(or_tw(t.extra));
@@ -434,6 +446,8 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
       if (bluestein_length(c) && (!m || double(c) * (1 + 0.1 * odd_factors(c)) < best))
         best = double(c) * (1 + 0.1 * odd_factors(c)), m = c;
   }
+  if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
+  if (bluestein_three_only()) m = 0;
   if (m) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
