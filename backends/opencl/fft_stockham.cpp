@@ -430,7 +430,9 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
   // one launch when a length ≥ 2n − 1 fits a group: a power of two, else the 2·3·5-smooth length with
-  // the least m·(1 + 0.1·odd prime factors) (one launch is bound by arithmetic, not traffic)
+  // the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and barriers, not
+  // traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4, 10000 = 2^4·5^4 4.1,
+  // 8640 = 2^6·3^3·5 10.8, 11250 11.3)
   const auto odd_factors = [](std::int64_t c) {
     int odd = 0;
     for (int f : {3, 5, 7})
@@ -443,8 +445,8 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     m = 0;
     double best = 0;
     for (std::int64_t c = 2 * n - 1; c <= limit; ++c)
-      if (bluestein_length(c) && (!m || double(c) * (1 + 0.1 * odd_factors(c)) < best))
-        best = double(c) * (1 + 0.1 * odd_factors(c)), m = c;
+      if (bluestein_length(c) && (!m || double(c) * (1 + 0.2 * odd_factors(c)) < best))
+        best = double(c) * (1 + 0.2 * odd_factors(c)), m = c;
   }
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
