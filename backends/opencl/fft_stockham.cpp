@@ -243,6 +243,12 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   if (best_cost == std::numeric_limits<std::int64_t>::max())
     throw BackendError(fmt::format("fft_stockham: length {} needs more work-items per transform than the device's {}",
                                    s.L, max_group));
+  // NODAL_FFT_ITEMS=T: T work-items per transform for launches of length ≥ 4T (measuring only)
+  static const std::int64_t forced_items = [] {
+    const char* v = std::getenv("NODAL_FFT_ITEMS");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
+  }();
+  if (forced_items > 0 && forced_items <= max_group && s.L >= 4 * forced_items) g.items = int(forced_items);
   const bool lanes_side = ((s.load.flags | s.store.flags) & side_lanes) != 0;
   std::int64_t lanes = std::max<std::int64_t>(1, group_target() / g.items);
   if (lanes_side) lanes = std::max<std::int64_t>(lanes, 8);  // ≥ 8 adjacent values per access (64 bytes)
