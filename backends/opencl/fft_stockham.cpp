@@ -240,18 +240,17 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
       g.items = int(t);
     }
   }
-  // A launch that runs its passes twice (one-launch Bluestein) is bound by barriers and latency more
-  // than by idle slots: there the most work-items whose slot cost is within 1.4x of the least (H100,
-  // n = 4099, m = 10240: 1024 work-items 2.85 ms, 683 3.04 ms; m = 8192 keeps 512, as 1024 costs 1.75x).
-  if (s.mid)
+  // A launch that runs its passes twice over a split tile (one-launch Bluestein beyond 4096 values:
+  // one transform per group) is bound by barriers and latency more than by idle slots: it takes the
+  // most work-items (≤ 1024) that still do at most two butterflies per pass (H100, n = 4099, m = 10240
+  // = 16·16·8·5: 1024 work-items 2.82 ms, 683 3.04 ms; n = 2053, m = 8192 = 16·16·16·2 has no such
+  // count and keeps 512, which measured 3.15 ms against 3.53 with 1024; n = 1009, m = 2048, whole
+  // tile, keeps the cheapest count)
+  if (s.mid && budget_of(context) / row_bytes(s.L, real, false) < 1)
     for (std::int64_t t = std::min(s.L, max_group); t > g.items; --t) {
-      std::int64_t cost = 0, regs = 0;
-      for (int r : radices) {
-        const std::int64_t nb = (s.L / r + t - 1) / t;
-        cost += nb * r * t;
-        regs = std::max(regs, nb * r);
-      }
-      if (regs <= 16 && double(cost) <= 1.4 * double(best_cost)) {
+      bool fits = true;
+      for (int r : radices) fits = fits && (s.L / r + t - 1) / t <= 2 && (s.L / r + t - 1) / t * r <= 16;
+      if (fits) {
         g.items = int(t);
         break;
       }
