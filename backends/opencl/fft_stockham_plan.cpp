@@ -1,0 +1,398 @@
+// Plans of kernels/fft_stockham.cl (fft_stockham.hpp lists the five): every table computed on the
+// host in double precision and uploaded once per cached plan; the tuning switches and the
+// local-memory arithmetic the launches (fft_stockham.cpp) share.
+#include "nodal/backends/opencl/fft_stockham_detail.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <complex>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <numbers>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/core/error.hpp"
+#include "nodal/fft/plan.hpp"
+
+namespace nodal::opencl::fft {
+
+namespace stockham {
+
+namespace {
+std::atomic<StockhamMode> forced_mode{StockhamMode::automatic};
+std::atomic<bool> split_everywhere{false};
+std::atomic<std::int64_t> budget_cap{0};
+}  // namespace
+
+bool forced_split() { return split_everywhere.load(); }
+
+std::int64_t esize_of(DType real) { return real == DType::float64 ? 16 : 8; }
+bool pad_on() {
+  static const bool pad = [] {
+    const char* v = std::getenv("NODAL_FFT_PAD");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return pad;
+}
+// PITCH: PAD(L) rounded up to odd (kernels/fft_stockham.cl, bank-conflict padding): one pad slot per
+// 32 banks' worth of values (16 float2, 8 double2; split tiles hold one real per value: 32, 16)
+std::int64_t pitch_of(std::int64_t L, DType real, bool split) {
+  const std::int64_t shift = (real == DType::float64 ? 3 : 4) + (split ? 1 : 0);
+  return (pad_on() ? L + (L >> shift) : L) | 1;
+}
+// bytes of one transform's row in the tile
+std::int64_t row_bytes(std::int64_t L, DType real, bool split) {
+  return pitch_of(L, real, split) * (split ? esize_of(real) / 2 : esize_of(real));
+}
+std::int64_t budget_of(const Context& context) {
+  const std::int64_t device = std::int64_t(context.device().local_memory) - 1024;
+  const std::int64_t cap = budget_cap.load();
+  return cap > 0 ? std::min(device, cap) : device;
+}
+
+// The longest transform one group holds: its tile fits local memory (split: one real per value),
+// and at most 16 values per work-item within 1024 work-items.
+std::int64_t single_limit(const Context& context, DType real) {
+  std::int64_t limit = 16384;
+  while (limit > 2 && row_bytes(limit, real, true) > budget_of(context)) --limit;
+  return limit;
+}
+
+// Tuning switches read once (bench/fft compares them on a GPU; docs/opencl.md): NODAL_FFT_RADIX16=1
+// allows radix-16 passes (off: on the H100 they made the four-step 25 % slower and Bluestein's
+// one-launch plan 12 % slower, and single launches no faster), NODAL_FFT_GROUP the work-items per
+// group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256),
+// NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have
+// (default 235: radix-7 passes cost more than the few percent of length they save; measured on the
+// H100 for n = 4099: m = 8640 = 2^6·3^3·5 ran 10 % faster than m = 8232 = 2^3·3·7^3).
+// Radix 16 where a launch runs its passes twice (Bluestein in one launch: 1.3x faster on the H100
+// with 128-item groups), elsewhere only with NODAL_FFT_RADIX16=1.
+bool radix16(bool mid) {
+  static const int env = [] {
+    const char* v = std::getenv("NODAL_FFT_RADIX16");
+    return v ? (std::string_view(v) == "1" ? 1 : 0) : -1;
+  }();
+  return env >= 0 ? env == 1 : mid;
+}
+// NODAL_FFT_BLUESTEIN_M: the Bluestein length (for measuring candidates) where it is ≥ 2n − 1 and
+// allowed (one launch when it fits a group); NODAL_FFT_BLUESTEIN_LAUNCHES=3 refuses the one-launch plan.
+std::int64_t bluestein_override() {
+  static const std::int64_t m = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN_M");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
+  }();
+  return m;
+}
+bool bluestein_three_only() {
+  static const bool three = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN_LAUNCHES");
+    return v && std::string_view(v) == "3";
+  }();
+  return three;
+}
+std::vector<int> bluestein_primes() {
+  static const std::vector<int> primes = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN");
+    std::vector<int> p;
+    for (const char* c = v ? v : "235"; *c; ++c)
+      if (*c == '2' || *c == '3' || *c == '5' || *c == '7') p.push_back(*c - '0');
+    return p.empty() ? std::vector<int>{2, 3, 5, 7} : p;
+  }();
+  return primes;
+}
+bool bluestein_length(std::int64_t m) {
+  for (int p : bluestein_primes())
+    while (m % p == 0) m /= p;
+  return m == 1;
+}
+std::int64_t group_target() {
+  static const std::int64_t target = [] {
+    const char* v = std::getenv("NODAL_FFT_GROUP");
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(128);
+  }();
+  return target;
+}
+
+std::vector<int> radices_of(std::int64_t n, bool with16) {
+  std::vector<int> radices;
+  for (int r : {16, 8, 4, 2, 7, 5, 3}) {
+    if (r == 16 && !with16) continue;
+    while (n % r == 0) {
+      radices.push_back(r);
+      n /= r;
+    }
+  }
+  return n == 1 ? radices : std::vector<int>{};
+}
+bool smooth(std::int64_t n) { return n >= 2 && !radices_of(n).empty(); }
+
+cd root(std::int64_t x, std::int64_t n) {
+  x %= n;
+  if (x < 0) x += n;
+  const double angle = -2.0 * std::numbers::pi * double(x) / double(n);
+  return {std::cos(angle), std::sin(angle)};
+}
+
+std::shared_ptr<Buffer> upload(Context& context, const std::vector<cd>& values, DType real) {
+  const std::size_t esize = std::size_t(esize_of(real));
+  std::vector<unsigned char> bytes(std::max<std::size_t>(1, values.size()) * esize);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (real == DType::float64) {
+      const double v[2] = {values[i].real(), values[i].imag()};
+      std::memcpy(bytes.data() + i * esize, v, esize);
+    } else {
+      const float v[2] = {float(values[i].real()), float(values[i].imag())};
+      std::memcpy(bytes.data() + i * esize, v, esize);
+    }
+  }
+  auto buffer = context.pool().allocate(bytes.size());
+  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer, "fft table").mem(), CL_TRUE, 0, bytes.size(),
+                             bytes.data(), 0, nullptr, nullptr),
+        "clEnqueueWriteBuffer", "fft_stockham table");
+  return buffer;
+}
+
+std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values) {
+  const std::size_t bytes = std::max<std::size_t>(1, values.size()) * sizeof(std::int32_t);
+  auto buffer = context.pool().allocate(bytes);
+  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer, "fft table").mem(), CL_TRUE, 0,
+                             values.size() * sizeof(std::int32_t), values.data(), 0, nullptr, nullptr),
+        "clEnqueueWriteBuffer", "fft_stockham index table");
+  return buffer;
+}
+
+}  // namespace stockham
+
+namespace {
+
+using namespace stockham;
+
+// n1 (columns) · n2 (rows) = m with both ≤ limit, n1 the largest smooth divisor ≤ √m; 0 if none.
+std::int64_t column_length(std::int64_t m, std::int64_t limit) {
+  for (std::int64_t d = std::int64_t(std::sqrt(double(m))); d >= 2; --d)
+    if (m % d == 0 && smooth(d) && smooth(m / d) && d <= limit && m / d <= limit) return d;
+  return 0;
+}
+
+void step_twiddles(Context& context, StockhamPlan& p, std::int64_t m, DType real) {
+  std::int64_t split = 1;
+  while (split * split < m) split *= 2;
+  std::vector<cd> lo, hi;
+  for (std::int64_t x = 0; x < split; ++x) lo.push_back(root(x, m));
+  for (std::int64_t x = 0; x * split < m; ++x) hi.push_back(root(x * split, m));
+  p.split = split;
+  p.twiddle_lo = upload(context, lo, real);
+  p.twiddle_hi = upload(context, hi, real);
+}
+
+std::int64_t power_mod(std::int64_t base, std::int64_t exponent, std::int64_t n) {  // n < 2^31
+  std::int64_t result = 1;
+  base %= n;
+  for (; exponent > 0; exponent >>= 1, base = base * base % n)
+    if (exponent & 1) result = result * base % n;
+  return result;
+}
+// The smallest generator of the multiplicative group mod n when n is an odd prime, else 0.
+std::int64_t primitive_root(std::int64_t n) {
+  if (n < 3 || n >= (std::int64_t(1) << 31)) return 0;
+  for (std::int64_t d = 2; d * d <= n; ++d)
+    if (n % d == 0) return 0;
+  std::vector<std::int64_t> factors;  // the primes of n − 1
+  std::int64_t rest = n - 1;
+  for (std::int64_t d = 2; d * d <= rest; ++d)
+    if (rest % d == 0) {
+      factors.push_back(d);
+      while (rest % d == 0) rest /= d;
+    }
+  if (rest > 1) factors.push_back(rest);
+  for (std::int64_t g = 2; g < n; ++g)
+    if (std::all_of(factors.begin(), factors.end(), [&](std::int64_t f) { return power_mod(g, (n - 1) / f, n) != 1; }))
+      return g;
+  return 0;
+}
+
+
+std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DType real) {
+  auto p = std::make_shared<StockhamPlan>();
+  p->n = p->m = n;
+  const std::int64_t limit = single_limit(context, real);
+  if (smooth(n) && n <= limit) return p;
+  if (smooth(n)) {
+    const std::int64_t n1 = column_length(n, limit);
+    if (n1) {
+      p->kind = StockhamPlan::Kind::four_step;
+      p->n1 = n1;
+      p->n2 = n / n1;
+      step_twiddles(context, *p, n, real);
+      return p;
+    }
+  }
+  // Rader, for a prime n whose n − 1 = n1·n2 is smooth but beyond one launch: a cyclic convolution
+  // of length n − 1 (about half of Bluestein's m ≥ 2n − 1)
+  if (const std::int64_t g = primitive_root(n); g && n - 1 > limit && smooth(n - 1) && column_length(n - 1, limit)) {
+    const std::int64_t m = n - 1;
+    p->kind = StockhamPlan::Kind::rader;
+    p->m = m;
+    p->n1 = column_length(m, limit);
+    p->n2 = m / p->n1;
+    step_twiddles(context, *p, m, real);
+    std::vector<std::int32_t> gather(static_cast<std::size_t>(m)), scatter(static_cast<std::size_t>(m));
+    std::vector<cd> b(static_cast<std::size_t>(m)), spectrum(static_cast<std::size_t>(m));
+    const std::int64_t g_inverse = power_mod(g, n - 2, n);
+    std::int64_t up = 1, down = 1;  // g^q, g^−q
+    for (std::int64_t q = 0; q < m; ++q) {
+      gather[std::size_t(q)] = std::int32_t(up);
+      scatter[std::size_t(q)] = std::int32_t(down);
+      b[std::size_t(q)] = root(down, n) / double(m);  // w_n^(g^−q) / m: the inverse's 1/m folded in
+      up = up * g % n;
+      down = down * g_inverse % n;
+    }
+    nodal::fft::Plan<double>::cached({.n = std::size_t(m)})->execute(b.data(), spectrum.data());
+    std::vector<cd> rows(spectrum.size());  // row k1 of the four-step holds bins k1 + n1·k2
+    for (std::int64_t k1 = 0; k1 < p->n1; ++k1)
+      for (std::int64_t k2 = 0; k2 < p->n2; ++k2)
+        rows[std::size_t(k1 * p->n2 + k2)] = spectrum[std::size_t(k1 + p->n1 * k2)];
+    p->spectrum[0] = upload(context, rows, real);
+    p->gather = upload_ints(context, gather);
+    p->scatter = upload_ints(context, scatter);
+    return p;
+  }
+  // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
+  // one launch when a length ≥ 2n − 1 fits a group: a power of two, else the 2·3·5-smooth length with
+  // the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and barriers, not
+  // traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4, 10000 = 2^4·5^4 4.1,
+  // 8640 = 2^6·3^3·5 10.8, 11250 11.3)
+  const auto odd_factors = [](std::int64_t c) {
+    int odd = 0;
+    for (int f : {3, 5, 7})
+      while (c % f == 0) c /= f, ++odd;
+    return odd;
+  };
+  std::int64_t m = 1;
+  while (m < 2 * n - 1) m *= 2;
+  if (m > limit) {
+    m = 0;
+    double best = 0;
+    for (std::int64_t c = 2 * n - 1; c <= limit; ++c)
+      if (bluestein_length(c) && (!m || double(c) * (1 + 0.2 * odd_factors(c)) < best))
+        best = double(c) * (1 + 0.2 * odd_factors(c)), m = c;
+  }
+  if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
+  if (bluestein_three_only()) m = 0;
+  if (m) {
+    p->kind = StockhamPlan::Kind::bluestein;
+  } else {
+    // the allowed length with the least m·(1 + 0.03·odd prime factors) up to 1.5·(2n − 1): odd radices
+    // cost more arithmetic per pass than 2, 4, 8, but traffic grows with m (H100, n = 4099: m = 8640
+    // 3.4 ms, 9216 = 96·96 3.9 ms, 8232 3.7 ms)
+    const std::int64_t lowest = std::max(2 * n - 1, bluestein_override());
+    double best = 0;
+    for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
+      if (!bluestein_length(c) || !column_length(c, limit)) continue;
+      const double cost = double(c) * (1 + 0.03 * odd_factors(c));
+      if (!m || cost < best) best = cost, m = c;
+    }
+    if (!m) return nullptr;
+    p->kind = StockhamPlan::Kind::bluestein_three;
+    p->n1 = column_length(m, limit);
+    p->n2 = m / p->n1;
+    step_twiddles(context, *p, m, real);
+  }
+  p->m = m;
+  std::vector<cd> w(static_cast<std::size_t>(n));
+  for (std::int64_t j = 0; j < n; ++j) w[std::size_t(j)] = root((j * j) % (2 * n), 2 * n);
+  const auto host_plan = nodal::fft::Plan<double>::cached({.n = std::size_t(m)});
+  for (int inverse = 0; inverse < 2; ++inverse) {
+    std::vector<cd> chirp(w), filter(static_cast<std::size_t>(m), 0.0), spectrum(static_cast<std::size_t>(m));
+    if (inverse)
+      for (auto& c : chirp) c = std::conj(c);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const cd b = std::conj(chirp[std::size_t(j)]);
+      filter[std::size_t(j)] = b;
+      if (j) filter[std::size_t(m - j)] = b;
+    }
+    host_plan->execute(filter.data(), spectrum.data());
+    if (p->kind == StockhamPlan::Kind::bluestein_three) {  // row k1 of the four-step holds bins k1 + n1·k2
+      std::vector<cd> rows(spectrum.size());
+      for (std::int64_t k1 = 0; k1 < p->n1; ++k1)
+        for (std::int64_t k2 = 0; k2 < p->n2; ++k2)
+          rows[std::size_t(k1 * p->n2 + k2)] = spectrum[std::size_t(k1 + p->n1 * k2)];
+      spectrum = std::move(rows);
+    }
+    p->chirp[inverse] = upload(context, chirp, real);
+    p->spectrum[inverse] = upload(context, spectrum, real);
+  }
+  return p;
+}
+
+using PlanTable = std::map<std::tuple<const Context*, std::int64_t, int>, std::shared_ptr<const StockhamPlan>>;
+std::mutex& plan_mutex() {
+  static std::mutex m;
+  return m;
+}
+PlanTable& plan_table() {
+  static PlanTable t;
+  return t;
+}
+
+}  // namespace
+
+void set_stockham_mode(StockhamMode mode) { stockham::forced_mode = mode; }
+void set_stockham_test_limits(std::int64_t local_bytes, bool split) {
+  stockham::budget_cap = local_bytes;
+  stockham::split_everywhere = split;
+  std::lock_guard lock(plan_mutex());
+  plan_table().clear();
+}
+
+bool stockham_enabled(const Context& context) {
+  static const int env = [] {
+    const char* v = std::getenv("NODAL_FFT_STOCKHAM");
+    return v ? (std::string_view(v) == "0" ? 0 : 1) : -1;
+  }();
+  const StockhamMode mode = stockham::forced_mode.load();
+  if (mode != StockhamMode::automatic) return mode == StockhamMode::on;
+  if (env >= 0) return env == 1;
+  return context.device().type.find("gpu") != std::string::npos;
+}
+
+std::shared_ptr<const StockhamPlan> stockham_plan(Context& context, std::int64_t n, DType real) {
+  if (n < 2 || n >= (std::int64_t(1) << 30)) return nullptr;
+  const auto key = std::make_tuple(&context, n, int(real));
+  {
+    std::lock_guard lock(plan_mutex());
+    if (auto it = plan_table().find(key); it != plan_table().end()) return it->second;
+  }
+  auto plan = build(context, n, real);
+  std::lock_guard lock(plan_mutex());
+  return plan_table().emplace(key, plan).first->second;
+}
+
+std::string describe(const StockhamPlan& p) {
+  switch (p.kind) {
+    case StockhamPlan::Kind::single:
+      return fmt::format("stockham n={} radices {}", p.n, fmt::join(radices_of(p.n, radix16(false)), "·"));
+    case StockhamPlan::Kind::four_step:
+      return fmt::format("stockham four-step n={} = {} x {} (2 launches)", p.n, p.n1, p.n2);
+    case StockhamPlan::Kind::bluestein:
+      return fmt::format("stockham bluestein n={} via m={} in one launch", p.n, p.m);
+    case StockhamPlan::Kind::rader:
+      return fmt::format("stockham rader n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
+    case StockhamPlan::Kind::bluestein_three:
+      return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
+  }
+  return {};
+}
+
+
+}  // namespace nodal::opencl::fft
