@@ -38,12 +38,8 @@
 // ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 32 KiB: fft_plan caps the local n) unless
 // the host builds with -DTWIDDLE_SPACE=__global (see fft_plan.cpp: neighbouring work-items read
 // different twiddles, which a GPU's constant cache serialises).
-#if defined(NODAL_FP64)
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-typedef double2 T2;
-#else
-typedef float2 T2;
-#endif
+// T2, cmul, mul_minus_i and the radix-R DFTs (2, 4, 8, 16, 3, 5, 7): kernels/fft_radix.cl,
+// prepended by the host (fft_plan.cpp).
 
 // load flags
 #define LOAD_REAL 1
@@ -59,70 +55,6 @@ typedef float2 T2;
 #define STORE_INTERIOR 128
 // both: walk the values batch-fastest
 #define BATCH_FASTEST 256
-
-inline T2 cmul(T2 a, T2 b) { return (T2)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
-inline T2 mul_minus_i(T2 a) { return (T2)(a.y, -a.x); }  // −i·a
-
-// --- radix-R DFTs in registers (forward: exp(−2πi·t·k/R)) ------------------------------------
-inline void dft2(T2* v) {
-  const T2 a = v[0], b = v[1];
-  v[0] = a + b;
-  v[1] = a - b;
-}
-inline void dft4(T2* v) {
-  const T2 t0 = v[0] + v[2], t1 = v[0] - v[2], t2 = v[1] + v[3], t3 = mul_minus_i(v[1] - v[3]);
-  v[0] = t0 + t2;
-  v[2] = t0 - t2;
-  v[1] = t1 + t3;
-  v[3] = t1 - t3;
-}
-inline void dft8(T2* v) {
-  T2 e[4] = {v[0], v[2], v[4], v[6]}, o[4] = {v[1], v[3], v[5], v[7]};
-  dft4(e);
-  dft4(o);
-  const T c = (T)0.70710678118654752440;  // √½
-  o[1] = (T2)(c * (o[1].x + o[1].y), c * (o[1].y - o[1].x));    // · w8 = (1 − i)/√2
-  o[2] = mul_minus_i(o[2]);                                      // · w8² = −i
-  o[3] = (T2)(c * (o[3].y - o[3].x), -c * (o[3].x + o[3].y));   // · w8³ = (−1 − i)/√2
-  for (int k = 0; k < 4; ++k) {
-    v[k] = e[k] + o[k];
-    v[k + 4] = e[k] - o[k];
-  }
-}
-// Odd R: X_k = v0 + Σ_t cos(2πtk/R)(v_t + v_{R−t}) − i Σ_t sin(2πtk/R)(v_t − v_{R−t}), t = 1..(R−1)/2
-__constant double cos3[3] = {1.0, -0.5, -0.5};
-__constant double sin3[3] = {0.0, 0.86602540378443864676, -0.86602540378443864676};
-__constant double cos5[5] = {1.0, 0.30901699437494742410, -0.80901699437494742410, -0.80901699437494742410,
-                             0.30901699437494742410};
-__constant double sin5[5] = {0.0, 0.95105651629515357212, 0.58778525229247312917, -0.58778525229247312917,
-                             -0.95105651629515357212};
-__constant double cos7[7] = {1.0, 0.62348980185873353053, -0.22252093395631440429, -0.90096886790241912624,
-                             -0.90096886790241912624, -0.22252093395631440429, 0.62348980185873353053};
-__constant double sin7[7] = {0.0, 0.78183148246802980871, 0.97492791218182360702, 0.43388373911755812048,
-                             -0.43388373911755812048, -0.97492791218182360702, -0.78183148246802980871};
-#define DFT_ODD(R, COS, SIN)                                             \
-  inline void dft##R(T2* v) {                                            \
-    T2 s[R / 2 + 1], d[R / 2 + 1], x[R];                                 \
-    for (int t = 1; t <= R / 2; ++t) {                                   \
-      s[t] = v[t] + v[R - t];                                            \
-      d[t] = v[t] - v[R - t];                                            \
-    }                                                                    \
-    x[0] = v[0];                                                         \
-    for (int t = 1; t <= R / 2; ++t) x[0] += s[t];                       \
-    for (int k = 1; k <= R / 2; ++k) {                                   \
-      T2 a = v[0], b = (T2)(0, 0);                                       \
-      for (int t = 1; t <= R / 2; ++t) {                                 \
-        a += (T)COS[(t * k) % R] * s[t];                                 \
-        b += (T)SIN[(t * k) % R] * d[t];                                 \
-      }                                                                  \
-      x[k] = a + mul_minus_i(b);                                         \
-      x[R - k] = a - mul_minus_i(b);                                     \
-    }                                                                    \
-    for (int k = 0; k < R; ++k) v[k] = x[k];                             \
-  }
-DFT_ODD(3, cos3, sin3)
-DFT_ODD(5, cos5, sin5)
-DFT_ODD(7, cos7, sin7)
 
 // One Stockham butterfly of radix R (Govindaraju et al. 2008): inputs j + t·n/R, twiddled by
 // w_{ns·R}^(t·k), k = j mod ns; outputs (j − k)·R + k + t·ns.

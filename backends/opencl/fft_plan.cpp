@@ -88,7 +88,9 @@ cl_kernel fft_kernel(Context& context, DType real, std::string_view name, std::s
   const bool fp64 = real == DType::float64;
   const std::string options = fmt::format("-cl-std=CL1.2 {} {} {}", fp64 ? "-DT=double -DNODAL_FP64" : "-DT=float",
                                           twiddles_in_constant() ? "" : "-DTWIDDLE_SPACE=__global", defines);
-  return context.programs().kernel("fft.cl", kernel_source("fft"), options, name);
+  // kernels/fft_radix.cl (the radix-R DFTs it shares with fft_stockham.cl), then kernels/fft.cl
+  static const std::string source = std::string(kernel_source("fft_radix")) + std::string(kernel_source("fft"));
+  return context.programs().kernel("fft.cl", source, options, name);
 }
 
 void run_local(Context& context, const Plan& plan, DType real, std::int64_t count, const Side& load,

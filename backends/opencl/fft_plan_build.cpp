@@ -15,6 +15,7 @@
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/fft_plan_detail.hpp"
+#include "nodal/backends/opencl/fft_tables.hpp"
 #include "nodal/core/error.hpp"
 #include "nodal/fft/plan.hpp"
 
@@ -37,7 +38,8 @@ std::vector<int> smooth_radices(std::int64_t n) {  // empty when n is not 2·3·
 
 bool smooth(std::int64_t n) { return n == 1 || !smooth_radices(n).empty(); }
 
-// A device buffer holding `values` as complex numbers of `real` precision.
+}  // namespace
+
 std::shared_ptr<Buffer> upload_table(Context& context, const std::vector<cd>& values, DType real) {
   const std::size_t esize = real == DType::float64 ? 16 : 8;
   std::vector<unsigned char> bytes(std::max<std::size_t>(1, values.size()) * esize);
@@ -57,7 +59,6 @@ std::shared_ptr<Buffer> upload_table(Context& context, const std::vector<cd>& va
   return buffer;
 }
 
-// exp(−2πi·x/n) with x reduced exactly first, so large products keep full double accuracy
 cd root(std::int64_t x, std::int64_t n) {
   x %= n;
   if (x < 0) x += n;
@@ -65,7 +66,42 @@ cd root(std::int64_t x, std::int64_t n) {
   return {std::cos(angle), std::sin(angle)};
 }
 
-}  // namespace
+std::vector<cd> pass_twiddle_values(const std::vector<int>& radices) {
+  std::vector<cd> tw;
+  std::int64_t ns = 1;
+  for (int r : radices) {
+    for (std::int64_t k = 0; k < ns; ++k)
+      for (int t = 1; t < r; ++t) tw.push_back(root(t * k, ns * r));
+    ns *= r;
+  }
+  return tw;
+}
+
+TwoLevelTwiddles two_level_twiddles(Context& context, std::int64_t n, std::int64_t split, DType real) {
+  std::vector<cd> lo, hi;
+  for (std::int64_t x = 0; x < split; ++x) lo.push_back(root(x, n));
+  for (std::int64_t x = 0; x * split < n; ++x) hi.push_back(root(x * split, n));
+  return {upload_table(context, lo, real), upload_table(context, hi, real)};
+}
+
+BluesteinTables bluestein_tables(std::int64_t n, std::int64_t m, bool inverse) {
+  // forward: chirp w, filter b_j = conj(w_|j|); inverse: chirp conj(w), filter w_|j|
+  BluesteinTables t;
+  t.chirp.resize(static_cast<std::size_t>(n));
+  for (std::int64_t j = 0; j < n; ++j) {
+    const cd w = root((j * j) % (2 * n), 2 * n);  // exp(−iπj²/n)
+    t.chirp[std::size_t(j)] = inverse ? std::conj(w) : w;
+  }
+  std::vector<cd> filter(static_cast<std::size_t>(m), 0.0);
+  for (std::int64_t j = 0; j < n; ++j) {
+    const cd b = std::conj(t.chirp[std::size_t(j)]);
+    filter[std::size_t(j)] = b;
+    if (j) filter[std::size_t(m - j)] = b;
+  }
+  t.spectrum.resize(static_cast<std::size_t>(m));
+  nodal::fft::Plan<double>::cached({.n = std::size_t(m)})->execute(filter.data(), t.spectrum.data());
+  return t;
+}
 
 // Local memory fft_local may take: the device's less 1 KiB for the driver's own use.
 std::int64_t local_budget(const Context& context) { return std::int64_t(context.device().local_memory) - 1024; }
@@ -110,14 +146,7 @@ std::shared_ptr<const Plan> build(Context& context, std::int64_t n, DType real) 
     plan->radices = smooth_radices(n);
     if (plan->radices.size() > 16)
       throw ValueError(fmt::format("fft (opencl): length {} needs more than 16 passes", n));
-    std::vector<cd> tw;  // per pass: ns·(R−1) values w_{ns·R}^(t·k), k < ns, t = 1..R−1
-    std::int64_t ns = 1;
-    for (int r : plan->radices) {
-      for (std::int64_t k = 0; k < ns; ++k)
-        for (int t = 1; t < r; ++t) tw.push_back(root(t * k, ns * r));
-      ns *= r;
-    }
-    plan->pass_twiddles = upload_table(context, tw, real);
+    plan->pass_twiddles = upload_table(context, pass_twiddle_values(plan->radices), real);
     return plan;
   }
   if (smooth(n)) {
@@ -131,12 +160,10 @@ std::shared_ptr<const Plan> build(Context& context, std::int64_t n, DType real) 
       plan->rows = cached(context, n2, real);
       std::int64_t split = 1;
       while (split * split < n) ++split;
-      std::vector<cd> lo, hi;
-      for (std::int64_t x = 0; x < split; ++x) lo.push_back(root(x, n));
-      for (std::int64_t x = 0; x * split < n; ++x) hi.push_back(root(x * split, n));
+      const TwoLevelTwiddles twiddles = two_level_twiddles(context, n, split, real);
       plan->twiddle_split = split;
-      plan->twiddle_lo = upload_table(context, lo, real);
-      plan->twiddle_hi = upload_table(context, hi, real);
+      plan->twiddle_lo = twiddles.lo;
+      plan->twiddle_hi = twiddles.hi;
       return plan;
     }
     if (n > limit * limit)
@@ -151,23 +178,10 @@ std::shared_ptr<const Plan> build(Context& context, std::int64_t n, DType real) 
                                  n, m, limit * limit));
   plan->kind = Plan::Kind::bluestein;
   plan->inner = cached(context, m, real);
-  std::vector<cd> w(std::size_t(n), 0.0);
-  for (std::int64_t j = 0; j < n; ++j) w[std::size_t(j)] = root((j * j) % (2 * n), 2 * n);  // exp(−iπj²/n)
   for (int inverse = 0; inverse < 2; ++inverse) {
-    // forward: chirp w, filter b_j = conj(w_|j|); inverse: chirp conj(w), filter w_|j|
-    std::vector<cd> chirp(w), filter(std::size_t(m), 0.0);
-    if (inverse)
-      for (auto& c : chirp) c = std::conj(c);
-    for (std::int64_t j = 0; j < n; ++j) {
-      const cd b = std::conj(chirp[std::size_t(j)]);
-      filter[std::size_t(j)] = b;
-      if (j) filter[std::size_t(m - j)] = b;
-    }
-    const auto host_plan = nodal::fft::Plan<double>::cached({.n = std::size_t(m)});
-    std::vector<cd> spectrum(static_cast<std::size_t>(m));
-    host_plan->execute(filter.data(), spectrum.data());
-    plan->chirp[inverse] = upload_table(context, chirp, real);
-    plan->spectrum[inverse] = upload_table(context, spectrum, real);
+    const BluesteinTables t = bluestein_tables(n, m, inverse != 0);
+    plan->chirp[inverse] = upload_table(context, t.chirp, real);
+    plan->spectrum[inverse] = upload_table(context, t.spectrum, real);
   }
   return plan;
 }

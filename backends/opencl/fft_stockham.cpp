@@ -38,16 +38,7 @@ std::shared_ptr<Buffer> pass_twiddles(Context& context, std::int64_t L, bool wit
   static std::map<std::tuple<const Context*, std::int64_t, bool, int>, std::shared_ptr<Buffer>> tables;
   std::lock_guard lock(mutex);
   auto& slot = tables[{&context, L, with16, int(real)}];
-  if (!slot) {
-    std::vector<cd> tw;
-    std::int64_t ns = 1;
-    for (int r : radices_of(L, with16)) {
-      for (std::int64_t k = 0; k < ns; ++k)
-        for (int t = 1; t < r; ++t) tw.push_back(root(t * k, ns * r));
-      ns *= r;
-    }
-    slot = upload(context, tw, real);
-  }
+  if (!slot) slot = upload_table(context, pass_twiddle_values(radices_of(L, with16)), real);
   return slot;
 }
 
@@ -168,6 +159,7 @@ std::string program_text(const Step& s, const Shape2& g, DType real) {
       s.L, g.items, g.lanes, pitch_of(s.L, real, g.split), pad_on() ? 1 : 0, s.tw_split, g.split ? 1 : 0, vmax);
   text += side_defines('L', s.load) + side_defines('S', s.store) + fmt::format("#define MID_FLAGS {}\n", s.mid_flags);
   text += fmt::format("#define FFT_STEPS{}\n", steps);
+  text += kernel_source("fft_radix");
   text += kernel_source("fft_stockham");
   return text;
 }
@@ -177,13 +169,32 @@ struct Tables {
 };
 cl_mem mem_of(const std::shared_ptr<Buffer>& b) { return b ? device_buffer(*b, "fft").mem() : nullptr; }
 
+// A Step's group shape and program text, worked out once per (device, Step, precision, local-memory
+// limits): the work-item search and the 15 KB of text stay off the launch path.
+const std::pair<Shape2, std::string>& shaped(Context& context, const Step& s, DType real) {
+  static std::mutex mutex;
+  static std::map<std::string, std::pair<Shape2, std::string>> cache;
+  const auto side = [](const SideSpec& d) {
+    return fmt::format("{},{},{},{},{},{}", d.bstride, d.I, d.emul, d.imul, d.flags, d.limit);
+  };
+  const std::string key = fmt::format("{} {} {} {} {} {} {} {} {} {}", static_cast<const void*>(&context), int(real), s.L,
+                                      s.mid, s.mid_flags, s.tw_split, side(s.load), side(s.store), budget_of(context),
+                                      forced_split());
+  std::lock_guard lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    const Shape2 g = group_shape(context, s, real);
+    it = cache.emplace(key, std::make_pair(g, program_text(s, g, real))).first;
+  }
+  return it->second;
+}
+
 // `inverse`: conj_load | conj_store, the run-time direction (kernels/fft_stockham.cl)
 void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_mem in, std::int64_t in_off, cl_mem out,
             std::int64_t out_off, const Tables& t, double scale, int inverse = 0) {
   if (count <= 0) return;
-  const Shape2 g = group_shape(context, s, real);
+  const auto& [g, text] = shaped(context, s, real);
   const bool fp64 = real == DType::float64;
-  const std::string text = program_text(s, g, real);
   const std::string options = fp64 ? "-cl-std=CL1.2 -DT=double -DNODAL_FP64" : "-cl-std=CL1.2 -DT=float";
   cl_kernel kernel = context.programs().kernel("fft_stockham.cl", text, options, "fft_stockham");
   const cl_mem tw = mem_of(pass_twiddles(context, s.L, radix16(s.mid), real));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/fft_tables.hpp"
 #include "nodal/backends/opencl/fft_stockham.hpp"
 
 namespace nodal::opencl::fft {
@@ -54,9 +55,7 @@ std::int64_t single_limit(const Context& context, DType real);
 std::vector<int> radices_of(std::int64_t n, bool with16 = false);  // empty when n is not 2·3·5·7-smooth
 bool smooth(std::int64_t n);
 
-// tables
-cd root(std::int64_t x, std::int64_t n);  // exp(−2πi·x/n), x reduced exactly first
-std::shared_ptr<Buffer> upload(Context& context, const std::vector<cd>& values, DType real);
+// tables (root, upload_table and the other shared host tables: fft_tables.hpp)
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values);
 
 }  // namespace stockham

@@ -136,32 +136,6 @@ std::vector<int> radices_of(std::int64_t n, bool with16) {
 }
 bool smooth(std::int64_t n) { return n >= 2 && !radices_of(n).empty(); }
 
-cd root(std::int64_t x, std::int64_t n) {
-  x %= n;
-  if (x < 0) x += n;
-  const double angle = -2.0 * std::numbers::pi * double(x) / double(n);
-  return {std::cos(angle), std::sin(angle)};
-}
-
-std::shared_ptr<Buffer> upload(Context& context, const std::vector<cd>& values, DType real) {
-  const std::size_t esize = std::size_t(esize_of(real));
-  std::vector<unsigned char> bytes(std::max<std::size_t>(1, values.size()) * esize);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (real == DType::float64) {
-      const double v[2] = {values[i].real(), values[i].imag()};
-      std::memcpy(bytes.data() + i * esize, v, esize);
-    } else {
-      const float v[2] = {float(values[i].real()), float(values[i].imag())};
-      std::memcpy(bytes.data() + i * esize, v, esize);
-    }
-  }
-  auto buffer = context.pool().allocate(bytes.size());
-  check(clEnqueueWriteBuffer(context.queue(), device_buffer(*buffer, "fft table").mem(), CL_TRUE, 0, bytes.size(),
-                             bytes.data(), 0, nullptr, nullptr),
-        "clEnqueueWriteBuffer", "fft_stockham table");
-  return buffer;
-}
-
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values) {
   const std::size_t bytes = std::max<std::size_t>(1, values.size()) * sizeof(std::int32_t);
   auto buffer = context.pool().allocate(bytes);
@@ -185,14 +159,20 @@ std::int64_t column_length(std::int64_t m, std::int64_t limit) {
 }
 
 void step_twiddles(Context& context, StockhamPlan& p, std::int64_t m, DType real) {
-  std::int64_t split = 1;
+  std::int64_t split = 1;  // a power of two: the kernel divides by it as a constant
   while (split * split < m) split *= 2;
-  std::vector<cd> lo, hi;
-  for (std::int64_t x = 0; x < split; ++x) lo.push_back(root(x, m));
-  for (std::int64_t x = 0; x * split < m; ++x) hi.push_back(root(x * split, m));
+  const TwoLevelTwiddles twiddles = two_level_twiddles(context, m, split, real);
   p.split = split;
-  p.twiddle_lo = upload(context, lo, real);
-  p.twiddle_hi = upload(context, hi, real);
+  p.twiddle_lo = twiddles.lo;
+  p.twiddle_hi = twiddles.hi;
+}
+
+// The spectrum in the four-step's row order: row k1 holds bins k1 + n1·k2.
+std::vector<cd> in_row_order(const std::vector<cd>& spectrum, std::int64_t n1, std::int64_t n2) {
+  std::vector<cd> rows(spectrum.size());
+  for (std::int64_t k1 = 0; k1 < n1; ++k1)
+    for (std::int64_t k2 = 0; k2 < n2; ++k2) rows[std::size_t(k1 * n2 + k2)] = spectrum[std::size_t(k1 + n1 * k2)];
+  return rows;
 }
 
 std::int64_t power_mod(std::int64_t base, std::int64_t exponent, std::int64_t n) {  // n < 2^31
@@ -258,11 +238,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
       down = down * g_inverse % n;
     }
     nodal::fft::Plan<double>::cached({.n = std::size_t(m)})->execute(b.data(), spectrum.data());
-    std::vector<cd> rows(spectrum.size());  // row k1 of the four-step holds bins k1 + n1·k2
-    for (std::int64_t k1 = 0; k1 < p->n1; ++k1)
-      for (std::int64_t k2 = 0; k2 < p->n2; ++k2)
-        rows[std::size_t(k1 * p->n2 + k2)] = spectrum[std::size_t(k1 + p->n1 * k2)];
-    p->spectrum[0] = upload(context, rows, real);
+    p->spectrum[0] = upload_table(context, in_row_order(spectrum, p->n1, p->n2), real);
     p->gather = upload_ints(context, gather);
     p->scatter = upload_ints(context, scatter);
     return p;
@@ -309,28 +285,11 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     step_twiddles(context, *p, m, real);
   }
   p->m = m;
-  std::vector<cd> w(static_cast<std::size_t>(n));
-  for (std::int64_t j = 0; j < n; ++j) w[std::size_t(j)] = root((j * j) % (2 * n), 2 * n);
-  const auto host_plan = nodal::fft::Plan<double>::cached({.n = std::size_t(m)});
   for (int inverse = 0; inverse < 2; ++inverse) {
-    std::vector<cd> chirp(w), filter(static_cast<std::size_t>(m), 0.0), spectrum(static_cast<std::size_t>(m));
-    if (inverse)
-      for (auto& c : chirp) c = std::conj(c);
-    for (std::int64_t j = 0; j < n; ++j) {
-      const cd b = std::conj(chirp[std::size_t(j)]);
-      filter[std::size_t(j)] = b;
-      if (j) filter[std::size_t(m - j)] = b;
-    }
-    host_plan->execute(filter.data(), spectrum.data());
-    if (p->kind == StockhamPlan::Kind::bluestein_three) {  // row k1 of the four-step holds bins k1 + n1·k2
-      std::vector<cd> rows(spectrum.size());
-      for (std::int64_t k1 = 0; k1 < p->n1; ++k1)
-        for (std::int64_t k2 = 0; k2 < p->n2; ++k2)
-          rows[std::size_t(k1 * p->n2 + k2)] = spectrum[std::size_t(k1 + p->n1 * k2)];
-      spectrum = std::move(rows);
-    }
-    p->chirp[inverse] = upload(context, chirp, real);
-    p->spectrum[inverse] = upload(context, spectrum, real);
+    const BluesteinTables t = bluestein_tables(n, m, inverse != 0);
+    const bool rows = p->kind == StockhamPlan::Kind::bluestein_three;
+    p->chirp[inverse] = upload_table(context, t.chirp, real);
+    p->spectrum[inverse] = upload_table(context, rows ? in_row_order(t.spectrum, p->n1, p->n2) : t.spectrum, real);
   }
   return p;
 }

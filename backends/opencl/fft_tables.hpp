@@ -1,0 +1,33 @@
+#pragma once
+// Host tables of the OpenCL FFTs, computed in double precision and uploaded as complex values of
+// the transform's precision: shared by the generic plans (fft_plan_build.cpp, which defines them)
+// and the specialised kernels' plans (fft_stockham_plan.cpp).
+#include <complex>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/core/tensor.hpp"
+
+namespace nodal::opencl::fft {
+
+// exp(−2πi·x/n) with x reduced exactly first, so large products keep full double accuracy
+std::complex<double> root(std::int64_t x, std::int64_t n);
+// A device buffer holding `values` as complex numbers of `real` precision.
+std::shared_ptr<Buffer> upload_table(Context& context, const std::vector<std::complex<double>>& values, DType real);
+// Stockham pass twiddles: per pass of `radices`, ns·(R−1) values w_{ns·R}^(t·k), k < ns, t = 1..R−1.
+std::vector<std::complex<double>> pass_twiddle_values(const std::vector<int>& radices);
+// w_n^x = lo[x % split]·hi[x / split] for x < n (four-step twiddles).
+struct TwoLevelTwiddles {
+  std::shared_ptr<Buffer> lo, hi;
+};
+TwoLevelTwiddles two_level_twiddles(Context& context, std::int64_t n, std::int64_t split, DType real);
+// Bluestein with convolution length m ≥ 2n − 1: forward, chirp w_j = exp(−iπj²/n) and the spectrum
+// FFT_m of the filter conj(w_|j|); inverse, the conjugate chirp and its filter's spectrum.
+struct BluesteinTables {
+  std::vector<std::complex<double>> chirp, spectrum;
+};
+BluesteinTables bluestein_tables(std::int64_t n, std::int64_t m, bool inverse);
+
+}  // namespace nodal::opencl::fft

@@ -1,0 +1,93 @@
+// Radix-R DFTs in registers, shared by kernels/fft.cl and kernels/fft_stockham.cl: the host
+// prepends this file to each of them (fft_plan.cpp, fft_stockham.cpp). It holds no kernel.
+// Built with -DT=float or -DT=double (with NODAL_FP64); T2 is the complex type, (re, im).
+#if defined(NODAL_FP64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double2 T2;
+#else
+typedef float2 T2;
+#endif
+
+inline T2 cmul(T2 a, T2 b) { return (T2)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+inline T2 mul_minus_i(T2 a) { return (T2)(a.y, -a.x); }  // −i·a
+
+// Forward: exp(−2πi·t·k/R).
+inline void dft2(T2* v) {
+  const T2 a = v[0], b = v[1];
+  v[0] = a + b;
+  v[1] = a - b;
+}
+inline void dft4(T2* v) {
+  const T2 t0 = v[0] + v[2], t1 = v[0] - v[2], t2 = v[1] + v[3], t3 = mul_minus_i(v[1] - v[3]);
+  v[0] = t0 + t2;
+  v[2] = t0 - t2;
+  v[1] = t1 + t3;
+  v[3] = t1 - t3;
+}
+inline void dft8(T2* v) {
+  T2 e[4] = {v[0], v[2], v[4], v[6]}, o[4] = {v[1], v[3], v[5], v[7]};
+  dft4(e);
+  dft4(o);
+  const T c = (T)0.70710678118654752440;  // √½
+  o[1] = (T2)(c * (o[1].x + o[1].y), c * (o[1].y - o[1].x));
+  o[2] = mul_minus_i(o[2]);
+  o[3] = (T2)(c * (o[3].y - o[3].x), -c * (o[3].x + o[3].y));
+  for (int k = 0; k < 4; ++k) {
+    v[k] = e[k] + o[k];
+    v[k + 4] = e[k] - o[k];
+  }
+}
+// 16 = 4 × 4: four DFT_4 over x[b + 4a], twiddles w16^(b·k1), four DFT_4 across b; X[k1 + 4·k2].
+__constant T w16[20] = {1.0, -0.0, 0.92387953251128675613, -0.38268343236508977173, 0.70710678118654752440,
+                        -0.70710678118654752440, 0.38268343236508977173, -0.92387953251128675613, 0.0, -1.0,
+                        -0.38268343236508977173, -0.92387953251128675613, -0.70710678118654752440,
+                        -0.70710678118654752440, -0.92387953251128675613, -0.38268343236508977173, -1.0, -0.0,
+                        -0.92387953251128675613, 0.38268343236508977173};  // w16^x = (cos, −sin)(2πx/16), x < 10
+inline void dft16(T2* v) {
+  T2 y[16];
+  for (int b = 0; b < 4; ++b) {
+    T2 q[4] = {v[b], v[b + 4], v[b + 8], v[b + 12]};
+    dft4(q);
+    for (int k1 = 0; k1 < 4; ++k1) y[4 * b + k1] = b * k1 ? cmul(q[k1], (T2)(w16[2 * b * k1], w16[2 * b * k1 + 1])) : q[k1];
+  }
+  for (int k1 = 0; k1 < 4; ++k1) {
+    T2 q[4] = {y[k1], y[4 + k1], y[8 + k1], y[12 + k1]};
+    dft4(q);
+    for (int k2 = 0; k2 < 4; ++k2) v[k1 + 4 * k2] = q[k2];
+  }
+}
+
+// Odd R: X_k = v0 + Σ_t cos(2πtk/R)(v_t + v_{R−t}) − i Σ_t sin(2πtk/R)(v_t − v_{R−t})
+// (cos then sin of 2πx/R, x < R; OpenCL C has no variadic macros, so one table per radix)
+__constant T cs3[6] = {1.0, -0.5, -0.5, 0.0, 0.86602540378443864676, -0.86602540378443864676};
+__constant T cs5[10] = {1.0, 0.30901699437494742410, -0.80901699437494742410, -0.80901699437494742410,
+                        0.30901699437494742410, 0.0, 0.95105651629515357212, 0.58778525229247312917,
+                        -0.58778525229247312917, -0.95105651629515357212};
+__constant T cs7[14] = {1.0, 0.62348980185873353053, -0.22252093395631440429, -0.90096886790241912624,
+                        -0.90096886790241912624, -0.22252093395631440429, 0.62348980185873353053, 0.0,
+                        0.78183148246802980871, 0.97492791218182360702, 0.43388373911755812048,
+                        -0.43388373911755812048, -0.97492791218182360702, -0.78183148246802980871};
+#define DFT_ODD(R)                                                              \
+  inline void dft##R(T2* v) {                                                   \
+    T2 s[R / 2 + 1], d[R / 2 + 1], x[R];                                        \
+    for (int t = 1; t <= R / 2; ++t) {                                          \
+      s[t] = v[t] + v[R - t];                                                   \
+      d[t] = v[t] - v[R - t];                                                   \
+    }                                                                           \
+    x[0] = v[0];                                                                \
+    for (int t = 1; t <= R / 2; ++t) x[0] += s[t];                              \
+    for (int k = 1; k <= R / 2; ++k) {                                          \
+      T2 a = v[0], b = (T2)(0, 0);                                              \
+      for (int t = 1; t <= R / 2; ++t) {                                        \
+        a += cs##R[(t * k) % R] * s[t];                                         \
+        b += cs##R[R + (t * k) % R] * d[t];                                     \
+      }                                                                         \
+      x[k] = a + mul_minus_i(b);                                                \
+      x[R - k] = a - mul_minus_i(b);                                            \
+    }                                                                           \
+    for (int k = 0; k < R; ++k) v[k] = x[k];                                    \
+  }
+DFT_ODD(3)
+DFT_ODD(5)
+DFT_ODD(7)
+
