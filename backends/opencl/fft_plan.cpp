@@ -14,6 +14,7 @@
 #include "nodal/backends/opencl/buffer_pool.hpp"
 #include "nodal/backends/opencl/fft_plan_detail.hpp"
 #include "nodal/backends/opencl/fft_stockham.hpp"
+#include "nodal/backends/opencl/fft_tables.hpp"
 #include "nodal/backends/opencl/kernel_sources.hpp"
 #include "nodal/backends/opencl/program_cache.hpp"
 #include "nodal/backends/opencl/launch.hpp"
@@ -177,6 +178,62 @@ void run_four_step(Context& context, const Plan& plan, DType real, std::int64_t 
   run_local(context, *plan.rows, real, count * n1, b_load, {}, twiddle, b_tables, b_store, sops);
 }
 
+// The side of an n1 × n2 view of plain rows: its columns (transform i = column, element e = row:
+// idx = e·n2 + i) or its rows (transform i = row, element e: idx = i·n2 + e).
+Side column_side(Side s, std::int64_t n1, std::int64_t n2) {
+  (void)n1;
+  s.I = n2;
+  s.s_inner = 0;
+  s.k_mul = n2;
+  s.k_imul = 1;
+  return s;
+}
+Side row_side(Side s, std::int64_t n1, std::int64_t n2) {
+  s.I = n1;
+  s.s_inner = 0;
+  s.k_mul = 1;
+  s.k_imul = n2;
+  return s;
+}
+
+// Four-step with the spectrum left scrambled (Order::scrambled): columns load → store, then the
+// rows in place on store with w_n^(j2·k1) fused into their load, stored where they were read: bin
+// k1 + n1·k2 at k1·n2 + k2. `tables.mul` (Bluestein's filter spectrum) must be in that order.
+void run_four_step_scrambled(Context& context, const Plan& plan, DType real, std::int64_t count, Side load,
+                             const LoadOps& lops, const TableArgs& tables, Side store, const StoreOps& sops) {
+  const std::int64_t n1 = plan.columns->n, n2 = plan.rows->n;
+  Side a_load = column_side(load, n1, n2), a_store = column_side(store, n1, n2);
+  a_store.flags = 0;
+  run_local(context, *plan.columns, real, count * n2, a_load, lops, {},
+            {.pre = tables.pre, .valid_len = tables.valid_len}, a_store, {});
+  Side b_load = row_side(store, n1, n2), b_store = row_side(store, n1, n2);
+  b_load.flags = load_twiddle;
+  const TwiddleArgs twiddle{mem_of(plan.twiddle_lo), mem_of(plan.twiddle_hi), plan.twiddle_split, plan.n};
+  run_local(context, *plan.rows, real, count * n1, b_load, {}, twiddle, {.mul = tables.mul, .post = tables.post},
+            b_store, sops);
+}
+
+// The inverse from a scrambled spectrum S[k1][k2] (the DIT counterpart), by conjugation:
+//   x[n2·j1 + j2] = Σ_k1 w_n1^(−j1·k1) · w_n^(−j2·k1) · Σ_k2 S[k1][k2] · w_n2^(−j2·k2)
+// rows (over k2, into a scratch T[k1][j2]), then columns (over k1) with the twiddle fused into
+// their load; the store side's flags and tables (natural order) apply to the column store.
+void run_four_step_unscramble(Context& context, const Plan& plan, DType real, std::int64_t count, Side load,
+                              const TableArgs& tables, Side store, const StoreOps& sops) {
+  const std::int64_t n1 = plan.columns->n, n2 = plan.rows->n, n = plan.n;
+  Tensor mid = scratch(context, count * n, real);
+  Side b_load = row_side(load, n1, n2);
+  b_load.flags = load_conj;
+  Side b_store = row_side(contiguous_side(mid, n), n1, n2);
+  b_store.flags = store_conj;
+  run_local(context, *plan.rows, real, count * n1, b_load, {}, {}, {}, b_store, {});
+  Side a_load = column_side(contiguous_side(mid, n), n1, n2);
+  a_load.flags = load_conj | load_twiddle;
+  Side a_store = column_side(store, n1, n2);
+  a_store.flags = store.flags | store_conj;
+  const TwiddleArgs twiddle{mem_of(plan.twiddle_lo), mem_of(plan.twiddle_hi), plan.twiddle_split, n};
+  run_local(context, *plan.columns, real, count * n2, a_load, {}, twiddle, {.post = tables.post}, a_store, sops);
+}
+
 // A smooth transform (local or four-step) with the given fused tables.
 void run_smooth(Context& context, const Plan& plan, DType real, std::int64_t count, const Side& load,
                 const LoadOps& lops, const TableArgs& tables, const Side& store, const StoreOps& sops) {
@@ -187,20 +244,30 @@ void run_smooth(Context& context, const Plan& plan, DType real, std::int64_t cou
 }  // namespace
 
 void execute(Context& context, const Plan& plan, DType real, std::int64_t count, bool inverse, Side load,
-             const LoadOps& load_ops, Side store, const StoreOps& store_ops) {
+             const LoadOps& load_ops, Side store, const StoreOps& store_ops, Order order) {
   if (count <= 0) return;
+  const bool plain_complex = load.plain() && store.plain() && load.s_elem == 1 && store.s_elem == 1 &&
+                             load.flags == 0 && store.flags == 0 && load_ops.hermitian_n == 0 &&
+                             store_ops.store_count >= plan.n && store_ops.interior_scale == 1.0;
+  const bool scrambled = order == Order::scrambled;
+  if (scrambled && !plain_complex)
+    throw BackendError(fmt::format("fft (opencl): internal: the scrambled order of {} needs plain complex rows "
+                                   "without fused operations",
+                                   describe(plan)));
   // plain complex rows: the specialised kernels (fft_stockham.hpp) where enabled
-  const bool plain_rows = load.plain() && store.plain() && load.s_elem == 1 && store.s_elem == 1 && load.flags == 0 &&
-                          store.flags == 0 && load_ops.hermitian_n == 0 && store_ops.store_count >= plan.n &&
-                          store_ops.interior_scale == 1.0;
-  if (plain_rows && stockham_enabled(context))
+  if (plain_complex && stockham_enabled(context))
     if (const auto fast = stockham_plan(context, plan.n, real)) {
       execute(context, *fast, real, count, inverse, load.mem, load.offset, load.s_outer, store.mem, store.offset,
-              store.s_outer, store_ops.scale);
+              store.s_outer, store_ops.scale, scrambled);
       return;
     }
   if (plan.kind != Plan::Kind::local && (!load.plain() || !store.plain()))
     throw BackendError(fmt::format("fft (opencl): internal: a {} plan needs plain row layouts", describe(plan)));
+  if (scrambled && plan.kind == Plan::Kind::four_step) {
+    if (inverse) run_four_step_unscramble(context, plan, real, count, load, {}, store, store_ops);
+    else run_four_step_scrambled(context, plan, real, count, load, load_ops, {}, store, store_ops);
+    return;
+  }
   if (plan.kind != Plan::Kind::bluestein) {
     if (inverse) {
       load.flags |= load_conj;
@@ -209,25 +276,54 @@ void execute(Context& context, const Plan& plan, DType real, std::int64_t count,
     run_smooth(context, plan, real, count, load, load_ops, {}, store, store_ops);
     return;
   }
-  // Bluestein: (1) FFT_m of the chirped, zero-padded input, times the filter spectrum, conjugated;
-  // (2) FFT_m of that = m · conj(convolution), conjugated, times the chirp, scaled by 1/m.
+  // Bluestein: (1) FFT_m of the chirped, zero-padded input, times the filter spectrum; (2) the
+  // inverse FFT_m of that (unscaled), times the chirp, scaled by 1/m. A four-step inner length uses
+  // the scrambled pair (the filter spectrum is stored scrambled, fft_plan_build.cpp): no transposes.
   const std::int64_t n = plan.n, m = plan.inner->n;
   const int d = inverse ? 1 : 0;
   Tensor mid = scratch(context, count * m, real);
   Side first_load = load;
   first_load.flags |= load_chirp;
   Side mid_side = contiguous_side(mid, m);
-  Side first_store = mid_side;
-  first_store.flags = store_mul | store_conj;
-  run_smooth(context, *plan.inner, real, count, first_load, load_ops,
-             {.pre = mem_of(plan.chirp[d]), .mul = mem_of(plan.spectrum[d]), .valid_len = n}, first_store, {});
   Side second_store = store;
-  second_store.flags |= store_conj | store_post;
+  second_store.flags |= store_post;
   StoreOps second_ops = store_ops;
   second_ops.store_count = std::min(store_ops.store_count, n);
   second_ops.scale = store_ops.scale / double(m);
-  run_smooth(context, *plan.inner, real, count, mid_side, {}, {.post = mem_of(plan.chirp[d])}, second_store,
-             second_ops);
+  const TableArgs first_tables{.pre = mem_of(plan.chirp[d]), .mul = mem_of(plan.spectrum[d]), .valid_len = n};
+  const TableArgs second_tables{.post = mem_of(plan.chirp[d])};
+  if (plan.inner->kind == Plan::Kind::four_step) {
+    Side first_store = mid_side;
+    first_store.flags = store_mul;
+    run_four_step_scrambled(context, *plan.inner, real, count, first_load, load_ops, first_tables, first_store, {});
+    run_four_step_unscramble(context, *plan.inner, real, count, mid_side, second_tables, second_store, second_ops);
+    return;
+  }
+  // a local inner length: the inverse as conj ∘ FFT_m ∘ conj (its conjugations fused into the stores)
+  Side first_store = mid_side;
+  first_store.flags = store_mul | store_conj;
+  run_smooth(context, *plan.inner, real, count, first_load, load_ops, first_tables, first_store, {});
+  second_store.flags |= store_conj;
+  run_smooth(context, *plan.inner, real, count, mid_side, {}, second_tables, second_store, second_ops);
+}
+
+std::vector<std::int64_t> scrambled_bins(Context& context, std::int64_t n, DType real) {
+  const auto plan = plan_for(context, n, real);
+  std::int64_t n1 = 1, n2 = n;
+  if (stockham_enabled(context)) {
+    if (const auto fast = stockham_plan(context, n, real)) {
+      const auto split = four_step_split(*fast);
+      n1 = split.first;
+      n2 = split.second;
+    } else if (plan->kind == Plan::Kind::four_step) {
+      n1 = plan->columns->n;
+      n2 = plan->rows->n;
+    }
+  } else if (plan->kind == Plan::Kind::four_step) {
+    n1 = plan->columns->n;
+    n2 = plan->rows->n;
+  }
+  return scrambled_positions(n1, n2);
 }
 
 Tensor gather_contiguous(Context& context, const Tensor& view) {

@@ -62,10 +62,25 @@ class Plan;
 // The cached plan for complex transforms of length n in `real` precision (float32/float64).
 std::shared_ptr<const Plan> plan_for(Context& context, std::int64_t n, DType real);
 
+// The order of a spectrum — the permutation-free path for convolution (docs/opencl.md, "Spectrum
+// order"). natural: bin k at position k. scrambled: a four-step plan (n = n1·n2, input index
+// n2·j1 + j2, bin k1 + n1·k2) stops after its row FFTs, leaving bin k1 + n1·k2 at position
+// k1·n2 + k2, and its inverse reads that layout (rows, twiddle, then columns: the DIT counterpart of
+// the forward DIF), so neither transposes. A pointwise product commutes with any fixed permutation,
+// so a ⊛ b = inverse(forward(a)·forward(b)) holds with both spectra scrambled. Plans of one launch
+// (Stockham passes sort themselves), Bluestein and Rader have a single order: scrambled = natural.
+enum class Order { natural, scrambled };
+
 // Runs `count` transforms of `plan`'s length from `load` to `store` (which must not overlap unless
 // the plan is local and they are the same side). Plain sides are needed for non-local plans.
+// Order::scrambled (plain complex rows, no load or store operation but the scale): a forward
+// transform writes the scrambled spectrum, an inverse one reads it; in place is allowed.
 void execute(Context& context, const Plan& plan, DType real, std::int64_t count, bool inverse, Side load,
-             const LoadOps& load_ops, Side store, const StoreOps& store_ops);
+             const LoadOps& load_ops, Side store, const StoreOps& store_ops, Order order = Order::natural);
+
+// The natural bin index at each position of the scrambled spectrum that execute produces for
+// length n on this context (the identity where the plan has one order).
+std::vector<std::int64_t> scrambled_bins(Context& context, std::int64_t n, DType real);
 
 bool is_local(const Plan& plan);
 std::string describe(const Plan& plan);

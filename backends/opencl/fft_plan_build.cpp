@@ -103,6 +103,21 @@ BluesteinTables bluestein_tables(std::int64_t n, std::int64_t m, bool inverse) {
   return t;
 }
 
+std::vector<std::int64_t> scrambled_positions(std::int64_t n1, std::int64_t n2) {
+  std::vector<std::int64_t> bins(std::size_t(n1 * n2));
+  for (std::int64_t k1 = 0; k1 < n1; ++k1)
+    for (std::int64_t k2 = 0; k2 < n2; ++k2) bins[std::size_t(k1 * n2 + k2)] = k1 + n1 * k2;
+  return bins;
+}
+
+std::vector<std::complex<double>> scrambled(const std::vector<std::complex<double>>& values, std::int64_t n1,
+                                            std::int64_t n2) {
+  const std::vector<std::int64_t> bins = scrambled_positions(n1, n2);
+  std::vector<std::complex<double>> out(values.size());
+  for (std::size_t p = 0; p < bins.size(); ++p) out[p] = values[std::size_t(bins[p])];
+  return out;
+}
+
 // Local memory fft_local may take: the device's less 1 KiB for the driver's own use.
 std::int64_t local_budget(const Context& context) { return std::int64_t(context.device().local_memory) - 1024; }
 // fft_local's local buffer: two tiles, then 24 bytes per transform (base addresses, inner indices)
@@ -181,7 +196,11 @@ std::shared_ptr<const Plan> build(Context& context, std::int64_t n, DType real) 
   for (int inverse = 0; inverse < 2; ++inverse) {
     const BluesteinTables t = bluestein_tables(n, m, inverse != 0);
     plan->chirp[inverse] = upload_table(context, t.chirp, real);
-    plan->spectrum[inverse] = upload_table(context, t.spectrum, real);
+    // a four-step inner length multiplies in its scrambled order (fft_plan.cpp's execute)
+    const auto& inner = *plan->inner;
+    plan->spectrum[inverse] = upload_table(
+        context, inner.kind == Plan::Kind::four_step ? scrambled(t.spectrum, inner.columns->n, inner.rows->n) : t.spectrum,
+        real);
   }
   return plan;
 }

@@ -215,7 +215,7 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
 
 void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t count, bool inverse, cl_mem in,
              std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
-             std::int64_t out_stride, double scale) {
+             std::int64_t out_stride, double scale, bool scrambled) {
   if (count <= 0) return;
   if (count * std::max(p.m, p.n) >= (std::int64_t(1) << 31) || count >= std::numeric_limits<int>::max())
     throw ValueError(fmt::format("fft (opencl): {} transforms of length {} exceed the kernels' 32-bit indices", count,
@@ -251,6 +251,34 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
   a.L = n1;
   a.load = {.bstride = in_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
   a.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
+  if (p.kind == Kind::four_step && scrambled && !inverse) {
+    // (1) the columns into out, (2) rows k1 in place: × w_n^(c·k1), FFT_n2, stored where read
+    a.store.bstride = out_stride;
+    launch(context, a, real, count * n2, in, in_offset, out, out_offset, {}, 1.0);
+    Step b;
+    b.L = n2;
+    b.tw_split = p.split;
+    b.load = {.bstride = out_stride, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
+    b.store = {.bstride = out_stride, .I = n1, .emul = 1, .imul = n2};
+    launch(context, b, real, count * n1, out, out_offset, out, out_offset, twiddles, scale);
+    return;
+  }
+  if (p.kind == Kind::four_step && scrambled) {
+    // from S[k1][k2]: (1) rows, conj ∘ FFT_n2 ∘ conj, × w_n^(−j2·k1) on the store, into mid;
+    // (2) the columns j2 of mid, conj ∘ FFT_n1 ∘ conj, into out (natural order)
+    Step b;
+    b.L = n2;
+    b.tw_split = p.split;
+    b.load = {.bstride = in_stride, .I = n1, .emul = 1, .imul = n2, .flags = load_conj};
+    b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
+    launch(context, b, real, count * n1, in, in_offset, mid_mem, mid_off, twiddles, 1.0);
+    Step c;
+    c.L = n1;
+    c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
+    c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
+    launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, {}, scale, conj_load | conj_store);
+    return;
+  }
   if (p.kind == Kind::four_step) {
     // the direction: conjugate the first load (launch a) and the last store (launch b)
     launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, {}, 1.0, inverse ? conj_load | conj_store : 0);
@@ -311,6 +339,28 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
              .flags = side_lanes | store_conj | store_post, .limit = p.n};
   const Tables chirp_out{.post = mem_of(p.chirp[d])};
   launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, chirp_out, scale / double(m));
+}
+
+bool convolve_in_one_launch(Context& context, const StockhamPlan& p, DType real, std::int64_t count, cl_mem in,
+                            std::int64_t in_offset, cl_mem out, std::int64_t out_offset, cl_mem spectrum,
+                            double scale) {
+  if (p.kind != StockhamPlan::Kind::single) return false;
+  if (count * p.n >= (std::int64_t(1) << 31))
+    throw ValueError(fmt::format("fft convolve (opencl): {} rows of length {} exceed the kernels' 32-bit indices",
+                                 count, p.n));
+  // Bluestein's one-launch program without the chirps: FFT, × spectrum, conj, FFT, conj
+  Step s;
+  s.L = p.n;
+  s.mid = true;
+  s.load = {.bstride = p.n};
+  s.store = {.bstride = p.n, .flags = store_conj};
+  launch(context, s, real, count, in, in_offset, out, out_offset, {.mul = spectrum}, scale);
+  return true;
+}
+
+std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& p) {
+  if (p.kind == StockhamPlan::Kind::four_step) return {p.n1, p.n2};
+  return {1, p.n};
 }
 
 }  // namespace nodal::opencl::fft

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/core/tensor.hpp"
@@ -44,8 +45,19 @@ std::string describe(const StockhamPlan& plan);
 
 // `count` transforms from in[in_offset + r·in_stride + e] to out[out_offset + r·out_stride + e]
 // (complex elements; in and out may be the same rows), inverse by conjugation, output × scale.
+// `scrambled` (fft_plan.hpp, Order): a four-step plan's forward leaves bin k1 + n1·k2 at k1·n2 + k2
+// (its rows stored in place, not transposed) and its inverse reads that layout (rows into a
+// scratch with the conjugate twiddle fused into their store, then columns); other plans ignore it.
 void execute(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, bool inverse, cl_mem in,
              std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
-             std::int64_t out_stride, double scale);
+             std::int64_t out_stride, double scale, bool scrambled = false);
+// The circular convolution of each row with a filter in one launch where the plan is a single
+// launch (FFT, × spectrum (natural order), conjugate, FFT, conjugate, × scale, the tile holding the
+// row throughout); false, and nothing launched, for the other plans.
+bool convolve_in_one_launch(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, cl_mem in,
+                            std::int64_t in_offset, cl_mem out, std::int64_t out_offset, cl_mem spectrum,
+                            double scale);
+// (n1, n2) of a four-step plan, the order its scrambled spectrum has; (1, n) for the others.
+std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& plan);
 
 }  // namespace nodal::opencl::fft

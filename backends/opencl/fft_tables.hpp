@@ -29,5 +29,11 @@ struct BluesteinTables {
   std::vector<std::complex<double>> chirp, spectrum;
 };
 BluesteinTables bluestein_tables(std::int64_t n, std::int64_t m, bool inverse);
+// The scrambled order of an n1 × n2 four-step (fft_plan.hpp, Order): position k1·n2 + k2 holds
+// bin k1 + n1·k2; the identity for n1 = 1.
+std::vector<std::int64_t> scrambled_positions(std::int64_t n1, std::int64_t n2);
+// `values` (natural bin order) rearranged into that order.
+std::vector<std::complex<double>> scrambled(const std::vector<std::complex<double>>& values, std::int64_t n1,
+                                            std::int64_t n2);
 
 }  // namespace nodal::opencl::fft
