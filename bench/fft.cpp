@@ -4,6 +4,7 @@
 //
 //   fft [--quick] [--markdown] [--describe]
 //   fft --opencl [--total-log2 K] [--sizes N,N,...] [--no-peer] [--quick] [--markdown]   (bench/fft_opencl.cpp: the OpenCL column)
+//   fft --opencl --convolve [same options]   (the permutation-free circular convolution against two transforms)
 //     --quick     a short subset with shorter timings (smoke test)
 //     --markdown  print the tables as markdown (docs/fft.md's tables are this output)
 //     --describe  print each of our plans' describe() line under its row
@@ -403,13 +404,14 @@ void print_transposes(const Options& options) {
 
 int main(int argc, char** argv) {
   Options options;
-  bool opencl = false, peer = true;
+  bool opencl = false, peer = true, convolve = false;
   int total_log2 = 0;
   std::vector<std::int64_t> sizes;  // --sizes a,b,c: only these lengths (--opencl)
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--opencl") opencl = true;
     else if (arg == "--no-peer") peer = false;
+    else if (arg == "--convolve") convolve = true;
     else if (arg == "--total-log2" && i + 1 < argc) total_log2 = std::atoi(argv[++i]);
     else if (arg == "--sizes" && i + 1 < argc)
       for (const char* p = argv[++i]; *p;) {
@@ -421,13 +423,14 @@ int main(int argc, char** argv) {
     else if (arg == "--markdown") options.markdown = true;
     else if (arg == "--describe") options.describe = true;
     else {
-      fmt::print(stderr, "usage: {} [--quick] [--markdown] [--describe] | --opencl [--total-log2 K] [--sizes N,N,...] [--no-peer] [--quick] [--markdown]\n",
+      fmt::print(stderr, "usage: {} [--quick] [--markdown] [--describe] | --opencl [--total-log2 K] [--sizes N,N,...] [--convolve] [--no-peer] [--quick] [--markdown]\n",
                  argv[0]);
       return arg == "--help" ? 0 : 2;
     }
   }
   if (opencl) {
 #if defined(NODAL_BENCH_OPENCL)
+    if (convolve) return run_opencl_convolve_bench(total_log2, options.quick, options.markdown, peer, sizes);
     return run_opencl_fft_bench(total_log2, options.quick, options.markdown, peer, sizes);
 #else
     fmt::print(stderr, "this build has no OpenCL backend (NODAL_OPENCL=OFF)\n");

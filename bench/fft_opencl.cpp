@@ -7,6 +7,11 @@
 // Bandwidth counts each value read and written once per transform: 2 · 8 · N · batch / time;
 // "of copy" is that over clEnqueueCopyBuffer's bandwidth (2 · bytes / time) for the same bytes.
 // nodal runs out of place, VkFFT in place (its natural mode; same bytes either way).
+//
+// --convolve: batched circular convolution with one filter (backends/opencl/fft_convolve.hpp, the
+// permutation-free path) against the same two transforms in natural order (nodal's forward and
+// inverse, no product) and against VkFFT's forward and inverse (no product either: the peers'
+// columns leave out the product pass that nodal's time includes).
 #include "fft_opencl.hpp"
 
 #include <fmt/format.h>
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
+#include "nodal/backends/opencl/fft_convolve.hpp"
 #include "nodal/backends/opencl/fft_stockham.hpp"
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/fft_plan.hpp"
@@ -68,7 +74,8 @@ double relative_l2(const std::vector<std::complex<float>>& a, const std::vector<
 
 #if defined(NODAL_HAVE_VKFFT)
 // VkFFT in place on `buffer`; seconds per transform (0 when VkFFT refused the size).
-double vkfft_seconds(opencl::Context& context, cl_mem buffer, std::int64_t n, std::int64_t batch, bool quick) {
+double vkfft_seconds(opencl::Context& context, cl_mem buffer, std::int64_t n, std::int64_t batch, bool quick,
+                     bool pair = false) {
   VkFFTConfiguration config{};
   VkFFTApplication app{};
   cl_device_id device = context.device().id;
@@ -88,7 +95,14 @@ double vkfft_seconds(opencl::Context& context, cl_mem buffer, std::int64_t n, st
   VkFFTLaunchParams params{};
   params.commandQueue = &queue;
   params.buffer = &buffer;
-  const double s = device_seconds(context, [&] { VkFFTAppend(&app, -1, &params); }, quick);
+  // pair: a forward and an inverse transform per call (the transforms of a convolution)
+  const double s = device_seconds(
+      context,
+      [&] {
+        VkFFTAppend(&app, -1, &params);
+        if (pair) VkFFTAppend(&app, 1, &params);
+      },
+      quick);
   deleteVkFFT(&app);
   return s;
 }
@@ -207,5 +221,83 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
   }
   fmt::print("\nratio = VkFFT time / nodal time (above 1: nodal faster); copy = clEnqueueCopyBuffer of the same bytes, "
              "counted as read + write\n");
+  return 0;
+}
+
+int run_opencl_convolve_bench(int total_log2, bool quick, bool markdown, bool peer_wanted,
+                              const std::vector<std::int64_t>& only) {
+  opencl::Context& context = opencl::current_context();
+  const bool cpu_device = context.device().type.find("cpu") != std::string::npos;
+  if (total_log2 <= 0) total_log2 = cpu_device ? 22 : 26;
+  if (quick) total_log2 = std::min(total_log2, 20);
+  const std::int64_t total = std::int64_t(1) << total_log2;
+  fmt::print("OpenCL circular convolution benchmark on {} ({}), complex64 rows, one filter, batch·N = 2^{}\n",
+             context.device().name, context.device().driver_version, total_log2);
+#if defined(NODAL_HAVE_VKFFT)
+  const bool have_vkfft = peer_wanted;
+#else
+  (void)peer_wanted;
+  const bool have_vkfft = false;
+#endif
+  std::vector<std::int64_t> sizes = {256, 1024, 4096, 8192, 16384, 65536, 1 << 20, 1000, 1009};
+  if (quick) sizes = {1024, 16384};
+  if (!only.empty()) sizes = only;
+  if (markdown)
+    fmt::print("\n| N | batch | convolve µs | of copy | natural fwd + inv µs | VkFFT fwd + inv µs | natural / convolve | "
+               "VkFFT / convolve | how |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  else
+    fmt::print("\n{:>8} {:>7} {:>12} {:>7} {:>12} {:>12} {:>9} {:>9}  {}\n", "N", "batch", "convolve us", "copy%",
+               "natural us", "VkFFT us", "nat/conv", "Vk/conv", "how");
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (const std::int64_t n : sizes) {
+    const std::int64_t batch = std::max<std::int64_t>(1, total / n);
+    std::vector<std::complex<float>> host(std::size_t(n * batch)), filter(static_cast<std::size_t>(n));
+    for (auto& v : host) v = {u(rng), u(rng)};
+    for (auto& v : filter) v = {u(rng), u(rng)};
+    const Tensor in = Tensor::from_vector(host, Shape{batch, n}).to(Backend::opencl);
+    const offt::CircularConvolver conv(context, n, DType::float32);
+    const auto spectrum = conv.filter(Tensor::from_vector(filter, Shape{n}).to(Backend::opencl));
+    const double ours = device_seconds(context, [&] { (void)conv.convolve(in, spectrum); }, quick);
+    const Tensor out = opencl::device_empty(context, Shape{batch, n}, DType::complex64);
+    const auto plan = offt::plan_for(context, n, DType::float32);
+    offt::Side load, store;
+    load.mem = mem_of(in);
+    load.s_outer = n;
+    store.mem = mem_of(out);
+    store.s_outer = n;
+    const double natural = device_seconds(
+        context,
+        [&] {
+          offt::execute(context, *plan, DType::float32, batch, false, load, {}, store, {});
+          offt::execute(context, *plan, DType::float32, batch, true, store, {}, store, {});
+        },
+        quick);
+    const std::size_t bytes = std::size_t(8 * n * batch);
+    const double copy = device_seconds(
+        context,
+        [&] {
+          opencl::check(clEnqueueCopyBuffer(context.queue(), mem_of(in), mem_of(out), 0, 0, bytes, 0, nullptr, nullptr),
+                        "clEnqueueCopyBuffer", "bench");
+        },
+        quick);
+    double peer = 0;
+#if defined(NODAL_HAVE_VKFFT)
+    if (have_vkfft && !(cpu_device && n > 65536)) peer = vkfft_seconds(context, mem_of(out), n, batch, quick, true);
+#endif
+    // "of copy": a convolution reads and writes each value once at the least, as a copy does
+    const double share = copy / ours;
+    const std::string peer_us = peer > 0 ? fmt::format("{:.1f}", peer * 1e6) : "-";
+    const std::string peer_ratio = peer > 0 ? fmt::format("{:.2f}", peer / ours) : "-";
+    if (markdown)
+      fmt::print("| {} | {} | {:.1f} | {:.0f}% | {:.1f} | {} | {:.2f} | {} | {} |\n", n, batch, ours * 1e6, 100 * share,
+                 natural * 1e6, peer_us, natural / ours, peer_ratio, conv.describe());
+    else
+      fmt::print("{:>8} {:>7} {:>12.1f} {:>6.0f}% {:>12.1f} {:>12} {:>9.2f} {:>9}  {}\n", n, batch, ours * 1e6,
+                 100 * share, natural * 1e6, peer_us, natural / ours, peer_ratio, conv.describe());
+    std::fflush(stdout);
+  }
+  fmt::print("\nconvolve = nodal's whole convolution (transforms and product); natural = nodal's forward and inverse in "
+             "natural order; VkFFT = its forward and inverse in place; ratios above 1: the convolution is faster\n");
   return 0;
 }

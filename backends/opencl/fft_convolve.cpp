@@ -98,14 +98,20 @@ void CircularConvolver::convolve_rows(const Tensor& in, Tensor& out, std::int64_
                            mem_of(h.bins), scale);
     return;
   }
+  // the product fused into the forward's last store where the plan allows (execute)
   const auto plan = plan_for(context_, n_, real_);
   const Side side = rows_side(out, n_);
-  execute(context_, *plan, real_, rows, false, rows_side(in, n_), {}, side, {}, Order::scrambled);
-  check_index_range(rows * n_);
-  Launch launch(context_, typed_kernel(context_, "fft_convolve", real_, "fft_multiply_rows"), "fft_multiply_rows");
-  launch.arg(cl_int(rows * n_)).arg(cl_int(n_)).mem(mem_of(out)).arg(cl_long(out.offset())).mem(mem_of(h.bins));
-  launch.run_elements(rows * n_);
+  execute(context_, *plan, real_, rows, false, rows_side(in, n_), {}, side, {.multiply = mem_of(h.bins)},
+          Order::scrambled);
   execute(context_, *plan, real_, rows, true, side, {}, side, {.scale = scale}, Order::scrambled);
+}
+
+void multiply_rows(Context& context, cl_mem z, std::int64_t offset, std::int64_t rows, std::int64_t n, cl_mem spectrum,
+                   DType real) {
+  if (rows * n == 0) return;
+  check_index_range(rows * n);
+  Launch launch(context, typed_kernel(context, "fft_convolve", real, "fft_multiply_rows"), "fft_multiply_rows");
+  launch.arg(cl_int(rows * n)).arg(cl_int(n)).mem(z).arg(cl_long(offset)).mem(spectrum).run_elements(rows * n);
 }
 
 namespace {

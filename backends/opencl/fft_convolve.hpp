@@ -9,10 +9,11 @@
 // length n (fft_plan.hpp, fft_stockham.hpp):
 //   one launch    (the specialised kernels' single plan, GPUs) FFT, × spectrum, conj, FFT, conj, all
 //                 in the work-group's tile: the whole convolution reads and writes each value once;
-//   four-step     forward: columns, then rows stored in place (2 launches); × spectrum (1);
-//                 inverse: rows with the conjugate twiddle, then columns (2);
-//   others        (one launch of the generic kernel, Bluestein, Rader: one order only) forward,
-//                 × spectrum, inverse.
+//   four-step     forward: columns, then rows stored in place with × spectrum fused into their
+//                 store (2 launches); inverse: rows with the conjugate twiddle, then columns (2);
+//   others        one generic launch: forward with × spectrum in its store, inverse (2 launches);
+//                 Bluestein and Rader (one order only): forward, × spectrum (a pass of its own,
+//                 fft_multiply_rows), inverse.
 // Real rows with a real filter go two per complex transform: (a + ib) ⊛ h = a ⊛ h + i·(b ⊛ h).
 #include <cstdint>
 #include <string>

@@ -254,18 +254,27 @@ void execute(Context& context, const Plan& plan, DType real, std::int64_t count,
     throw BackendError(fmt::format("fft (opencl): internal: the scrambled order of {} needs plain complex rows "
                                    "without fused operations",
                                    describe(plan)));
+  if (store_ops.multiply && (inverse || !plain_complex))
+    throw BackendError(fmt::format("fft (opencl): internal: a fused product needs a forward transform of plain complex "
+                                   "rows ({})",
+                                   describe(plan)));
   // plain complex rows: the specialised kernels (fft_stockham.hpp) where enabled
   if (plain_complex && stockham_enabled(context))
     if (const auto fast = stockham_plan(context, plan.n, real)) {
-      execute(context, *fast, real, count, inverse, load.mem, load.offset, load.s_outer, store.mem, store.offset,
-              store.s_outer, store_ops.scale, scrambled);
+      const bool fused = execute(context, *fast, real, count, inverse, load.mem, load.offset, load.s_outer, store.mem,
+                                 store.offset, store.s_outer, store_ops.scale, scrambled, store_ops.multiply);
+      if (store_ops.multiply && !fused)
+        multiply_rows(context, store.mem, store.offset, count, plan.n, store_ops.multiply, real);
       return;
     }
   if (plan.kind != Plan::Kind::local && (!load.plain() || !store.plain()))
     throw BackendError(fmt::format("fft (opencl): internal: a {} plan needs plain row layouts", describe(plan)));
+  // the product: × mul[idx] on the last store of a local or four-step plan (idx in the output's order)
+  const TableArgs product{.mul = store_ops.multiply};
+  if (store_ops.multiply && plan.kind != Plan::Kind::bluestein) store.flags |= store_mul;
   if (scrambled && plan.kind == Plan::Kind::four_step) {
     if (inverse) run_four_step_unscramble(context, plan, real, count, load, {}, store, store_ops);
-    else run_four_step_scrambled(context, plan, real, count, load, load_ops, {}, store, store_ops);
+    else run_four_step_scrambled(context, plan, real, count, load, load_ops, product, store, store_ops);
     return;
   }
   if (plan.kind != Plan::Kind::bluestein) {
@@ -273,7 +282,14 @@ void execute(Context& context, const Plan& plan, DType real, std::int64_t count,
       load.flags |= load_conj;
       store.flags |= store_conj;
     }
-    run_smooth(context, plan, real, count, load, load_ops, {}, store, store_ops);
+    run_smooth(context, plan, real, count, load, load_ops, product, store, store_ops);
+    return;
+  }
+  if (store_ops.multiply) {  // Bluestein's last store already multiplies (by the chirp)
+    StoreOps plain_ops = store_ops;
+    plain_ops.multiply = nullptr;
+    execute(context, plan, real, count, false, load, load_ops, store, plain_ops, order);
+    multiply_rows(context, store.mem, store.offset, count, plan.n, store_ops.multiply, real);
     return;
   }
   // Bluestein: (1) FFT_m of the chirped, zero-padded input, times the filter spectrum; (2) the

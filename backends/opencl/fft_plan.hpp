@@ -55,6 +55,10 @@ struct StoreOps {
   double scale = 1;
   double interior_scale = 1;      // store_interior: factor of bins 0 < idx, 2·idx ≠ interior_n
   std::int64_t interior_n = 0;
+  // Forward transforms of plain complex rows only: × multiply[position] on the store, in the
+  // order the output is written (a filter's spectrum in the transform's order). Fused into the last
+  // store where the plan allows (one launch, four-step), a separate pass otherwise.
+  cl_mem multiply = nullptr;
 };
 
 class Plan;
@@ -77,6 +81,10 @@ enum class Order { natural, scrambled };
 // transform writes the scrambled spectrum, an inverse one reads it; in place is allowed.
 void execute(Context& context, const Plan& plan, DType real, std::int64_t count, bool inverse, Side load,
              const LoadOps& load_ops, Side store, const StoreOps& store_ops, Order order = Order::natural);
+
+// rows × n complex values from element `offset` of z: z[r][p] ×= spectrum[p] (kernels/fft_convolve.cl)
+void multiply_rows(Context& context, cl_mem z, std::int64_t offset, std::int64_t rows, std::int64_t n, cl_mem spectrum,
+                   DType real);
 
 // The natural bin index at each position of the scrambled spectrum that execute produces for
 // length n on this context (the identity where the plan has one order).

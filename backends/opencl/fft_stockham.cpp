@@ -213,10 +213,11 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
 
 }  // namespace
 
-void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t count, bool inverse, cl_mem in,
+bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t count, bool inverse, cl_mem in,
              std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
-             std::int64_t out_stride, double scale, bool scrambled) {
-  if (count <= 0) return;
+             std::int64_t out_stride, double scale, bool scrambled, cl_mem multiply) {
+  if (count <= 0) return true;
+  if (inverse) multiply = nullptr;  // forward transforms only (fft_plan.cpp checks)
   if (count * std::max(p.m, p.n) >= (std::int64_t(1) << 31) || count >= std::numeric_limits<int>::max())
     throw ValueError(fmt::format("fft (opencl): {} transforms of length {} exceed the kernels' 32-bit indices", count,
                                  p.n));
@@ -226,9 +227,10 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     Step s;
     s.L = p.n;
     s.load = {.bstride = in_stride};
-    s.store = {.bstride = out_stride};
-    launch(context, s, real, count, in, in_offset, out, out_offset, {}, scale, inverse ? conj_load | conj_store : 0);
-    return;
+    s.store = {.bstride = out_stride, .flags = multiply ? store_post : 0u};
+    launch(context, s, real, count, in, in_offset, out, out_offset, {.post = multiply}, scale,
+           inverse ? conj_load | conj_store : 0);
+    return true;
   }
   const std::int64_t m = p.m, n1 = p.n1, n2 = p.n2;
   const int d = inverse ? 1 : 0;
@@ -241,11 +243,8 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     s.store = {.bstride = out_stride, .flags = store_conj | store_post, .limit = p.n};
     const Tables t{.pre = mem_of(p.chirp[d]), .mul = mem_of(p.spectrum[d]), .post = mem_of(p.chirp[d])};
     launch(context, s, real, count, in, in_offset, out, out_offset, t, scale / double(m));
-    return;
+    return false;
   }
-  Tensor mid = device_empty(context, Shape{count * m}, complex_dtype(real));
-  const cl_mem mid_mem = device_buffer(*mid.buffer(), "fft").mem();
-  const std::int64_t mid_off = mid.offset();
   // (1) columns c of the n1 × n2 view: element r at r·n2 + c
   Step a;
   a.L = n1;
@@ -259,10 +258,15 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     b.L = n2;
     b.tw_split = p.split;
     b.load = {.bstride = out_stride, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
-    b.store = {.bstride = out_stride, .I = n1, .emul = 1, .imul = n2};
-    launch(context, b, real, count * n1, out, out_offset, out, out_offset, twiddles, scale);
-    return;
+    b.store = {.bstride = out_stride, .I = n1, .emul = 1, .imul = n2, .flags = multiply ? store_post : 0u};
+    Tables t = twiddles;
+    t.post = multiply;
+    launch(context, b, real, count * n1, out, out_offset, out, out_offset, t, scale);
+    return true;
   }
+  Tensor mid = device_empty(context, Shape{count * m}, complex_dtype(real));
+  const cl_mem mid_mem = device_buffer(*mid.buffer(), "fft").mem();
+  const std::int64_t mid_off = mid.offset();
   if (p.kind == Kind::four_step && scrambled) {
     // from S[k1][k2]: (1) rows, conj ∘ FFT_n2 ∘ conj, × w_n^(−j2·k1) on the store, into mid;
     // (2) the columns j2 of mid, conj ∘ FFT_n1 ∘ conj, into out (natural order)
@@ -277,7 +281,7 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
     c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes};
     launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, {}, scale, conj_load | conj_store);
-    return;
+    return false;
   }
   if (p.kind == Kind::four_step) {
     // the direction: conjugate the first load (launch a) and the last store (launch b)
@@ -287,10 +291,12 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     b.L = n2;
     b.tw_split = p.split;
     b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
-    b.store = {.bstride = out_stride, .I = n1, .emul = n1, .imul = 1, .flags = side_lanes};
-    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, twiddles, scale,
+    b.store = {.bstride = out_stride, .I = n1, .emul = n1, .imul = 1, .flags = side_lanes | (multiply ? store_post : 0u)};
+    Tables t = twiddles;
+    t.post = multiply;
+    launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, t, scale,
            inverse ? conj_load | conj_store : 0);
-    return;
+    return true;
   }
   if (p.kind == Kind::rader) {
     // (1) gather a_q = x[g^q] into columns (x_0 saved), (2) rows: convolve with b (spectrum B̂/m),
@@ -316,7 +322,7 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj | store_scatter};
     t.perm = mem_of(p.scatter);
     launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, t, scale, inverse ? conj_store : 0);
-    return;
+    return false;
   }
   // Bluestein in three launches (fft_stockham.hpp)
   a.load.flags |= load_chirp;
@@ -339,6 +345,7 @@ void execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
              .flags = side_lanes | store_conj | store_post, .limit = p.n};
   const Tables chirp_out{.post = mem_of(p.chirp[d])};
   launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, chirp_out, scale / double(m));
+  return false;
 }
 
 bool convolve_in_one_launch(Context& context, const StockhamPlan& p, DType real, std::int64_t count, cl_mem in,

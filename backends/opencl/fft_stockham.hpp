@@ -48,9 +48,11 @@ std::string describe(const StockhamPlan& plan);
 // `scrambled` (fft_plan.hpp, Order): a four-step plan's forward leaves bin k1 + n1·k2 at k1·n2 + k2
 // (its rows stored in place, not transposed) and its inverse reads that layout (rows into a
 // scratch with the conjugate twiddle fused into their store, then columns); other plans ignore it.
-void execute(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, bool inverse, cl_mem in,
+// `multiply` (forward only): × multiply[position] fused into the last store where the plan allows
+// (single, four-step); returns whether it did (false: the caller multiplies).
+bool execute(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, bool inverse, cl_mem in,
              std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
-             std::int64_t out_stride, double scale, bool scrambled = false);
+             std::int64_t out_stride, double scale, bool scrambled = false, cl_mem multiply = nullptr);
 // The circular convolution of each row with a filter in one launch where the plan is a single
 // launch (FFT, × spectrum (natural order), conjugate, FFT, conjugate, × scale, the tile holding the
 // row throughout); false, and nothing launched, for the other plans.
