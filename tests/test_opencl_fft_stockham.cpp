@@ -8,7 +8,8 @@
 // accurate to ε has ‖ŷ − y‖₂ ≤ c·ε·log₂N·‖y‖₂ (Higham §24.1, c ≈ 1–2), both backends satisfy it, so
 // ‖y_cl − y_cpu‖₂/‖y_cpu‖₂ ≤ 4·ε·(log₂N + 2); Bluestein chains three transforms of length M (two
 // here, one of the filter on the host in double) and two chirp products: 12·ε·(log₂M + 2); Rader
-// (a cyclic convolution of length M = n − 1, the same three transforms) is held to the same bound.
+// (a cyclic convolution of length M = n − 1, the same three transforms) is held to the same bound,
+// with its permutations as passes of their own (the default) and fused into the column launches.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -161,6 +162,18 @@ TEST_CASE("OpenCL specialised FFT kernels with split tiles everywhere, and with 
   }
   check_cases({{10000, "radices"}}, DType::float32, "device local memory");
   if (full()) check_cases({{4099, "one launch"}}, DType::float32, "device local memory");
+}
+
+TEST_CASE("OpenCL specialised FFT kernels: Rader with its permutations fused into the column launches") {
+  if (!nodal::test::opencl_present()) return;
+  ForceStockham force;
+  GpuLimits gpu(false);
+  struct Fused {
+    Fused() { offt::set_rader_permutations(offt::RaderPermutations::fused); }
+    ~Fused() { offt::set_rader_permutations(offt::RaderPermutations::automatic); }
+  } fused;
+  check_cases({{12097, "rader"}}, DType::float32, "48 KiB, Rader fused");
+  if (full()) check_cases({{7681, "rader"}, {65537, "rader"}}, DType::float64, "48 KiB, Rader fused");
 }
 
 TEST_CASE("OpenCL specialised FFT kernels run in place and on offset rows") {

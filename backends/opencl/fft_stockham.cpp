@@ -298,6 +298,41 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
            inverse ? conj_load | conj_store : 0);
     return true;
   }
+  if (p.kind == Kind::rader && rader_separate()) {
+    // (1) a_q = x[g^q] into mid, x_0 saved; (2) columns of mid in place; (3) rows: convolve with b,
+    // saving Σa; (4) columns in place; (5) X[k] = x_0 + c[p(k)], X_0 = x_0 + Σa. By conjugation.
+    Tensor extra = device_empty(context, Shape{2 * count}, complex_dtype(real));
+    const cl_mem extra_mem = device_buffer(*extra.buffer(), "fft").mem();
+    {
+      Launch gather(context, typed_kernel(context, "fft_rader", real, "rader_gather"), "fft_rader_gather");
+      gather.arg(cl_long(count * m)).arg(cl_int(m)).mem(in).arg(cl_long(in_offset)).arg(cl_long(in_stride));
+      gather.mem(mid_mem).arg(cl_long(mid_off)).mem(mem_of(p.gather)).mem(extra_mem).arg(cl_int(inverse ? 1 : 0));
+      gather.run_elements(count * m);
+    }
+    a.load.bstride = m;
+    launch(context, a, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
+    Step b;
+    b.L = n2;
+    b.mid = true;
+    b.mid_flags = mid_save;
+    b.tw_split = p.split;
+    b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
+    b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
+    Tables t = twiddles;
+    t.mul = mem_of(p.spectrum[0]);
+    t.extra = extra_mem;
+    launch(context, b, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
+    Step c;
+    c.L = n1;
+    c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
+    c.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj};
+    launch(context, c, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
+    Launch output(context, typed_kernel(context, "fft_rader", real, "rader_output"), "fft_rader_output");
+    output.arg(cl_long(count * p.n)).arg(cl_int(p.n)).arg(cl_int(m)).mem(mid_mem).arg(cl_long(mid_off));
+    output.mem(out).arg(cl_long(out_offset)).arg(cl_long(out_stride)).mem(mem_of(p.position)).mem(extra_mem);
+    output.real(real, scale).arg(cl_int(inverse ? 1 : 0)).run_elements(count * p.n);
+    return false;
+  }
   if (p.kind == Kind::rader) {
     // (1) gather a_q = x[g^q] into columns (x_0 saved), (2) rows: convolve with b (spectrum B̂/m),
     // saving Σa, (3) columns: X[g^−p] = x_0 + (a ⊛ b)_p, X_0 = x_0 + Σa. Direction by conjugation.

@@ -11,8 +11,9 @@
 //   bluestein        other n whose m ≥ 2n − 1 fits one group (a power of two, else a smooth m): chirp,
 //                    FFT_m, × filter spectrum, FFT_m, chirp in one launch;
 //   rader            prime n, n − 1 smooth and beyond one launch: a cyclic convolution of length
-//                    n − 1 in three launches (gather x[g^q] + columns; rows: FFT, × B̂, FFT; columns
-//                    + scatter to g^−p plus x_0, and X_0 = x_0 + Σ x);
+//                    n − 1: gather x[g^q]; columns; rows: FFT, × B̂, FFT; columns; X[g^−p] = x_0 + c_p
+//                    and X_0 = x_0 + Σ x (5 launches, the permutations as coalesced-order passes of
+//                    their own), or with the permutations fused into the column launches (3);
 //   bluestein three  any other n, smooth m = n1·n2: (1) chirp + column FFTs, (2) per row: twiddle,
 //                    FFT_n2, × spectrum, FFT_n2, conjugate twiddle, (3) column FFTs + chirp, storing the
 //                    first n values (3 launches).
@@ -34,6 +35,10 @@ struct StockhamPlan;
 enum class StockhamMode { automatic, on, off };
 void set_stockham_mode(StockhamMode mode);  // tests; automatic: on for GPUs, NODAL_FFT_STOCKHAM overrides
 bool stockham_enabled(const Context& context);
+// Rader's permutations fused into its column launches, or as passes of their own (the default:
+// kernels/fft_rader.cl says why); automatic: NODAL_FFT_RADER=fused|separate, else separate.
+enum class RaderPermutations { automatic, fused, separate };
+void set_rader_permutations(RaderPermutations mode);  // tests
 // Tests: plan as if the device had `local_bytes` of local memory (0: the device's own; e.g. 49152 to
 // get a GPU's plans on PoCL) and, with `split`, use split tiles everywhere. Forgets cached plans.
 void set_stockham_test_limits(std::int64_t local_bytes, bool split);

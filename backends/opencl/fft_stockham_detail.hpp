@@ -23,6 +23,7 @@ struct StockhamPlan {
   std::int64_t split = 1;
   std::shared_ptr<Buffer> chirp[2], spectrum[2];  // bluestein, per direction (spectrum in row order for three)
   std::shared_ptr<Buffer> gather, scatter;        // rader: g^q and g^−q mod n (int32); spectrum[0]: B̂/m, rows
+  std::shared_ptr<Buffer> position;               // rader: p(k) with g^−p(k) = k (int32, n values; k = 0 unused)
 };
 
 namespace stockham {
@@ -44,6 +45,8 @@ bool forced_split();
 std::int64_t bluestein_override();
 bool bluestein_three_only();
 bool bluestein_length(std::int64_t m);
+bool rader_separate();                  // the permutations as passes of their own (kernels/fft_rader.cl)
+std::int64_t rader_columns_override();  // NODAL_FFT_RADER_COLUMNS: Rader's n1 (0: the default split)
 
 // local memory
 std::int64_t esize_of(DType real);

@@ -115,6 +115,25 @@ bool bluestein_length(std::int64_t m) {
     while (m % p == 0) m /= p;
   return m == 1;
 }
+// NODAL_FFT_RADER=fused|separate: Rader's permutations fused into its column launches, or as
+// passes of their own (kernels/fft_rader.cl says why); set_rader_permutations for tests.
+std::atomic<int> rader_mode{0};  // 0 automatic, 1 fused, 2 separate
+bool rader_separate() {
+  static const int env = [] {
+    const char* v = std::getenv("NODAL_FFT_RADER");
+    return v ? (std::string_view(v) == "fused" ? 1 : std::string_view(v) == "separate" ? 2 : 0) : 0;
+  }();
+  const int forced = rader_mode.load();
+  const int mode = forced ? forced : env;
+  return mode != 1;
+}
+std::int64_t rader_columns_override() {
+  static const std::int64_t n1 = [] {
+    const char* v = std::getenv("NODAL_FFT_RADER_COLUMNS");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
+  }();
+  return n1;
+}
 std::int64_t group_target() {
   static const std::int64_t target = [] {
     const char* v = std::getenv("NODAL_FFT_GROUP");
@@ -224,15 +243,19 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     p->kind = StockhamPlan::Kind::rader;
     p->m = m;
     p->n1 = column_length(m, limit);
+    if (const std::int64_t c = rader_columns_override(); c > 1 && m % c == 0 && smooth(c) && m / c <= limit)
+      p->n1 = c;
     p->n2 = m / p->n1;
     step_twiddles(context, *p, m, real);
     std::vector<std::int32_t> gather(static_cast<std::size_t>(m)), scatter(static_cast<std::size_t>(m));
+    std::vector<std::int32_t> position(static_cast<std::size_t>(n), 0);
     std::vector<cd> b(static_cast<std::size_t>(m)), spectrum(static_cast<std::size_t>(m));
     const std::int64_t g_inverse = power_mod(g, n - 2, n);
     std::int64_t up = 1, down = 1;  // g^q, g^−q
     for (std::int64_t q = 0; q < m; ++q) {
       gather[std::size_t(q)] = std::int32_t(up);
       scatter[std::size_t(q)] = std::int32_t(down);
+      position[std::size_t(down)] = std::int32_t(q);
       b[std::size_t(q)] = root(down, n) / double(m);  // w_n^(g^−q) / m: the inverse's 1/m folded in
       up = up * g % n;
       down = down * g_inverse % n;
@@ -241,6 +264,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     p->spectrum[0] = upload_table(context, in_row_order(spectrum, p->n1, p->n2), real);
     p->gather = upload_ints(context, gather);
     p->scatter = upload_ints(context, scatter);
+    p->position = upload_ints(context, position);
     return p;
   }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
@@ -307,6 +331,8 @@ PlanTable& plan_table() {
 }  // namespace
 
 void set_stockham_mode(StockhamMode mode) { stockham::forced_mode = mode; }
+void set_rader_permutations(RaderPermutations mode) { stockham::rader_mode.store(int(mode)); }
+
 void set_stockham_test_limits(std::int64_t local_bytes, bool split) {
   stockham::budget_cap = local_bytes;
   stockham::split_everywhere = split;
