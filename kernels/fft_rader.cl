@@ -17,18 +17,17 @@ typedef float2 T2;
 #endif
 
 // a[b][q] = x[b][g^q] (q < m), conjugated when `conj`; the q = 0 work-item also keeps x_0 in extra[2b]
-__kernel void rader_gather(const long total, const int m, __global const T2* x, const long x_off, const long x_stride,
+__kernel void rader_gather(const int total, const int m, __global const T2* x, const long x_off, const long x_stride,
                            __global T2* a, const long a_off, __global const int* perm, __global T2* extra,
                            const int conj) {
-  const long g = get_global_id(0);
+  const int g = get_global_id(0);  // total < 2^31 (the host checks): 32-bit division, not 64-bit
   if (g >= total) return;
-  const long b = g / m;
-  const int q = (int)(g - b * m);
-  T2 v = x[x_off + b * x_stride + perm[q]];
+  const int b = g / m, q = g - b * m;
+  T2 v = x[x_off + (long)b * x_stride + perm[q]];
   if (conj) v.y = -v.y;
   a[a_off + g] = v;
   if (q == 0) {
-    T2 x0 = x[x_off + b * x_stride];
+    T2 x0 = x[x_off + (long)b * x_stride];
     if (conj) x0.y = -x0.y;
     extra[2 * b] = x0;
   }
@@ -36,15 +35,14 @@ __kernel void rader_gather(const long total, const int m, __global const T2* x, 
 
 // X[b][k] = (x_0 + c[b][p(k)])·scale for 0 < k < n, X[b][0] = (x_0 + Σa)·scale (extra[2b + 1]),
 // conjugated when `conj`
-__kernel void rader_output(const long total, const int n, const int m, __global const T2* c, const long c_off,
+__kernel void rader_output(const int total, const int n, const int m, __global const T2* c, const long c_off,
                            __global T2* out, const long out_off, const long out_stride, __global const int* position,
                            __global const T2* extra, const T scale, const int conj) {
-  const long g = get_global_id(0);
+  const int g = get_global_id(0);
   if (g >= total) return;
-  const long b = g / n;
-  const int k = (int)(g - b * n);
+  const int b = g / n, k = g - b * n;
   const T2 x0 = extra[2 * b];
-  T2 v = (k == 0 ? x0 + extra[2 * b + 1] : x0 + c[c_off + b * m + position[k]]) * scale;
+  T2 v = (k == 0 ? x0 + extra[2 * b + 1] : x0 + c[c_off + (long)b * m + position[k]]) * scale;
   if (conj) v.y = -v.y;
-  out[out_off + b * out_stride + k] = v;
+  out[out_off + (long)b * out_stride + k] = v;
 }

@@ -66,7 +66,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   const std::int64_t max_group = std::int64_t(std::min<std::size_t>(1024, context.device().max_work_group_size));
   // work-items per transform: the fewest idle butterfly slots over all passes (Σ ⌈(L/R)/T⌉·R·T),
   // at most 16 values in registers per pass, ties to the larger T (more parallelism)
-  const std::vector<int> radices = radices_of(s.L, radix16(s.mid));
+  const std::vector<int> radices = radices_of(s.L, radix16(s.mid, s.L));
   std::int64_t best_cost = std::numeric_limits<std::int64_t>::max();
   for (std::int64_t t = 1; t <= std::min(s.L, max_group); ++t) {
     std::int64_t cost = 0, regs = 0;
@@ -128,7 +128,7 @@ std::string side_defines(char prefix, const SideSpec& s) {
 
 // The program text of a Step: the #defines, then kernels/fft_stockham.cl.
 std::string program_text(const Step& s, const Shape2& g, DType real) {
-  const std::vector<int> radices = radices_of(s.L, radix16(s.mid));
+  const std::vector<int> radices = radices_of(s.L, radix16(s.mid, s.L));
   // the step list (kernels/fft_stockham.cl, FFT_STEPS): the first pass reads global memory (the
   // work-items are laid out along the load side), the last writes it when the store side is laid
   // out the same way, else through the tile
@@ -197,7 +197,7 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   const bool fp64 = real == DType::float64;
   const std::string options = fp64 ? "-cl-std=CL1.2 -DT=double -DNODAL_FP64" : "-cl-std=CL1.2 -DT=float";
   cl_kernel kernel = context.programs().kernel("fft_stockham.cl", text, options, "fft_stockham");
-  const cl_mem tw = mem_of(pass_twiddles(context, s.L, radix16(s.mid), real));
+  const cl_mem tw = mem_of(pass_twiddles(context, s.L, radix16(s.mid, s.L), real));
   // unused tables still need a valid buffer argument on some drivers: the pass table stands in
   const auto or_tw = [&](cl_mem m) { return m ? m : tw; };
   // named by role, so NODAL_OPENCL_PROFILE=1 shows each launch of a plan apart
@@ -305,7 +305,7 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     const cl_mem extra_mem = device_buffer(*extra.buffer(), "fft").mem();
     {
       Launch gather(context, typed_kernel(context, "fft_rader", real, "rader_gather"), "fft_rader_gather");
-      gather.arg(cl_long(count * m)).arg(cl_int(m)).mem(in).arg(cl_long(in_offset)).arg(cl_long(in_stride));
+      gather.arg(cl_int(count * m)).arg(cl_int(m)).mem(in).arg(cl_long(in_offset)).arg(cl_long(in_stride));
       gather.mem(mid_mem).arg(cl_long(mid_off)).mem(mem_of(p.gather)).mem(extra_mem).arg(cl_int(inverse ? 1 : 0));
       gather.run_elements(count * m);
     }
@@ -328,7 +328,7 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     c.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj};
     launch(context, c, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
     Launch output(context, typed_kernel(context, "fft_rader", real, "rader_output"), "fft_rader_output");
-    output.arg(cl_long(count * p.n)).arg(cl_int(p.n)).arg(cl_int(m)).mem(mid_mem).arg(cl_long(mid_off));
+    output.arg(cl_int(count * p.n)).arg(cl_int(p.n)).arg(cl_int(m)).mem(mid_mem).arg(cl_long(mid_off));
     output.mem(out).arg(cl_long(out_offset)).arg(cl_long(out_stride)).mem(mem_of(p.position)).mem(extra_mem);
     output.real(real, scale).arg(cl_int(inverse ? 1 : 0)).run_elements(count * p.n);
     return false;

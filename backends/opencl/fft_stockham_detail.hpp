@@ -39,7 +39,7 @@ constexpr int conj_load = 1, conj_store = 2;
 
 // tuning switches (fft_stockham_plan.cpp says what each measured)
 bool pad_on();
-bool radix16(bool mid);
+bool radix16(bool mid, std::int64_t L);
 std::int64_t group_target();
 bool forced_split();
 std::int64_t bluestein_override();

@@ -75,14 +75,17 @@ std::int64_t single_limit(const Context& context, DType real) {
 // NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have
 // (default 235: radix-7 passes cost more than the few percent of length they save; measured on the
 // H100 for n = 4099: m = 8640 = 2^6·3^3·5 ran 10 % faster than m = 8232 = 2^3·3·7^3).
-// Radix 16 where a launch runs its passes twice (Bluestein in one launch: 1.3x faster on the H100
-// with 128-item groups), elsewhere only with NODAL_FFT_RADIX16=1.
-bool radix16(bool mid) {
+// Radix 16 where a launch runs its passes twice over a long row (Bluestein and convolution in one
+// launch, L ≥ 1024: 1.3x faster on the H100 with 128-item groups, n = 1009 and 4099), radix ≤ 8
+// elsewhere, including the short rows of Rader's and the three-launch Bluestein's middle launch
+// (Rader n = 65537, rows of 256: 2.90 ms with radix 8 against 3.07 with 16); NODAL_FFT_RADIX16=1|0
+// forces it on or off everywhere.
+bool radix16(bool mid, std::int64_t L) {
   static const int env = [] {
     const char* v = std::getenv("NODAL_FFT_RADIX16");
     return v ? (std::string_view(v) == "1" ? 1 : 0) : -1;
   }();
-  return env >= 0 ? env == 1 : mid;
+  return env >= 0 ? env == 1 : mid && L >= 1024;
 }
 // NODAL_FFT_BLUESTEIN_M: the Bluestein length (for measuring candidates) where it is ≥ 2n − 1 and
 // allowed (one launch when it fits a group); NODAL_FFT_BLUESTEIN_LAUNCHES=3 refuses the one-launch plan.
@@ -366,7 +369,7 @@ std::shared_ptr<const StockhamPlan> stockham_plan(Context& context, std::int64_t
 std::string describe(const StockhamPlan& p) {
   switch (p.kind) {
     case StockhamPlan::Kind::single:
-      return fmt::format("stockham n={} radices {}", p.n, fmt::join(radices_of(p.n, radix16(false)), "·"));
+      return fmt::format("stockham n={} radices {}", p.n, fmt::join(radices_of(p.n, radix16(false, p.n)), "·"));
     case StockhamPlan::Kind::four_step:
       return fmt::format("stockham four-step n={} = {} x {} (2 launches)", p.n, p.n1, p.n2);
     case StockhamPlan::Kind::bluestein:
