@@ -375,7 +375,8 @@ std::string describe(const StockhamPlan& p) {
     case StockhamPlan::Kind::bluestein:
       return fmt::format("stockham bluestein n={} via m={} in one launch", p.n, p.m);
     case StockhamPlan::Kind::rader:
-      return fmt::format("stockham rader n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
+      return fmt::format("stockham rader n={} via m={} = {} x {} ({})", p.n, p.m, p.n1, p.n2,
+                         rader_separate() ? "5 launches, permutations apart" : "3 launches");
     case StockhamPlan::Kind::bluestein_three:
       return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
   }
