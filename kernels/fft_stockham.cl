@@ -234,7 +234,7 @@ __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
     const int count, __global const T2* in, const long in_off, __global T2* out, const long out_off,
     __global const T2* restrict tw, __global const T2* restrict pre, __global const T2* restrict mul,
     __global const T2* restrict post, __global const T2* restrict lo, __global const T2* restrict hi, const T scale,
-    const int inverse, __global const int* restrict perm, __global T2* extra) {
+    const int inverse, __global const int* restrict perm, __global T2* extra, __local uchar* occupancy) {
 #if SPLIT
   __local T tile[LANES * PITCH];
 #else
@@ -257,4 +257,5 @@ __kernel __attribute__((reqd_work_group_size(LSIZE, 1, 1))) void fft_stockham(
   (void)mid_row;
 
   FFT_STEPS
+  (void)occupancy;  // local memory reserved only to limit the groups per compute unit (fft_stockham.cpp)
 }

@@ -208,6 +208,10 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   run.arg(cl_int(count)).mem(in).arg(cl_long(in_off)).mem(out).arg(cl_long(out_off)).mem(tw);
   run.mem(or_tw(t.pre)).mem(or_tw(t.mul)).mem(or_tw(t.post)).mem(or_tw(t.lo)).mem(or_tw(t.hi)).real(real, scale);
   run.arg(cl_int(inverse)).mem(or_tw(t.perm)).mem(or_tw(t.extra));
+  // Rader's fused gather and scatter: local memory reserved to limit the groups in flight, and so
+  // the batch rows whose random accesses share the L2 (NODAL_FFT_RADER_PAD bytes; measuring only)
+  const bool permuting = ((s.load.flags & load_gather) | (s.store.flags & store_scatter)) != 0;
+  run.local_bytes(permuting && rader_pad() > 0 ? std::size_t(rader_pad()) : 4);
   run.run(std::size_t((count + g.lanes - 1) / g.lanes), std::size_t(g.items * g.lanes));
 }
 

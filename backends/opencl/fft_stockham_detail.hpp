@@ -47,6 +47,7 @@ bool bluestein_three_only();
 bool bluestein_length(std::int64_t m);
 bool rader_separate();                  // the permutations as passes of their own (kernels/fft_rader.cl)
 std::int64_t rader_columns_override();  // NODAL_FFT_RADER_COLUMNS: Rader's n1 (0: the default split)
+std::int64_t rader_pad();               // NODAL_FFT_RADER_PAD: local bytes reserved by the fused permuting launches
 
 // local memory
 std::int64_t esize_of(DType real);

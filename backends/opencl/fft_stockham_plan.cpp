@@ -137,6 +137,13 @@ std::int64_t rader_columns_override() {
   }();
   return n1;
 }
+std::int64_t rader_pad() {
+  static const std::int64_t pad = [] {
+    const char* v = std::getenv("NODAL_FFT_RADER_PAD");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
+  }();
+  return pad;
+}
 std::int64_t group_target() {
   static const std::int64_t target = [] {
     const char* v = std::getenv("NODAL_FFT_GROUP");
