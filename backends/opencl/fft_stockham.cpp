@@ -209,9 +209,10 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   run.mem(or_tw(t.pre)).mem(or_tw(t.mul)).mem(or_tw(t.post)).mem(or_tw(t.lo)).mem(or_tw(t.hi)).real(real, scale);
   run.arg(cl_int(inverse)).mem(or_tw(t.perm)).mem(or_tw(t.extra));
   // Rader's fused gather and scatter: local memory reserved to limit the groups in flight, and so
-  // the batch rows whose random accesses share the L2 (NODAL_FFT_RADER_PAD bytes; measuring only)
+  // the batch rows whose random accesses share the L2 (fft_stockham_plan.cpp, rader_pad)
   const bool permuting = ((s.load.flags & load_gather) | (s.store.flags & store_scatter)) != 0;
-  run.local_bytes(permuting && rader_pad() > 0 ? std::size_t(rader_pad()) : 4);
+  const std::int64_t pad = permuting ? rader_pad(context, g.lanes * row_bytes(s.L, real, g.split)) : 0;
+  run.local_bytes(std::size_t(std::max<std::int64_t>(pad, 4)));
   run.run(std::size_t((count + g.lanes - 1) / g.lanes), std::size_t(g.items * g.lanes));
 }
 
@@ -302,7 +303,7 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
            inverse ? conj_load | conj_store : 0);
     return true;
   }
-  if (p.kind == Kind::rader && rader_separate()) {
+  if (p.kind == Kind::rader && rader_separate(p.gpu)) {
     // (1) a_q = x[g^q] into mid, x_0 saved; (2) columns of mid in place; (3) rows: convolve with b,
     // saving Σa; (4) columns in place; (5) X[k] = x_0 + c[p(k)], X_0 = x_0 + Σa. By conjugation.
     Tensor extra = device_empty(context, Shape{2 * count}, complex_dtype(real));

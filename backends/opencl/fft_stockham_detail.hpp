@@ -24,6 +24,7 @@ struct StockhamPlan {
   std::shared_ptr<Buffer> chirp[2], spectrum[2];  // bluestein, per direction (spectrum in row order for three)
   std::shared_ptr<Buffer> gather, scatter;        // rader: g^q and g^−q mod n (int32); spectrum[0]: B̂/m, rows
   std::shared_ptr<Buffer> position;               // rader: p(k) with g^−p(k) = k (int32, n values; k = 0 unused)
+  bool gpu = false;                               // rader: planned for a GPU (which form of the permutations)
 };
 
 namespace stockham {
@@ -45,9 +46,9 @@ bool forced_split();
 std::int64_t bluestein_override();
 bool bluestein_three_only();
 bool bluestein_length(std::int64_t m);
-bool rader_separate();                  // the permutations as passes of their own (kernels/fft_rader.cl)
+bool rader_separate(bool gpu);          // the permutations as passes of their own (kernels/fft_rader.cl)
 std::int64_t rader_columns_override();  // NODAL_FFT_RADER_COLUMNS: Rader's n1 (0: the default split)
-std::int64_t rader_pad();               // NODAL_FFT_RADER_PAD: local bytes reserved by the fused permuting launches
+std::int64_t rader_pad(const Context& context, std::int64_t tile_bytes);  // local bytes a fused permuting launch reserves
 
 // local memory
 std::int64_t esize_of(DType real);

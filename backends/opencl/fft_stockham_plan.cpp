@@ -118,17 +118,33 @@ bool bluestein_length(std::int64_t m) {
     while (m % p == 0) m /= p;
   return m == 1;
 }
-// NODAL_FFT_RADER=fused|separate: Rader's permutations fused into its column launches, or as
-// passes of their own (kernels/fft_rader.cl says why); set_rader_permutations for tests.
+// Rader's permutations: fused into its two column launches (3 launches), or as passes of their own
+// (5 launches, kernels/fft_rader.cl). A fused gather or scatter is fast only while few batch rows
+// share the L2 at a time (H100, n = 65537: 3.6 ms with 8 groups of the column launch per SM, 2.69 ms
+// with local memory reserved for 5, against 2.86 ms for the separate passes), so the fused form
+// reserves local memory (rader_pad); GPUs take it, CPU devices (whose caches are per core) the
+// separate passes. NODAL_FFT_RADER=fused|separate or set_rader_permutations chooses.
 std::atomic<int> rader_mode{0};  // 0 automatic, 1 fused, 2 separate
-bool rader_separate() {
+bool rader_separate(bool gpu) {
   static const int env = [] {
     const char* v = std::getenv("NODAL_FFT_RADER");
     return v ? (std::string_view(v) == "fused" ? 1 : std::string_view(v) == "separate" ? 2 : 0) : 0;
   }();
   const int forced = rader_mode.load();
   const int mode = forced ? forced : env;
-  return mode != 1;
+  return mode ? mode == 2 : !gpu;
+}
+// Local memory a fused permuting launch reserves beyond its tile: the group then takes 80 % of the
+// per-group maximum, so that a compute unit holds few groups (H100: 5 of 228 KiB per SM, each 1024
+// values: 10 rows of 65536 in flight, 5 MiB of the 50 MiB L2). NODAL_FFT_RADER_PAD=bytes overrides.
+std::int64_t rader_pad(const Context& context, std::int64_t tile_bytes) {
+  static const std::int64_t env = [] {
+    const char* v = std::getenv("NODAL_FFT_RADER_PAD");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(-1);
+  }();
+  if (env >= 0) return env;
+  if (context.device().type.find("gpu") == std::string::npos) return 0;  // per-core caches: nothing to share
+  return std::max<std::int64_t>(0, budget_of(context) * 4 / 5 - tile_bytes);
 }
 std::int64_t rader_columns_override() {
   static const std::int64_t n1 = [] {
@@ -136,13 +152,6 @@ std::int64_t rader_columns_override() {
     return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
   }();
   return n1;
-}
-std::int64_t rader_pad() {
-  static const std::int64_t pad = [] {
-    const char* v = std::getenv("NODAL_FFT_RADER_PAD");
-    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
-  }();
-  return pad;
 }
 std::int64_t group_target() {
   static const std::int64_t target = [] {
@@ -252,9 +261,13 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     const std::int64_t m = n - 1;
     p->kind = StockhamPlan::Kind::rader;
     p->m = m;
-    p->n1 = column_length(m, limit);
+    // columns about half as long as the rows: the column launches carry the permutations, whose cost
+    // grows with the values a group holds (H100, n = 65537, fused: 128 × 512 2.69 ms, 256 × 256 2.93)
+    p->n1 = column_length(m / 4, limit) ? column_length(m / 4, limit) : column_length(m, limit);
+    if (m % p->n1 != 0 || m / p->n1 > limit) p->n1 = column_length(m, limit);
     if (const std::int64_t c = rader_columns_override(); c > 1 && m % c == 0 && smooth(c) && m / c <= limit)
       p->n1 = c;
+    p->gpu = context.device().type.find("gpu") != std::string::npos;
     p->n2 = m / p->n1;
     step_twiddles(context, *p, m, real);
     std::vector<std::int32_t> gather(static_cast<std::size_t>(m)), scatter(static_cast<std::size_t>(m));
@@ -383,7 +396,7 @@ std::string describe(const StockhamPlan& p) {
       return fmt::format("stockham bluestein n={} via m={} in one launch", p.n, p.m);
     case StockhamPlan::Kind::rader:
       return fmt::format("stockham rader n={} via m={} = {} x {} ({})", p.n, p.m, p.n1, p.n2,
-                         rader_separate() ? "5 launches, permutations apart" : "3 launches");
+                         rader_separate(p.gpu) ? "5 launches, permutations apart" : "3 launches, permutations fused");
     case StockhamPlan::Kind::bluestein_three:
       return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
   }
