@@ -291,25 +291,24 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     return p;
   }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
-  // one launch when a length ≥ 2n − 1 fits a group: a power of two, else the 2·3·5-smooth length with
-  // the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and barriers, not
-  // traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4, 10000 = 2^4·5^4 4.1,
-  // 8640 = 2^6·3^3·5 10.8, 11250 11.3)
+  // one launch when a length ≥ 2n − 1 fits a group: the 2·3·5-smooth length (powers of two
+  // included) with the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and
+  // barriers, not traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4,
+  // 10000 = 2^4·5^4 4.1, 8640 = 2^6·3^3·5 10.8, 11250 11.3; n = 2053: 5120 = 2^10·5 2.04 ms,
+  // 4608 = 2^9·3^2 2.27, 4200 2.30, 4320 2.41, 4116 = 2^2·3·7^3 2.66, the power of two 8192 3.17)
   const auto odd_factors = [](std::int64_t c) {
     int odd = 0;
     for (int f : {3, 5, 7})
       while (c % f == 0) c /= f, ++odd;
     return odd;
   };
-  std::int64_t m = 1;
-  while (m < 2 * n - 1) m *= 2;
-  if (m > limit) {
-    m = 0;
-    double best = 0;
-    for (std::int64_t c = 2 * n - 1; c <= limit; ++c)
-      if (bluestein_length(c) && (!m || double(c) * (1 + 0.2 * odd_factors(c)) < best))
-        best = double(c) * (1 + 0.2 * odd_factors(c)), m = c;
-  }
+  std::int64_t power = 1;
+  while (power < 2 * n - 1) power *= 2;
+  std::int64_t m = 0;
+  double best = 0;
+  for (std::int64_t c = 2 * n - 1; c <= std::min(limit, power); ++c)
+    if (bluestein_length(c) && (!m || double(c) * (1 + 0.2 * odd_factors(c)) < best))
+      best = double(c) * (1 + 0.2 * odd_factors(c)), m = c;
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
   if (m) {
@@ -319,11 +318,11 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     // cost more arithmetic per pass than 2, 4, 8, but traffic grows with m (H100, n = 4099: m = 8640
     // 3.4 ms, 9216 = 96·96 3.9 ms, 8232 3.7 ms)
     const std::int64_t lowest = std::max(2 * n - 1, bluestein_override());
-    double best = 0;
+    double least = 0;
     for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
       if (!bluestein_length(c) || !column_length(c, limit)) continue;
       const double cost = double(c) * (1 + 0.03 * odd_factors(c));
-      if (!m || cost < best) best = cost, m = c;
+      if (!m || cost < least) least = cost, m = c;
     }
     if (!m) return nullptr;
     p->kind = StockhamPlan::Kind::bluestein_three;
