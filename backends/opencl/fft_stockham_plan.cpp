@@ -291,11 +291,13 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     return p;
   }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
-  // one launch when a length ≥ 2n − 1 fits a group: the 2·3·5-smooth length (powers of two
-  // included) with the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and
-  // barriers, not traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4,
-  // 10000 = 2^4·5^4 4.1, 8640 = 2^6·3^3·5 10.8, 11250 11.3; n = 2053: 5120 = 2^10·5 2.04 ms,
-  // 4608 = 2^9·3^2 2.27, 4200 2.30, 4320 2.41, 4116 = 2^2·3·7^3 2.66, the power of two 8192 3.17)
+  // one launch when a length ≥ 2n − 1 fits a group: the power of two up to 1024 (n = 257: m = 1024
+  // 1.24 ms, 640 = 2^7·5 1.70 ms), beyond it the 2·3·5-smooth length (powers of two included) with
+  // the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and barriers, not
+  // traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4, 10000 = 2^4·5^4 4.1,
+  // 8640 = 2^6·3^3·5 10.8, 11250 11.3; n = 2053: 5120 = 2^10·5 2.04 ms, 4608 = 2^9·3^2 2.27,
+  // 4200 2.30, 4320 2.41, 4116 = 2^2·3·7^3 2.66, the power of two 8192 3.17; n = 1031: 2560 1.66 ms,
+  // 4096 1.94; n = 3001: 6144 1.88 ms, 8192 2.20)
   const auto odd_factors = [](std::int64_t c) {
     int odd = 0;
     for (int f : {3, 5, 7})
@@ -304,9 +306,10 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   };
   std::int64_t power = 1;
   while (power < 2 * n - 1) power *= 2;
-  std::int64_t m = 0;
+  const bool short_power = power <= std::min<std::int64_t>(1024, limit);
+  std::int64_t m = short_power ? power : 0;
   double best = 0;
-  for (std::int64_t c = 2 * n - 1; c <= std::min(limit, power); ++c)
+  for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c)
     if (bluestein_length(c) && (!m || double(c) * (1 + 0.2 * odd_factors(c)) < best))
       best = double(c) * (1 + 0.2 * odd_factors(c)), m = c;
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
