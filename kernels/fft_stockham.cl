@@ -60,7 +60,7 @@
 #define SIDE_LANES 8
 #define LOAD_GATHER 16   // Rader: element idx is x[perm[idx]]; the transform's x_0 saved in extra
 #define MID_SAVE 16      // Rader: the row-0 element 0 of the forward transform (Σ a) saved in extra
-#define STORE_SCATTER 32 // Rader: element idx goes to perm[idx] plus x_0; element 0 also writes X_0
+#define STORE_SCATTER 32 // Rader: element idx goes to perm[S_PERM_OFFSET + idx] plus x_0; element 0 also writes X_0
 #define STORE_CONJ 1
 #define STORE_POST 2
 #define STORE_TWIDDLE_CONJ 4
@@ -102,7 +102,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
   if (S_FLAGS & STORE_SCATTER) {  // X_{g^−p} = x_0 + (a ⊛ b)_p; X_0 = x_0 + Σ a
     const T2 x0 = extra[2 * b];
     v += x0;
-    at = perm[idx];
+    at = perm[S_PERM_OFFSET + idx];
     if (idx == 0) {
       T2 first = (x0 + extra[2 * b + 1]) * scale;
       if (inverse & 2) first.y = -first.y;
@@ -181,6 +181,9 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
       v[q * R + t] = (T2)(y.x, -y.y);                                                                \
     }                                                                                                \
   })
+
+// a one-launch Rader: x_0 (saved at the load) and Σa (saved at MID) are read by the whole group
+#define GLOBAL_SYNC barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
 
 #define STORE(R)                                                                                     \
   if (live)                                                                                          \

@@ -125,23 +125,25 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
   ForceStockham force;
   GpuLimits gpu(false);
   // float32: one launch up to 11,666 values (8192 and 4116 in a split tile), Bluestein in one launch
-  // up to m = 11,666 (2053: m = 8192 split; 4099: a smooth m), three launches beyond, Rader for primes
-  // with a smooth n − 1 beyond one launch
+  // up to m = 11,666 (2053: m = 5120 split; 4099: a smooth m), three launches beyond, Rader for primes
+  // with a smooth n − 1: in one launch up to 11,666 (257; 7681 in a split tile), in three beyond
   if (full())
     check_cases({{8, "radices"},       {64, "radices"},      {4096, "radices"},     {6, "radices"},
                  {98, "radices"},      {135, "radices"},     {1000, "radices"},     {4116, "radices"},
                  {8192, "radices"},    {16384, "four-step"}, {12000, "four-step"},  {97, "one launch"},
                  {1009, "one launch"}, {2053, "one launch"}, {4099, "one launch"},  {6001, "3 launches"},
-                 {12097, "rader"},     {65537, "rader"}},
+                 {257, "rader n=257 via m=256 in one launch"}, {641, "in one launch"}, {3457, "in one launch"},
+                 {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"},     {65537, "rader"}},
                 DType::float32, "48 KiB");
   else
-    check_cases({{64, "radices"}, {98, "radices"}, {8192, "radices"}, {16384, "four-step"}, {1009, "one launch"},
-                 {4099, "one launch"}, {6001, "3 launches"}, {12097, "rader"}},
+    check_cases({{64, "radices"}, {98, "radices"}, {8192, "radices"}, {16384, "four-step"}, {1031, "one launch"},
+                 {4099, "one launch"}, {6001, "3 launches"}, {257, "rader n=257 via m=256 in one launch"},
+                 {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"}},
                 DType::float32, "48 KiB");
   // float64: one launch up to 5,661 values (4096 split)
   if (full())
     check_cases({{1000, "radices"}, {4096, "radices"}, {8192, "four-step"}, {97, "one launch"}, {2053, "one launch"},
-                 {3001, "3 launches"}, {7681, "rader"}},
+                 {3011, "3 launches"}, {1153, "rader n=1153 via m=1152 in one launch"}, {7681, "rader"}},
                 DType::float64, "48 KiB");
   else
     check_cases({{1000, "radices"}, {8192, "four-step"}, {97, "one launch"}, {7681, "rader"}}, DType::float64,

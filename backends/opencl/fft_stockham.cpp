@@ -54,6 +54,7 @@ struct Step {
   SideSpec load, store;
   bool mid = false;  // a convolution in one launch (passes twice)
   std::uint32_t mid_flags = 0;
+  std::int64_t scatter_offset = 0;  // where the store's half of the index table starts (one-launch Rader)
   std::int64_t tw_split = 1;
 };
 
@@ -147,7 +148,11 @@ std::string program_text(const Step& s, const Shape2& g, DType real) {
       if (p + 1 < radices.size()) {
         steps += fmt::format(" EXCHANGE({},{},{})", radices[p], span, radices[p + 1]);
       } else if (run + 1 < runs) {  // the convolution's product, then back to the first pass's layout
-        steps += fmt::format(" MID({}) EXCHANGE({},{},{})", radices[p], radices[p], span, radices.front());
+        // (a one-launch Rader's x_0 and Σa, written to global memory by one work-item each, are
+        // read by the whole group at the store: a global fence first)
+        const bool sync = (s.load.flags & load_gather) && (s.store.flags & store_scatter);
+        steps += fmt::format(" MID({}){} EXCHANGE({},{},{})", radices[p], sync ? " GLOBAL_SYNC" : "", radices[p], span,
+                             radices.front());
       } else {
         steps += fmt::format(" {}({})", direct_out ? "STORE" : "STAGED", radices[p]);
       }
@@ -158,6 +163,7 @@ std::string program_text(const Step& s, const Shape2& g, DType real) {
       "#define SPLIT {}\n#define VMAX {}\n",
       s.L, g.items, g.lanes, pitch_of(s.L, real, g.split), pad_on() ? 1 : 0, s.tw_split, g.split ? 1 : 0, vmax);
   text += side_defines('L', s.load) + side_defines('S', s.store) + fmt::format("#define MID_FLAGS {}\n", s.mid_flags);
+  text += fmt::format("#define S_PERM_OFFSET {}\n", s.scatter_offset);
   text += fmt::format("#define FFT_STEPS{}\n", steps);
   text += kernel_source("fft_radix");
   text += kernel_source("fft_stockham");
@@ -177,9 +183,9 @@ const std::pair<Shape2, std::string>& shaped(Context& context, const Step& s, DT
   const auto side = [](const SideSpec& d) {
     return fmt::format("{},{},{},{},{},{}", d.bstride, d.I, d.emul, d.imul, d.flags, d.limit);
   };
-  const std::string key = fmt::format("{} {} {} {} {} {} {} {} {} {}", static_cast<const void*>(&context), int(real), s.L,
-                                      s.mid, s.mid_flags, s.tw_split, side(s.load), side(s.store), budget_of(context),
-                                      forced_split());
+  const std::string key = fmt::format("{} {} {} {} {} {} {} {} {} {} {}", static_cast<const void*>(&context), int(real),
+                                      s.L, s.mid, s.mid_flags, s.tw_split, side(s.load), side(s.store),
+                                      budget_of(context), forced_split(), s.scatter_offset);
   std::lock_guard lock(mutex);
   auto it = cache.find(key);
   if (it == cache.end()) {
@@ -210,7 +216,7 @@ void launch(Context& context, const Step& s, DType real, std::int64_t count, cl_
   run.arg(cl_int(inverse)).mem(or_tw(t.perm)).mem(or_tw(t.extra));
   // Rader's fused gather and scatter: local memory reserved to limit the groups in flight, and so
   // the batch rows whose random accesses share the L2 (fft_stockham_plan.cpp, rader_pad)
-  const bool permuting = ((s.load.flags & load_gather) | (s.store.flags & store_scatter)) != 0;
+  const bool permuting = !s.mid && ((s.load.flags & load_gather) | (s.store.flags & store_scatter)) != 0;
   const std::int64_t pad = permuting ? rader_pad(context, g.lanes * row_bytes(s.L, real, g.split)) : 0;
   run.local_bytes(std::size_t(std::max<std::int64_t>(pad, 4)));
   run.run(std::size_t((count + g.lanes - 1) / g.lanes), std::size_t(g.items * g.lanes));
@@ -302,6 +308,22 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     launch(context, b, real, count * n1, mid_mem, mid_off, out, out_offset, t, scale,
            inverse ? conj_load | conj_store : 0);
     return true;
+  }
+  if (p.kind == Kind::rader_one) {
+    // gather x[g^q] (x_0 saved), FFT_m, × B̂/m, conj, FFT_m, conj, X[g^−p] = x_0 + c_p and
+    // X_0 = x_0 + Σa: one launch, each row in one group's tile throughout
+    Tensor extra = device_empty(context, Shape{2 * count}, complex_dtype(real));
+    Step s;
+    s.L = m;
+    s.mid = true;
+    s.mid_flags = mid_save;
+    s.load = {.bstride = in_stride, .flags = load_gather};
+    s.store = {.bstride = out_stride, .flags = store_conj | store_scatter};
+    s.scatter_offset = m;
+    const Tables t{.mul = mem_of(p.spectrum[0]), .perm = mem_of(p.gather),
+                   .extra = device_buffer(*extra.buffer(), "fft").mem()};
+    launch(context, s, real, count, in, in_offset, out, out_offset, t, scale, inverse ? conj_load | conj_store : 0);
+    return false;
   }
   if (p.kind == Kind::rader && rader_separate(p.gpu)) {
     // (1) a_q = x[g^q] into mid, x_0 saved; (2) columns of mid in place; (3) rows: convolve with b,

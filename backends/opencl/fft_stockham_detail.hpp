@@ -14,7 +14,7 @@
 namespace nodal::opencl::fft {
 
 struct StockhamPlan {
-  enum class Kind { single, four_step, bluestein, bluestein_three, rader };
+  enum class Kind { single, four_step, bluestein, bluestein_three, rader, rader_one };
   Kind kind = Kind::single;
   std::int64_t n = 0;
   std::int64_t m = 0;          // bluestein: the convolution length (single: n)
@@ -23,6 +23,7 @@ struct StockhamPlan {
   std::int64_t split = 1;
   std::shared_ptr<Buffer> chirp[2], spectrum[2];  // bluestein, per direction (spectrum in row order for three)
   std::shared_ptr<Buffer> gather, scatter;        // rader: g^q and g^−q mod n (int32); spectrum[0]: B̂/m, rows
+                                                  // (rader_one: gather holds g^q, then g^−q; B̂/m natural)
   std::shared_ptr<Buffer> position;               // rader: p(k) with g^−p(k) = k (int32, n values; k = 0 unused)
   bool gpu = false;                               // rader: planned for a GPU (which form of the permutations)
 };
@@ -46,7 +47,8 @@ bool forced_split();
 std::int64_t bluestein_override();
 bool bluestein_three_only();
 bool bluestein_length(std::int64_t m);
-bool rader_separate(bool gpu);          // the permutations as passes of their own (kernels/fft_rader.cl)
+bool rader_separate(bool gpu);
+bool rader_one_launch();                // NODAL_FFT_RADER_ONE_LAUNCH=0 turns the one-launch Rader off          // the permutations as passes of their own (kernels/fft_rader.cl)
 std::int64_t rader_columns_override();  // NODAL_FFT_RADER_COLUMNS: Rader's n1 (0: the default split)
 std::int64_t rader_pad(const Context& context, std::int64_t tile_bytes);  // local bytes a fused permuting launch reserves
 

@@ -146,6 +146,15 @@ std::int64_t rader_pad(const Context& context, std::int64_t tile_bytes) {
   if (context.device().type.find("gpu") == std::string::npos) return 0;  // per-core caches: nothing to share
   return std::max<std::int64_t>(0, budget_of(context) * 4 / 5 - tile_bytes);
 }
+// NODAL_FFT_RADER_ONE_LAUNCH=0: primes with a smooth n − 1 that fits a group take Bluestein in one
+// launch instead of Rader in one launch (measuring only).
+bool rader_one_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("NODAL_FFT_RADER_ONE_LAUNCH");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return on;
+}
 std::int64_t rader_columns_override() {
   static const std::int64_t n1 = [] {
     const char* v = std::getenv("NODAL_FFT_RADER_COLUMNS");
@@ -240,6 +249,35 @@ std::int64_t primitive_root(std::int64_t n) {
 }
 
 
+// Rader's index tables for prime n with primitive root g (m = n − 1): gather[q] = g^q,
+// scatter[q] = g^−q, position[g^−q] = q, and the spectrum of b_q = w_n^(g^−q) / m (the inverse's 1/m
+// folded in), computed with nodal's double-precision FFT.
+struct RaderTables {
+  std::vector<std::int32_t> gather, scatter, position;
+  std::vector<cd> spectrum;
+};
+RaderTables rader_tables(std::int64_t n, std::int64_t g) {
+  const std::int64_t m = n - 1;
+  RaderTables t;
+  t.gather.resize(std::size_t(m));
+  t.scatter.resize(std::size_t(m));
+  t.position.assign(std::size_t(n), 0);
+  std::vector<cd> b(static_cast<std::size_t>(m));
+  t.spectrum.resize(std::size_t(m));
+  const std::int64_t g_inverse = power_mod(g, n - 2, n);
+  std::int64_t up = 1, down = 1;  // g^q, g^−q
+  for (std::int64_t q = 0; q < m; ++q) {
+    t.gather[std::size_t(q)] = std::int32_t(up);
+    t.scatter[std::size_t(q)] = std::int32_t(down);
+    t.position[std::size_t(down)] = std::int32_t(q);
+    b[std::size_t(q)] = root(down, n) / double(m);
+    up = up * g % n;
+    down = down * g_inverse % n;
+  }
+  nodal::fft::Plan<double>::cached({.n = std::size_t(m)})->execute(b.data(), t.spectrum.data());
+  return t;
+}
+
 std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DType real) {
   auto p = std::make_shared<StockhamPlan>();
   p->n = p->m = n;
@@ -255,9 +293,22 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
       return p;
     }
   }
-  // Rader, for a prime n whose n − 1 = n1·n2 is smooth but beyond one launch: a cyclic convolution
-  // of length n − 1 (about half of Bluestein's m ≥ 2n − 1)
-  if (const std::int64_t g = primitive_root(n); g && n - 1 > limit && smooth(n - 1) && column_length(n - 1, limit)) {
+  // Rader, for a prime n whose n − 1 is smooth: a cyclic convolution of length n − 1 (about half of
+  // Bluestein's m ≥ 2n − 1), in one launch when n − 1 fits a group (gather, FFT, × B̂, FFT, scatter,
+  // the row in the tile throughout), else in three (n − 1 = n1·n2)
+  const std::int64_t g = primitive_root(n);
+  if (g && n - 1 <= limit && smooth(n - 1) && rader_one_launch()) {
+    const std::int64_t m = n - 1;
+    p->kind = StockhamPlan::Kind::rader_one;
+    p->m = m;
+    const RaderTables t = rader_tables(n, g);
+    p->spectrum[0] = upload_table(context, t.spectrum, real);
+    std::vector<std::int32_t> both = t.gather;  // the store reads its half from m on (S_PERM_OFFSET)
+    both.insert(both.end(), t.scatter.begin(), t.scatter.end());
+    p->gather = upload_ints(context, both);
+    return p;
+  }
+  if (g && n - 1 > limit && smooth(n - 1) && column_length(n - 1, limit)) {
     const std::int64_t m = n - 1;
     p->kind = StockhamPlan::Kind::rader;
     p->m = m;
@@ -270,24 +321,11 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     p->gpu = context.device().type.find("gpu") != std::string::npos;
     p->n2 = m / p->n1;
     step_twiddles(context, *p, m, real);
-    std::vector<std::int32_t> gather(static_cast<std::size_t>(m)), scatter(static_cast<std::size_t>(m));
-    std::vector<std::int32_t> position(static_cast<std::size_t>(n), 0);
-    std::vector<cd> b(static_cast<std::size_t>(m)), spectrum(static_cast<std::size_t>(m));
-    const std::int64_t g_inverse = power_mod(g, n - 2, n);
-    std::int64_t up = 1, down = 1;  // g^q, g^−q
-    for (std::int64_t q = 0; q < m; ++q) {
-      gather[std::size_t(q)] = std::int32_t(up);
-      scatter[std::size_t(q)] = std::int32_t(down);
-      position[std::size_t(down)] = std::int32_t(q);
-      b[std::size_t(q)] = root(down, n) / double(m);  // w_n^(g^−q) / m: the inverse's 1/m folded in
-      up = up * g % n;
-      down = down * g_inverse % n;
-    }
-    nodal::fft::Plan<double>::cached({.n = std::size_t(m)})->execute(b.data(), spectrum.data());
-    p->spectrum[0] = upload_table(context, in_row_order(spectrum, p->n1, p->n2), real);
-    p->gather = upload_ints(context, gather);
-    p->scatter = upload_ints(context, scatter);
-    p->position = upload_ints(context, position);
+    const RaderTables t = rader_tables(n, g);
+    p->spectrum[0] = upload_table(context, in_row_order(t.spectrum, p->n1, p->n2), real);
+    p->gather = upload_ints(context, t.gather);
+    p->scatter = upload_ints(context, t.scatter);
+    p->position = upload_ints(context, t.position);
     return p;
   }
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
@@ -399,6 +437,8 @@ std::string describe(const StockhamPlan& p) {
     case StockhamPlan::Kind::rader:
       return fmt::format("stockham rader n={} via m={} = {} x {} ({})", p.n, p.m, p.n1, p.n2,
                          rader_separate(p.gpu) ? "5 launches, permutations apart" : "3 launches, permutations fused");
+    case StockhamPlan::Kind::rader_one:
+      return fmt::format("stockham rader n={} via m={} in one launch", p.n, p.m);
     case StockhamPlan::Kind::bluestein_three:
       return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
   }
