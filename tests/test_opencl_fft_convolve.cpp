@@ -209,7 +209,7 @@ TEST_CASE("OpenCL circular convolution, specialised kernels with a GPU's limits:
   check_convolver(16384, DType::float32, 16384, "scrambled");
   check_scrambled_order(16384, DType::float32);
   if (full()) {
-    check_convolver(1009, DType::float32, 1008, "stockham rader");  // one order: natural, a product pass
+    check_convolver(1009, DType::float32, 2048, "stockham bluestein");  // one order: natural, a product pass
     check_convolver(8192, DType::float64, 8192, "scrambled");
   }
 }

@@ -294,10 +294,18 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     }
   }
   // Rader, for a prime n whose n − 1 is smooth: a cyclic convolution of length n − 1 (about half of
-  // Bluestein's m ≥ 2n − 1), in one launch when n − 1 fits a group (gather, FFT, × B̂, FFT, scatter,
-  // the row in the tile throughout), else in three (n − 1 = n1·n2)
+  // Bluestein's m ≥ 2n − 1), in one launch when n − 1 is 2·3·5-smooth and fits a group (gather, FFT,
+  // × B̂, FFT, scatter, the row in the tile throughout), else in three (n − 1 = n1·n2). Against the
+  // one-launch Bluestein on the H100 (µs per 2^26 values): 257 788 vs 1242, 641 1239 vs 1522, 1153
+  // 1286 vs 1503, 3001 1568 vs 1874, 3457 1724 vs 1945, 769 (768 = 2^8·3) 1003 vs 908; with a
+  // factor 7 in n − 1 the radix-7 passes lose: 1009 (1008 = 2^4·3^2·7) 1297 vs 729.
   const std::int64_t g = primitive_root(n);
-  if (g && n - 1 <= limit && smooth(n - 1) && rader_one_launch()) {
+  const auto smooth235 = [](std::int64_t c) {
+    for (int f : {2, 3, 5})
+      while (c % f == 0) c /= f;
+    return c == 1;
+  };
+  if (g && n - 1 <= limit && smooth235(n - 1) && rader_one_launch()) {
     const std::int64_t m = n - 1;
     p->kind = StockhamPlan::Kind::rader_one;
     p->m = m;
