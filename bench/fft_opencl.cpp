@@ -59,6 +59,32 @@ double device_seconds(opencl::Context& context, const std::function<void()>& cal
 
 cl_mem mem_of(const Tensor& t) { return opencl::device_buffer(*t.buffer(), "bench").mem(); }
 
+// log2 of batch·N: as asked, else 2^26 on a GPU and 2^22 on a CPU device; at most 2^20 when quick
+int values_log2(int asked, bool cpu_device, bool quick) {
+  const int log2 = asked > 0 ? asked : cpu_device ? 22 : 26;
+  return quick ? std::min(log2, 20) : log2;
+}
+
+// plain rows of n complex values from t's first element
+offt::Side rows_of(const Tensor& t, std::int64_t n) {
+  offt::Side s;
+  s.mem = mem_of(t);
+  s.offset = t.offset();
+  s.s_outer = n;
+  return s;
+}
+
+// Seconds per clEnqueueCopyBuffer of `bytes` from `from` to `to` (the bandwidth reference).
+double copy_seconds(opencl::Context& context, const Tensor& from, const Tensor& to, std::size_t bytes, bool quick) {
+  return device_seconds(
+      context,
+      [&] {
+        opencl::check(clEnqueueCopyBuffer(context.queue(), mem_of(from), mem_of(to), 0, 0, bytes, 0, nullptr, nullptr),
+                      "clEnqueueCopyBuffer", "bench");
+      },
+      quick);
+}
+
 std::vector<std::complex<float>> download(const Tensor& t) {
   return t.to(Backend::cpu).to_vector<std::complex<float>>();
 }
@@ -114,8 +140,7 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
                          const std::vector<std::int64_t>& only) {
   opencl::Context& context = opencl::current_context();
   const bool cpu_device = context.device().type.find("cpu") != std::string::npos;
-  if (total_log2 <= 0) total_log2 = cpu_device ? 22 : 26;
-  if (quick) total_log2 = std::min(total_log2, 20);
+  total_log2 = values_log2(total_log2, cpu_device, quick);
   const std::int64_t total = std::int64_t(1) << total_log2;
   fmt::print("OpenCL FFT benchmark on {} ({}, {}), batched C2C float32, batch·N = 2^{}\n", context.device().name,
              context.device().platform_name, context.device().driver_version, total_log2);
@@ -152,21 +177,11 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
     std::string plan_text = offt::describe(*plan);
     if (offt::stockham_enabled(context))
       if (const auto fast = offt::stockham_plan(context, n, DType::float32)) plan_text = offt::describe(*fast);
-    offt::Side load, store;
-    load.mem = mem_of(in);
-    load.s_outer = n;
-    store.mem = mem_of(out);
-    store.s_outer = n;
+    const offt::Side load = rows_of(in, n), store = rows_of(out, n);
     const double ours = device_seconds(
         context, [&] { offt::execute(context, *plan, DType::float32, batch, false, load, {}, store, {}); }, quick);
     const std::size_t bytes = std::size_t(8 * n * batch);
-    const double copy = device_seconds(
-        context,
-        [&] {
-          opencl::check(clEnqueueCopyBuffer(context.queue(), mem_of(in), mem_of(out), 0, 0, bytes, 0, nullptr, nullptr),
-                        "clEnqueueCopyBuffer", "bench");
-        },
-        quick);
+    const double copy = copy_seconds(context, in, out, bytes, quick);
     offt::execute(context, *plan, DType::float32, batch, false, load, {}, store, {});
     const auto ours_values = download(out);
     double peer = 0, diff = 0;
@@ -228,8 +243,7 @@ int run_opencl_convolve_bench(int total_log2, bool quick, bool markdown, bool pe
                               const std::vector<std::int64_t>& only) {
   opencl::Context& context = opencl::current_context();
   const bool cpu_device = context.device().type.find("cpu") != std::string::npos;
-  if (total_log2 <= 0) total_log2 = cpu_device ? 22 : 26;
-  if (quick) total_log2 = std::min(total_log2, 20);
+  total_log2 = values_log2(total_log2, cpu_device, quick);
   const std::int64_t total = std::int64_t(1) << total_log2;
   fmt::print("OpenCL circular convolution benchmark on {} ({}), complex64 rows, one filter, batch·N = 2^{}\n",
              context.device().name, context.device().driver_version, total_log2);
@@ -261,11 +275,7 @@ int run_opencl_convolve_bench(int total_log2, bool quick, bool markdown, bool pe
     const double ours = device_seconds(context, [&] { (void)conv.convolve(in, spectrum); }, quick);
     const Tensor out = opencl::device_empty(context, Shape{batch, n}, DType::complex64);
     const auto plan = offt::plan_for(context, n, DType::float32);
-    offt::Side load, store;
-    load.mem = mem_of(in);
-    load.s_outer = n;
-    store.mem = mem_of(out);
-    store.s_outer = n;
+    const offt::Side load = rows_of(in, n), store = rows_of(out, n);
     const double natural = device_seconds(
         context,
         [&] {
@@ -273,14 +283,7 @@ int run_opencl_convolve_bench(int total_log2, bool quick, bool markdown, bool pe
           offt::execute(context, *plan, DType::float32, batch, true, store, {}, store, {});
         },
         quick);
-    const std::size_t bytes = std::size_t(8 * n * batch);
-    const double copy = device_seconds(
-        context,
-        [&] {
-          opencl::check(clEnqueueCopyBuffer(context.queue(), mem_of(in), mem_of(out), 0, 0, bytes, 0, nullptr, nullptr),
-                        "clEnqueueCopyBuffer", "bench");
-        },
-        quick);
+    const double copy = copy_seconds(context, in, out, std::size_t(8 * n * batch), quick);
     double peer = 0;
 #if defined(NODAL_HAVE_VKFFT)
     if (have_vkfft && !(cpu_device && n > 65536)) peer = vkfft_seconds(context, mem_of(out), n, batch, quick, true);

@@ -26,8 +26,7 @@ void check_index_range(std::int64_t values) {
 std::shared_ptr<const StockhamPlan> one_launch_plan(Context& context, std::int64_t n, DType real) {
   if (!stockham_enabled(context)) return nullptr;
   auto plan = stockham_plan(context, n, real);
-  return plan && four_step_split(*plan).first == 1 && describe(*plan).find("radices") != std::string::npos ? plan
-                                                                                                           : nullptr;
+  return plan && is_single(*plan) ? plan : nullptr;
 }
 
 Side rows_side(const Tensor& t, std::int64_t n) {
@@ -57,18 +56,18 @@ CircularConvolver::CircularConvolver(Context& context, std::int64_t n, DType rea
   if (real != DType::float32 && real != DType::float64)
     throw DTypeError(fmt::format("{}: precision must be float32 or float64, got {}", op, dtype_name(real)));
   check_complex_kernel_dtype(context, real, op);
+  // planned once: the filter's spectrum and every convolution then agree on the order
+  plan_ = plan_for(context, n, real);
+  one_launch_ = one_launch_plan(context, n, real);
 }
 
 std::string CircularConvolver::describe() const {
-  if (const auto one = one_launch_plan(context_, n_, real_))
-    return fmt::format("one launch ({})", fft::describe(*one));
+  if (one_launch_) return fmt::format("one launch ({})", fft::describe(*one_launch_));
+  std::string plan = fft::describe(*plan_);
   if (stockham_enabled(context_))
-    if (const auto plan = stockham_plan(context_, n_, real_))
-      return fmt::format("forward, x spectrum, inverse ({}{})", fft::describe(*plan),
-                         four_step_split(*plan).first > 1 ? ", scrambled" : "");
-  const auto plan = plan_for(context_, n_, real_);
-  return fmt::format("forward, x spectrum, inverse ({}{})", fft::describe(*plan),
-                     fft::describe(*plan).rfind("four-step", 0) == 0 ? ", scrambled" : "");
+    if (const auto fast = stockham_plan(context_, n_, real_)) plan = fft::describe(*fast);
+  return fmt::format("forward, x spectrum, inverse ({}{})", plan,
+                     scrambled_split(context_, n_, real_).first > 1 ? ", scrambled" : "");
 }
 
 FilterSpectrum CircularConvolver::filter(const Tensor& h) const {
@@ -83,27 +82,25 @@ FilterSpectrum CircularConvolver::filter(const Tensor& h) const {
   const Tensor hc = h.contiguous();
   Tensor z = real ? pair_rows(context_, hc, 1, n_, real_) : hc;
   Tensor bins = device_empty(context_, Shape{n_}, complex_dtype(real_));
-  const auto one = one_launch_plan(context_, n_, real_);
   // the one-launch convolution multiplies in natural order; the others in execute's scrambled order
-  execute(context_, *plan_for(context_, n_, real_), real_, 1, false, rows_side(z, n_), {}, rows_side(bins, n_), {},
-          one ? Order::natural : Order::scrambled);
+  execute(context_, *plan_, real_, 1, false, rows_side(z, n_), {}, rows_side(bins, n_), {},
+          one_launch_ ? Order::natural : Order::scrambled);
   return {bins, n_, real};
 }
 
 void CircularConvolver::convolve_rows(const Tensor& in, Tensor& out, std::int64_t rows, const FilterSpectrum& h) const {
   if (rows == 0) return;
   const double scale = 1.0 / double(n_);
-  if (const auto one = one_launch_plan(context_, n_, real_)) {
-    convolve_in_one_launch(context_, *one, real_, rows, mem_of(in), in.offset(), mem_of(out), out.offset(),
+  if (one_launch_) {
+    convolve_in_one_launch(context_, *one_launch_, real_, rows, mem_of(in), in.offset(), mem_of(out), out.offset(),
                            mem_of(h.bins), scale);
     return;
   }
   // the product fused into the forward's last store where the plan allows (execute)
-  const auto plan = plan_for(context_, n_, real_);
   const Side side = rows_side(out, n_);
-  execute(context_, *plan, real_, rows, false, rows_side(in, n_), {}, side, {.multiply = mem_of(h.bins)},
+  execute(context_, *plan_, real_, rows, false, rows_side(in, n_), {}, side, {.multiply = mem_of(h.bins)},
           Order::scrambled);
-  execute(context_, *plan, real_, rows, true, side, {}, side, {.scale = scale}, Order::scrambled);
+  execute(context_, *plan_, real_, rows, true, side, {}, side, {.scale = scale}, Order::scrambled);
 }
 
 void multiply_rows(Context& context, cl_mem z, std::int64_t offset, std::int64_t rows, std::int64_t n, cl_mem spectrum,

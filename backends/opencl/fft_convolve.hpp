@@ -16,12 +16,16 @@
 //                 fft_multiply_rows), inverse.
 // Real rows with a real filter go two per complex transform: (a + ib) ⊛ h = a ⊛ h + i·(b ⊛ h).
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/core/tensor.hpp"
 
 namespace nodal::opencl::fft {
+
+class Plan;          // fft_plan.hpp
+struct StockhamPlan;  // fft_stockham.hpp
 
 // A filter's spectrum in the order the convolver's transforms use (complex [n], on the device).
 struct FilterSpectrum {
@@ -52,6 +56,8 @@ class CircularConvolver {
   Context& context_;
   std::int64_t n_;
   DType real_;
+  std::shared_ptr<const Plan> plan_;
+  std::shared_ptr<const StockhamPlan> one_launch_;  // set where the convolution is one launch
 };
 
 }  // namespace nodal::opencl::fft

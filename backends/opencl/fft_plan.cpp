@@ -180,8 +180,7 @@ void run_four_step(Context& context, const Plan& plan, DType real, std::int64_t 
 
 // The side of an n1 × n2 view of plain rows: its columns (transform i = column, element e = row:
 // idx = e·n2 + i) or its rows (transform i = row, element e: idx = i·n2 + e).
-Side column_side(Side s, std::int64_t n1, std::int64_t n2) {
-  (void)n1;
+Side column_side(Side s, std::int64_t n2) {
   s.I = n2;
   s.s_inner = 0;
   s.k_mul = n2;
@@ -202,7 +201,7 @@ Side row_side(Side s, std::int64_t n1, std::int64_t n2) {
 void run_four_step_scrambled(Context& context, const Plan& plan, DType real, std::int64_t count, Side load,
                              const LoadOps& lops, const TableArgs& tables, Side store, const StoreOps& sops) {
   const std::int64_t n1 = plan.columns->n, n2 = plan.rows->n;
-  Side a_load = column_side(load, n1, n2), a_store = column_side(store, n1, n2);
+  Side a_load = column_side(load, n2), a_store = column_side(store, n2);
   a_store.flags = 0;
   run_local(context, *plan.columns, real, count * n2, a_load, lops, {},
             {.pre = tables.pre, .valid_len = tables.valid_len}, a_store, {});
@@ -226,9 +225,9 @@ void run_four_step_unscramble(Context& context, const Plan& plan, DType real, st
   Side b_store = row_side(contiguous_side(mid, n), n1, n2);
   b_store.flags = store_conj;
   run_local(context, *plan.rows, real, count * n1, b_load, {}, {}, {}, b_store, {});
-  Side a_load = column_side(contiguous_side(mid, n), n1, n2);
+  Side a_load = column_side(contiguous_side(mid, n), n2);
   a_load.flags = load_conj | load_twiddle;
-  Side a_store = column_side(store, n1, n2);
+  Side a_store = column_side(store, n2);
   a_store.flags = store.flags | store_conj;
   const TwiddleArgs twiddle{mem_of(plan.twiddle_lo), mem_of(plan.twiddle_hi), plan.twiddle_split, n};
   run_local(context, *plan.columns, real, count * n2, a_load, {}, twiddle, {.post = tables.post}, a_store, sops);
@@ -323,22 +322,17 @@ void execute(Context& context, const Plan& plan, DType real, std::int64_t count,
   run_smooth(context, *plan.inner, real, count, mid_side, {}, second_tables, second_store, second_ops);
 }
 
-std::vector<std::int64_t> scrambled_bins(Context& context, std::int64_t n, DType real) {
+std::pair<std::int64_t, std::int64_t> scrambled_split(Context& context, std::int64_t n, DType real) {
+  // the plan execute takes for plain complex rows: the specialised one where enabled and planned
+  if (stockham_enabled(context))
+    if (const auto fast = stockham_plan(context, n, real)) return four_step_split(*fast);
   const auto plan = plan_for(context, n, real);
-  std::int64_t n1 = 1, n2 = n;
-  if (stockham_enabled(context)) {
-    if (const auto fast = stockham_plan(context, n, real)) {
-      const auto split = four_step_split(*fast);
-      n1 = split.first;
-      n2 = split.second;
-    } else if (plan->kind == Plan::Kind::four_step) {
-      n1 = plan->columns->n;
-      n2 = plan->rows->n;
-    }
-  } else if (plan->kind == Plan::Kind::four_step) {
-    n1 = plan->columns->n;
-    n2 = plan->rows->n;
-  }
+  if (plan->kind == Plan::Kind::four_step) return {plan->columns->n, plan->rows->n};
+  return {1, n};
+}
+
+std::vector<std::int64_t> scrambled_bins(Context& context, std::int64_t n, DType real) {
+  const auto [n1, n2] = scrambled_split(context, n, real);
   return scrambled_positions(n1, n2);
 }
 

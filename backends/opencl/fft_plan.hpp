@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "nodal/backends/opencl/context.hpp"
@@ -86,8 +87,9 @@ void execute(Context& context, const Plan& plan, DType real, std::int64_t count,
 void multiply_rows(Context& context, cl_mem z, std::int64_t offset, std::int64_t rows, std::int64_t n, cl_mem spectrum,
                    DType real);
 
-// The natural bin index at each position of the scrambled spectrum that execute produces for
-// length n on this context (the identity where the plan has one order).
+// The (n1, n2) of the scrambled order execute produces for length n on this context ((1, n): the
+// plan has one order), and the natural bin index at each position of that spectrum.
+std::pair<std::int64_t, std::int64_t> scrambled_split(Context& context, std::int64_t n, DType real);
 std::vector<std::int64_t> scrambled_bins(Context& context, std::int64_t n, DType real);
 
 bool is_local(const Plan& plan);

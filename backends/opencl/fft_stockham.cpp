@@ -325,95 +325,80 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
     launch(context, s, real, count, in, in_offset, out, out_offset, t, scale, inverse ? conj_load | conj_store : 0);
     return false;
   }
-  if (p.kind == Kind::rader && rader_separate(p.gpu)) {
-    // (1) a_q = x[g^q] into mid, x_0 saved; (2) columns of mid in place; (3) rows: convolve with b,
-    // saving Σa; (4) columns in place; (5) X[k] = x_0 + c[p(k)], X_0 = x_0 + Σa. By conjugation.
+  // The two launches the convolution plans (Rader, Bluestein in three launches) share, on the
+  // n1 × n2 view of mid: (2) rows k1 in place: × w_m^(c·k1), FFT_n2, × spectrum (row order), conj,
+  // FFT_n2, conj, × w_m^(−c·k1); (3) the columns again, conj ∘ FFT_n1 ∘ conj (each branch sets the
+  // store side: in place or into out, with its own fused operations).
+  Step rows;
+  rows.L = n2;
+  rows.mid = true;
+  rows.tw_split = p.split;
+  rows.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
+  rows.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
+  Step columns;
+  columns.L = n1;
+  columns.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
+  columns.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj};
+  if (p.kind == Kind::rader) {
+    // saving x_0 (at the gather) and Σa (row 0's element 0 of the forward transform); B̂/m spectrum
     Tensor extra = device_empty(context, Shape{2 * count}, complex_dtype(real));
     const cl_mem extra_mem = device_buffer(*extra.buffer(), "fft").mem();
-    {
-      Launch gather(context, typed_kernel(context, "fft_rader", real, "rader_gather"), "fft_rader_gather");
-      gather.arg(cl_int(count * m)).arg(cl_int(m)).mem(in).arg(cl_long(in_offset)).arg(cl_long(in_stride));
-      gather.mem(mid_mem).arg(cl_long(mid_off)).mem(mem_of(p.gather)).mem(extra_mem).arg(cl_int(inverse ? 1 : 0));
-      gather.run_elements(count * m);
-    }
-    a.load.bstride = m;
-    launch(context, a, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
-    Step b;
-    b.L = n2;
-    b.mid = true;
-    b.mid_flags = mid_save;
-    b.tw_split = p.split;
-    b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
-    b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
+    rows.mid_flags = mid_save;
     Tables t = twiddles;
     t.mul = mem_of(p.spectrum[0]);
     t.extra = extra_mem;
-    launch(context, b, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
-    Step c;
-    c.L = n1;
-    c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
-    c.store = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj};
-    launch(context, c, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
-    Launch output(context, typed_kernel(context, "fft_rader", real, "rader_output"), "fft_rader_output");
-    output.arg(cl_int(count * p.n)).arg(cl_int(p.n)).arg(cl_int(m)).mem(mid_mem).arg(cl_long(mid_off));
-    output.mem(out).arg(cl_long(out_offset)).arg(cl_long(out_stride)).mem(mem_of(p.position)).mem(extra_mem);
-    output.real(real, scale).arg(cl_int(inverse ? 1 : 0)).run_elements(count * p.n);
-    return false;
-  }
-  if (p.kind == Kind::rader) {
-    // (1) gather a_q = x[g^q] into columns (x_0 saved), (2) rows: convolve with b (spectrum B̂/m),
-    // saving Σa, (3) columns: X[g^−p] = x_0 + (a ⊛ b)_p, X_0 = x_0 + Σa. Direction by conjugation.
-    Tensor extra = device_empty(context, Shape{2 * count}, complex_dtype(real));
-    Tables t = twiddles;
+    if (rader_separate(p.gpu)) {
+      // (1) a_q = x[g^q] into mid, then its columns in place; (2), (3) in place; (4) X[k] = x_0 +
+      // c[p(k)], X_0 = x_0 + Σa. Direction by conjugation.
+      {
+        Launch gather(context, typed_kernel(context, "fft_rader", real, "rader_gather"), "fft_rader_gather");
+        gather.arg(cl_int(count * m)).arg(cl_int(m)).mem(in).arg(cl_long(in_offset)).arg(cl_long(in_stride));
+        gather.mem(mid_mem).arg(cl_long(mid_off)).mem(mem_of(p.gather)).mem(extra_mem).arg(cl_int(inverse ? 1 : 0));
+        gather.run_elements(count * m);
+      }
+      a.load.bstride = m;
+      launch(context, a, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
+      launch(context, rows, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
+      launch(context, columns, real, count * n2, mid_mem, mid_off, mid_mem, mid_off, {}, 1.0);
+      Launch output(context, typed_kernel(context, "fft_rader", real, "rader_output"), "fft_rader_output");
+      output.arg(cl_int(count * p.n)).arg(cl_int(p.n)).arg(cl_int(m)).mem(mid_mem).arg(cl_long(mid_off));
+      output.mem(out).arg(cl_long(out_offset)).arg(cl_long(out_stride)).mem(mem_of(p.position)).mem(extra_mem);
+      output.real(real, scale).arg(cl_int(inverse ? 1 : 0)).run_elements(count * p.n);
+      return false;
+    }
+    // fused: (1) gather a_q = x[g^q] into columns; (2); (3) columns, X[g^−p] = x_0 + (a ⊛ b)_p and
+    // X_0 = x_0 + Σa stored to out. Direction by conjugation.
     t.perm = mem_of(p.gather);
-    t.extra = device_buffer(*extra.buffer(), "fft").mem();
     a.load.flags |= load_gather;
     launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, t, 1.0, inverse ? conj_load : 0);
-    Step b;
-    b.L = n2;
-    b.mid = true;
-    b.mid_flags = mid_save;
-    b.tw_split = p.split;
-    b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
-    b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
-    t.mul = mem_of(p.spectrum[0]);
-    launch(context, b, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
-    Step c;
-    c.L = n1;
-    c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
-    c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | store_conj | store_scatter};
+    launch(context, rows, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
+    columns.store.bstride = out_stride;
+    columns.store.flags |= store_scatter;
     t.perm = mem_of(p.scatter);
-    launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, t, scale, inverse ? conj_store : 0);
+    launch(context, columns, real, count * n2, mid_mem, mid_off, out, out_offset, t, scale, inverse ? conj_store : 0);
     return false;
   }
-  // Bluestein in three launches (fft_stockham.hpp)
+  // Bluestein in three launches (fft_stockham.hpp): (1) chirp and columns; (2) with the filter
+  // spectrum; (3) stores the first n values times the chirp, / m
   a.load.flags |= load_chirp;
   a.load.limit = p.n;
   const Tables chirp_in{.pre = mem_of(p.chirp[d])};
   launch(context, a, real, count * n2, in, in_offset, mid_mem, mid_off, chirp_in, 1.0);
-  Step b;
-  b.L = n2;
-  b.mid = true;
-  b.tw_split = p.split;
-  b.load = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = load_twiddle};
-  b.store = {.bstride = m, .I = n1, .emul = 1, .imul = n2, .flags = store_conj | store_twiddle_conj};
-  Tables rows = twiddles;
-  rows.mul = mem_of(p.spectrum[d]);
-  launch(context, b, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, rows, 1.0);
-  Step c;
-  c.L = n1;
-  c.load = {.bstride = m, .I = n2, .emul = n2, .imul = 1, .flags = side_lanes | load_conj};
-  c.store = {.bstride = out_stride, .I = n2, .emul = n2, .imul = 1,
-             .flags = side_lanes | store_conj | store_post, .limit = p.n};
+  Tables t = twiddles;
+  t.mul = mem_of(p.spectrum[d]);
+  launch(context, rows, real, count * n1, mid_mem, mid_off, mid_mem, mid_off, t, 1.0);
+  columns.store.bstride = out_stride;
+  columns.store.flags |= store_post;
+  columns.store.limit = p.n;
   const Tables chirp_out{.post = mem_of(p.chirp[d])};
-  launch(context, c, real, count * n2, mid_mem, mid_off, out, out_offset, chirp_out, scale / double(m));
+  launch(context, columns, real, count * n2, mid_mem, mid_off, out, out_offset, chirp_out, scale / double(m));
   return false;
 }
 
 bool convolve_in_one_launch(Context& context, const StockhamPlan& p, DType real, std::int64_t count, cl_mem in,
                             std::int64_t in_offset, cl_mem out, std::int64_t out_offset, cl_mem spectrum,
                             double scale) {
-  if (p.kind != StockhamPlan::Kind::single) return false;
+  if (!is_single(p)) return false;
   if (count * p.n >= (std::int64_t(1) << 31))
     throw ValueError(fmt::format("fft convolve (opencl): {} rows of length {} exceed the kernels' 32-bit indices",
                                  count, p.n));
@@ -426,6 +411,8 @@ bool convolve_in_one_launch(Context& context, const StockhamPlan& p, DType real,
   launch(context, s, real, count, in, in_offset, out, out_offset, {.mul = spectrum}, scale);
   return true;
 }
+
+bool is_single(const StockhamPlan& p) { return p.kind == StockhamPlan::Kind::single; }
 
 std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& p) {
   if (p.kind == StockhamPlan::Kind::four_step) return {p.n1, p.n2};

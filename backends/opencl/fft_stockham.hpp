@@ -64,6 +64,8 @@ bool execute(Context& context, const StockhamPlan& plan, DType real, std::int64_
 bool convolve_in_one_launch(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, cl_mem in,
                             std::int64_t in_offset, cl_mem out, std::int64_t out_offset, cl_mem spectrum,
                             double scale);
+// Whether the plan is the plain single launch (the one convolve_in_one_launch takes).
+bool is_single(const StockhamPlan& plan);
 // (n1, n2) of a four-step plan, the order its scrambled spectrum has; (1, n) for the others.
 std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& plan);
 

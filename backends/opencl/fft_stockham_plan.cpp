@@ -322,8 +322,8 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     p->m = m;
     // columns about half as long as the rows: the column launches carry the permutations, whose cost
     // grows with the values a group holds (H100, n = 65537, fused: 128 × 512 2.69 ms, 256 × 256 2.93)
-    p->n1 = column_length(m / 4, limit) ? column_length(m / 4, limit) : column_length(m, limit);
-    if (m % p->n1 != 0 || m / p->n1 > limit) p->n1 = column_length(m, limit);
+    const std::int64_t shorter = column_length(m / 4, limit);
+    p->n1 = shorter && m % shorter == 0 && m / shorter <= limit ? shorter : column_length(m, limit);
     if (const std::int64_t c = rader_columns_override(); c > 1 && m % c == 0 && smooth(c) && m / c <= limit)
       p->n1 = c;
     p->gpu = context.device().type.find("gpu") != std::string::npos;
