@@ -20,8 +20,10 @@
 #include <chrono>
 #include <cmath>
 #include <complex>
+#include <cstdlib>
 #include <functional>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "nodal/backends/opencl/buffer_pool.hpp"
@@ -55,6 +57,18 @@ double device_seconds(opencl::Context& context, const std::function<void()>& cal
   for (int r = 0; r < reps; ++r) call();
   context.finish();
   return std::chrono::duration<double>(clock::now() - start).count() / reps;
+}
+
+// Each length starts from an empty buffer pool, as VkFFT's own buffers are created per length: the
+// pool otherwise keeps every earlier length's blocks (up to a quarter of the device memory), and
+// on the H100 the three-launch plans measured late in a sweep ran up to 1.4x slower than in a
+// process of their own. NODAL_BENCH_KEEP_POOL=1 keeps it (measuring the effect).
+void fresh_pool() {
+  static const bool keep = [] {
+    const char* v = std::getenv("NODAL_BENCH_KEEP_POOL");
+    return v && std::string_view(v) == "1";
+  }();
+  if (!keep) opencl::release_cached_device_memory();
 }
 
 cl_mem mem_of(const Tensor& t) { return opencl::device_buffer(*t.buffer(), "bench").mem(); }
@@ -168,6 +182,7 @@ int run_opencl_fft_bench(int total_log2, bool quick, bool markdown, bool peer_wa
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1, 1);
   for (const std::int64_t n : sizes) {
+    fresh_pool();
     const std::int64_t batch = std::max<std::int64_t>(1, total / n);
     std::vector<std::complex<float>> host(std::size_t(n * batch));
     for (auto& v : host) v = {u(rng), u(rng)};
@@ -265,6 +280,7 @@ int run_opencl_convolve_bench(int total_log2, bool quick, bool markdown, bool pe
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1, 1);
   for (const std::int64_t n : sizes) {
+    fresh_pool();
     const std::int64_t batch = std::max<std::int64_t>(1, total / n);
     std::vector<std::complex<float>> host(std::size_t(n * batch)), filter(static_cast<std::size_t>(n));
     for (auto& v : host) v = {u(rng), u(rng)};

@@ -113,11 +113,28 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   // strided side (16-byte accesses) where a split one holds more
   const std::int64_t fit = budget_of(context) / row_bytes(s.L, real, false);
   const std::int64_t fit_split = budget_of(context) / row_bytes(s.L, real, true);
-  g.split = forced_split() || fit < 1 || (lanes_side && fit < std::min<std::int64_t>(4, lanes) && fit_split > fit);
+  // A lanes side takes a power of two of lanes: its accesses are runs of lanes·8 bytes (float), and a
+  // run of 5 (what a whole tile of 1024-long columns holds in 48 KiB) spans two 32-byte sectors for 40
+  // bytes, one extra sector per run on loads and partial sectors on stores (H100, n = 2^20 = 1024 x 1024:
+  // each launch 1.8x the copy time with 5 lanes). NODAL_FFT_LANES_SPLIT=1 (measuring) takes the split
+  // tile wherever it holds more lanes.
+  static const bool lanes_split = [] {
+    const char* v = std::getenv("NODAL_FFT_LANES_SPLIT");
+    return v && std::string_view(v) == "1";
+  }();
+  const auto power_below = [](std::int64_t x) {
+    std::int64_t p = 1;
+    while (p * 2 <= x) p *= 2;
+    return p;
+  };
+  const std::int64_t whole_lanes = lanes_side ? power_below(std::min(lanes, fit)) : std::min(lanes, fit);
+  const std::int64_t split_lanes = lanes_side ? power_below(std::min(lanes, fit_split)) : std::min(lanes, fit_split);
+  g.split = forced_split() || fit < 1 ||
+            (lanes_side && (whole_lanes < std::min<std::int64_t>(4, lanes) || lanes_split) && split_lanes > whole_lanes);
   const std::int64_t room = g.split ? fit_split : fit;
   if (room < 1)
     throw BackendError(fmt::format("fft_stockham: length {} does not fit the device's local memory", s.L));
-  g.lanes = int(std::clamp<std::int64_t>(lanes, 1, room));
+  g.lanes = int(std::max<std::int64_t>(1, g.split ? split_lanes : whole_lanes));
   return g;
 }
 

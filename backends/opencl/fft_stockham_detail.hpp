@@ -43,6 +43,7 @@ constexpr int conj_load = 1, conj_store = 2;
 bool pad_on();
 bool radix16(bool mid, std::int64_t L);
 std::int64_t group_target();
+std::int64_t bluestein_columns_override();  // NODAL_FFT_BLUESTEIN_COLUMNS: the three-launch Bluestein's n1
 bool forced_split();
 std::int64_t bluestein_override();
 bool bluestein_three_only();

@@ -162,6 +162,13 @@ std::int64_t rader_columns_override() {
   }();
   return n1;
 }
+std::int64_t bluestein_columns_override() {
+  static const std::int64_t n1 = [] {
+    const char* v = std::getenv("NODAL_FFT_BLUESTEIN_COLUMNS");
+    return v ? std::int64_t(std::atoll(v)) : std::int64_t(0);
+  }();
+  return n1;
+}
 std::int64_t group_target() {
   static const std::int64_t target = [] {
     const char* v = std::getenv("NODAL_FFT_GROUP");
@@ -363,19 +370,31 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   if (m) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
-    // the allowed length with the least m·(1 + 0.03·odd prime factors) up to 1.5·(2n − 1): odd radices
-    // cost more arithmetic per pass than 2, 4, 8, but traffic grows with m (H100, n = 4099: m = 8640
-    // 3.4 ms, 9216 = 96·96 3.9 ms, 8232 3.7 ms)
+    // the allowed length with the least m·(1 + 0.15 per factor 3 + 0.4 per factor 5 or 7) up to
+    // 1.5·(2n − 1): the middle launch runs its row passes twice and is bound by their arithmetic, where
+    // radix-3 and radix-5 passes cost far more per value than 2, 4, 8 (H100, ms per 2^26 values:
+    // n = 32771: m = 69120 = 256·270 5.26, 73728 = 256·288 3.68, 76800 = 256·300 4.30, 81920 = 256·320
+    // 4.35; n = 16411: 34560 = 180·192 3.26, 36864 = 192·192 3.05, 40960 3.79; n = 10007: 20480 =
+    // 128·160 3.41, 24576 = 128·192 3.22, 23040 4.21, 32768 3.96; n = 8191: 16384 2.54, 18432 3.59;
+    // n = 65539: 138240 3.35, 147456 3.44, 163840 3.32)
+    const auto weight = [](std::int64_t c) {
+      double w = 1;
+      for (int f : {3, 5, 7})
+        while (c % f == 0) c /= f, w += f == 3 ? 0.15 : 0.4;
+      return w;
+    };
     const std::int64_t lowest = std::max(2 * n - 1, bluestein_override());
     double least = 0;
     for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
       if (!bluestein_length(c) || !column_length(c, limit)) continue;
-      const double cost = double(c) * (1 + 0.03 * odd_factors(c));
+      const double cost = double(c) * weight(c);
       if (!m || cost < least) least = cost, m = c;
     }
     if (!m) return nullptr;
     p->kind = StockhamPlan::Kind::bluestein_three;
     p->n1 = column_length(m, limit);
+    if (const std::int64_t c = bluestein_columns_override(); c > 1 && m % c == 0 && smooth(c) && c <= limit && m / c <= limit)
+      p->n1 = c;
     p->n2 = m / p->n1;
     step_twiddles(context, *p, m, real);
   }
