@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -121,8 +125,19 @@ std::vector<unsigned char> program_binary(cl_program program) {
 
 ProgramCache::ProgramCache(Context& context) : context_(context) {}
 
-ProgramHandle ProgramCache::build(std::string_view name, std::string_view source, std::string_view options) {
+ProgramHandle ProgramCache::build(std::string_view name, std::string_view source, std::string_view base_options) {
   const DeviceInfo& device = context_.device();
+  // NODAL_OPENCL_OPTIONS: appended to every build's options (e.g. -cl-nv-verbose, whose register and
+  // spill counts NODAL_OPENCL_BUILD_LOG=1 then prints); part of the disk key like the rest
+  static const std::string extra = [] {
+    const char* v = std::getenv("NODAL_OPENCL_OPTIONS");
+    return v && *v ? fmt::format(" {}", v) : std::string();
+  }();
+  static const bool print_log = [] {
+    const char* v = std::getenv("NODAL_OPENCL_BUILD_LOG");
+    return v && std::string_view(v) == "1";
+  }();
+  const std::string options = std::string(base_options) + extra;
   const std::string key = disk_key(device, source, options);
   const fs::path folder = kernel_cache_folder();
   const fs::path file = folder.empty() ? fs::path() : folder / fmt::format("{:016x}.clbin", fnv1a(key));
@@ -158,6 +173,12 @@ ProgramHandle ProgramCache::build(std::string_view name, std::string_view source
   ProgramHandle program(clCreateProgramWithSource(context_.get(), 1, &text, &length, &status));
   check(status, "clCreateProgramWithSource", name);
   build_or_throw(program.get(), device, name, options);
+  if (print_log)
+    std::fputs(fmt::format("opencl build log: {} [{}] on {} ({}…):\n{}\n", name, options, device.name,
+                           source.substr(0, std::min<std::size_t>(source.size(), 160)),
+                           build_log(program.get(), device.id))
+                   .c_str(),
+               stderr);
   bool written = false;
   if (!file.empty()) written = write_binary(file, key, program_binary(program.get()));
   std::lock_guard lock(mutex_);
