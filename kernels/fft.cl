@@ -35,7 +35,7 @@
 // norm scale, real output (irfft).
 //
 // Twiddles of the passes are computed on the host in double precision (one table: for each pass,
-// ns·(R−1) values w_{ns·R}^(t·k) at (t − 1)·ns + k), in __constant memory (≤ 32 KiB: fft_plan caps the local n) unless
+// ns·(R−1) values w_{ns·R}^(t·k)), in __constant memory (≤ 32 KiB: fft_plan caps the local n) unless
 // the host builds with -DTWIDDLE_SPACE=__global (see fft_plan.cpp: neighbouring work-items read
 // different twiddles, which a GPU's constant cache serialises).
 // T2, cmul, mul_minus_i and the radix-R DFTs (2, 4, 8, 16, 3, 5, 7): kernels/fft_radix.cl,
@@ -63,7 +63,7 @@
     T2 v[R];                                                                \
     for (int t = 0; t < R; ++t) v[t] = src[j + t * m];                      \
     if (ns > 1)                                                             \
-      for (int t = 1; t < R; ++t) v[t] = cmul(v[t], tw[twoff + (t - 1) * ns + k]); \
+      for (int t = 1; t < R; ++t) v[t] = cmul(v[t], tw[twoff + k * (R - 1) + t - 1]); \
     dft##R(v);                                                              \
     const int base = (j - k) * R + k;                                       \
     for (int t = 0; t < R; ++t) dst[base + t * ns] = v[t];                  \

@@ -38,8 +38,7 @@
 // directions share a program. Between two runs of the passes (MID,
 // Bluestein's convolution in one kernel): × mul[i·L + e] then conjugation. On the store: skip
 // idx ≥ S_COUNT, conjugation, × conj(w_TWM^(e·i)), × post[idx], × scale (run-time).
-// Pass twiddles: one table in global memory, per pass NS·(R−1) values w_{NS·R}^(t·k) at (t − 1)·NS + k
-// (consecutive work-items, consecutive k: each load of a warp reads consecutive addresses), computed on
+// Pass twiddles: one table in global memory, per pass NS·(R−1) values w_{NS·R}^(t·k) computed on
 // the host in double precision (neighbouring work-items read neighbouring values; a GPU's constant
 // cache would serialise them).
 // T2, cmul, mul_minus_i and the radix-R DFTs: kernels/fft_radix.cl, prepended by the host.
@@ -147,7 +146,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
   FOR_BUTTERFLIES(R, {                                                                               \
     const int k = j % NS;                                                                            \
     if (NS > 1)                                                                                      \
-      for (int t = 1; t < R; ++t) v[q * R + t] = cmul(v[q * R + t], tw[TWOFF + (t - 1) * NS + k]); \
+      for (int t = 1; t < R; ++t) v[q * R + t] = cmul(v[q * R + t], tw[TWOFF + k * (R - 1) + t - 1]); \
     dft##R(v + q * R);                                                                               \
   })
 

@@ -70,8 +70,8 @@ std::vector<cd> pass_twiddle_values(const std::vector<int>& radices) {
   std::vector<cd> tw;
   std::int64_t ns = 1;
   for (int r : radices) {
-    for (int t = 1; t < r; ++t)
-      for (std::int64_t k = 0; k < ns; ++k) tw.push_back(root(t * k, ns * r));
+    for (std::int64_t k = 0; k < ns; ++k)
+      for (int t = 1; t < r; ++t) tw.push_back(root(t * k, ns * r));
     ns *= r;
   }
   return tw;
