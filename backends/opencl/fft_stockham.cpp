@@ -62,6 +62,15 @@ struct Shape2 {
   int items = 1, lanes = 1;
   bool split = false;  // the tile holds real and imaginary parts in turn
 };
+// NODAL_FFT_MID_WARPS=0|1: whole warps for the one-launch convolutions over a whole tile (group_shape)
+bool mid_warps() {
+  static const bool on = [] {
+    const char* v = std::getenv("NODAL_FFT_MID_WARPS");
+    return v && std::string_view(v) == "1";
+  }();
+  return on;
+}
+
 Shape2 group_shape(const Context& context, const Step& s, DType real) {
   Shape2 g;
   const std::int64_t max_group = std::int64_t(std::min<std::size_t>(1024, context.device().max_work_group_size));
@@ -87,7 +96,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   // = 16·16·8·5: 1024 work-items 2.82 ms, 683 3.04 ms; n = 2053, m = 8192 = 16·16·16·2 has no such
   // count and keeps 512, which measured 3.15 ms against 3.53 with 1024; n = 1009, m = 2048, whole
   // tile, keeps the cheapest count)
-  if (s.mid && budget_of(context) / row_bytes(s.L, real, false) < 1)
+  if (s.mid && budget_of(context) / row_bytes(s.L, real, false) < 1) {
     for (std::int64_t t = std::min(s.L, max_group); t > g.items; --t) {
       bool fits = true;
       for (int r : radices) fits = fits && (s.L / r + t - 1) / t <= 2 && (s.L / r + t - 1) / t * r <= 16;
@@ -96,6 +105,30 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
         break;
       }
     }
+  } else if (s.mid && mid_warps()) {
+    // Over a whole tile it takes whole warps: the cheapest multiple of 32 work-items, at least 128
+    // (or the widest pass's butterflies, rounded up to 32, where fewer), at most 16 values per
+    // work-item. The cheapest count over all T leaves warps part-empty (n = 641, m = 640: 43
+    // work-items, two transforms in three warps) and holds 16 values and 128 registers per
+    // work-item, few warps per SM; 128 holds 8 and 56 (H100: 1255 against 946 µs; n = 1153,
+    // m = 1152: 1273 against 1116).
+    std::int64_t widest = 1;
+    for (int r : radices) widest = std::max<std::int64_t>(widest, s.L / r);
+    const std::int64_t floor = std::min<std::int64_t>(128, (widest + 31) / 32 * 32);
+    std::int64_t least = std::numeric_limits<std::int64_t>::max();
+    for (std::int64_t t = floor; t <= std::min(s.L, max_group); t += 32) {
+      std::int64_t cost = 0, regs = 0;
+      for (int r : radices) {
+        const std::int64_t nb = (s.L / r + t - 1) / t;
+        cost += nb * r * t;
+        regs = std::max(regs, nb * r);
+      }
+      if (regs <= 16 && cost < least) {
+        least = cost;
+        g.items = int(t);
+      }
+    }
+  }
   if (best_cost == std::numeric_limits<std::int64_t>::max())
     throw BackendError(fmt::format("fft_stockham: length {} needs more work-items per transform than the device's {}",
                                    s.L, max_group));
