@@ -62,11 +62,11 @@ struct Shape2 {
   int items = 1, lanes = 1;
   bool split = false;  // the tile holds real and imaginary parts in turn
 };
-// NODAL_FFT_MID_WARPS=0|1: whole warps for the one-launch convolutions over a whole tile (group_shape)
+// NODAL_FFT_MID_WARPS=0: no whole-warp rule for the one-launch convolutions (group_shape)
 bool mid_warps() {
   static const bool on = [] {
     const char* v = std::getenv("NODAL_FFT_MID_WARPS");
-    return v && std::string_view(v) == "1";
+    return !(v && std::string_view(v) == "0");
   }();
   return on;
 }
@@ -105,13 +105,19 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
         break;
       }
     }
-  } else if (s.mid && mid_warps()) {
-    // Over a whole tile it takes whole warps: the cheapest multiple of 32 work-items, at least 128
-    // (or the widest pass's butterflies, rounded up to 32, where fewer), at most 16 values per
-    // work-item. The cheapest count over all T leaves warps part-empty (n = 641, m = 640: 43
-    // work-items, two transforms in three warps) and holds 16 values and 128 registers per
-    // work-item, few warps per SM; 128 holds 8 and 56 (H100: 1255 against 946 µs; n = 1153,
-    // m = 1152: 1273 against 1116).
+  } else if (s.mid && !(s.load.flags & load_twiddle) && mid_warps() &&
+             g.items * std::max<std::int64_t>(1, group_target() / g.items) % 32 != 0) {
+    // A convolution in one launch over a whole tile (one-launch Rader, Bluestein, CircularConvolver)
+    // whose cheapest count leaves a warp part-empty takes whole warps instead: the cheapest multiple
+    // of 32 work-items, at least 128 (or the widest pass's butterflies rounded up to 32, where fewer),
+    // at most 16 values per work-item. n = 641 (m = 640) had 43 work-items, two transforms in three
+    // warps, 16 values and 128 registers per work-item, few warps per SM; 128 hold 8 values in 56
+    // registers. H100, µs per 2^26 values, before → after: Rader 97 845 → 670, 641 1246 → 949, 1153
+    // 1274 → 1118, 3457 1780 → 1606, 3001 1570 → 1734 (the one loss: 200 → 224 work-items);
+    // Bluestein 1031 1665 → 1519, 2053 2026 → 1914; CircularConvolver n = 1000 866 → 636. Where
+    // the cheapest count already fills its warps, moving to more work-items lost (Bluestein 509, 64 →
+    // 128: 713 → 822 µs), and so did the three-launch plans' middle rows, which keep their count
+    // (8191 2542 → 3337, 16411 3047 → 3461). NODAL_FFT_MID_WARPS=0 turns this off.
     std::int64_t widest = 1;
     for (int r : radices) widest = std::max<std::int64_t>(widest, s.L / r);
     const std::int64_t floor = std::min<std::int64_t>(128, (widest + 31) / 32 * 32);
