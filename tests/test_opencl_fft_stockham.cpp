@@ -148,6 +148,8 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
   else
     check_cases({{1000, "radices"}, {8192, "four-step"}, {97, "one launch"}, {7681, "rader"}}, DType::float64,
                 "48 KiB");
+  // 512-long float64 columns: a whole tile holds 5, the launch takes 4 (a power of two of lanes)
+  check_cases({{262144, "four-step n=262144 = 512 x 512"}}, DType::float64, "48 KiB");
 }
 
 TEST_CASE("OpenCL specialised FFT kernels with split tiles everywhere, and with PoCL's own local memory") {
