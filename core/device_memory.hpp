@@ -3,6 +3,7 @@
 // backend library file (backends/opencl/memory.cpp) registers one DeviceMemory per Backend when
 // the library loads, and Tensor::empty / zeros / full / to() go through it for that backend.
 // Without a registered provider those calls raise BackendError ("not available in this build").
+#include <complex>
 #include <cstddef>
 #include <memory>
 
@@ -25,6 +26,13 @@ class DeviceMemory {
   // the device (Tensor::clone / contiguous). False when the provider cannot (other devices, no
   // kernel): the caller then goes through the host.
   virtual bool copy(const Tensor& src, Tensor& dst) { return false; }
+  // Optional: dst ← src converted to dst's dtype (one shape; real → complex with imaginary part 0,
+  // never complex → real), on the device (Tensor::astype). False when the provider cannot: the
+  // caller then converts on the host, a download and an upload.
+  virtual bool cast(const Tensor& src, Tensor& dst) { return false; }
+  // Optional: every element of the view dst ← value, on the device (Tensor::zeros, ones, full).
+  // False when the provider cannot: the caller fills on the host and uploads.
+  virtual bool fill(Tensor& dst, std::complex<double> value) { return false; }
 };
 
 // Registers the provider for `backend` (not cpu, not any); a second registration replaces the

@@ -38,7 +38,11 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Backend backend) {
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Backend backend) {
-  if (backend != Backend::cpu) return zeros(shape, dtype).to(backend);  // filled on the host, then sent
+  if (backend != Backend::cpu) {  // filled on the device where the backend can, else on the host and sent
+    Tensor t = empty(shape, dtype, backend);
+    if (device_memory(backend, "Tensor::zeros").fill(t, 0.0)) return t;
+    return zeros(shape, dtype).to(backend);
+  }
   Tensor t = empty(shape, dtype, backend);
   std::memset(t.buffer_->host_data(), 0, t.nbytes());
   return t;
@@ -47,11 +51,15 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Backend backend) {
 Tensor Tensor::ones(const Shape& shape, DType dtype, Backend backend) { return full(shape, 1.0, dtype, backend); }
 
 Tensor Tensor::full(const Shape& shape, std::complex<double> value, DType dtype, Backend backend) {
-  if (backend != Backend::cpu) return full(shape, value, dtype).to(backend);
-  Tensor t = empty(shape, dtype, backend);
   if (!is_complex(dtype) && value.imag() != 0.0)
     throw DTypeError(fmt::format("Tensor::full: complex value {}+{}i for real dtype {}", value.real(), value.imag(),
                                  dtype_name(dtype)));
+  if (backend != Backend::cpu) {  // filled on the device where the backend can, else on the host and sent
+    Tensor t = empty(shape, dtype, backend);
+    if (device_memory(backend, "Tensor::full").fill(t, value)) return t;
+    return full(shape, value, dtype).to(backend);
+  }
+  Tensor t = empty(shape, dtype, backend);
   visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T v;
@@ -188,7 +196,14 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::astype(DType dtype) const {
   if (dtype == dtype_) return *this;
-  if (defined() && !buffer_->host_data()) return to(Backend::cpu).astype(dtype).to(backend());
+  if (defined() && !buffer_->host_data()) {  // converted on the device where the backend can
+    if (!is_complex(dtype) && is_complex(dtype_))
+      throw DTypeError(fmt::format("Tensor::astype: cannot convert complex {} to real {} (take real() or abs() first)",
+                                   dtype_name(dtype_), dtype_name(dtype)));
+    Tensor out = empty(shape_, dtype, backend());
+    if (device_memory(backend(), "Tensor::astype").cast(*this, out)) return out;
+    return to(Backend::cpu).astype(dtype).to(backend());
+  }
   check_host("Tensor::astype");
   Tensor out = empty(shape_, dtype, backend());
   out.copy_from(*this);

@@ -8,7 +8,16 @@
 // Work-group layout: 1-D, one element per work-item with a grid-stride loop, as kernels/
 // elementwise.cl (the host launches n rounded up to the group size). No local memory. Traffic is
 // 2 · n · sizeof(T) bytes (fill: n · sizeof(T)).
+//
+// Tensor::astype on the device (strided_cast, built only when the host defines S and D): the
+// one place here that converts. S and D are float, double, float2 or double2, DR is D's real type,
+// SRC_COMPLEX / DST_COMPLEX say which are complex (complex → real is refused on the host). Casts
+// between floating types round to nearest even, as the CPU's do, so results are bit-identical.
+// Traffic n · (sizeof(S) + sizeof(D)) bytes.
 
+#if defined(NODAL_FP64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
 #define MAX_RANK 8
 
 // Offset of row-major element i of `shape` in a view with `strides` (the host has dropped extent-1
@@ -33,6 +42,25 @@ kernel void strided_copy(const long n, const int rank, const long8 shape, global
     dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] =
         src[src_offset + strided_offset(i, rank, shape, src_strides)];
 }
+
+#if defined(S) && defined(D)
+#define JOIN(a, b) a##b
+#define CONVERT(type, x) JOIN(convert_, type)(x)
+#if SRC_COMPLEX
+#define CAST(x) CONVERT(D, x)
+#elif DST_COMPLEX
+#define CAST(x) ((D)((DR)(x), (DR)0))
+#else
+#define CAST(x) ((D)(x))
+#endif
+// dst view ← src view converted to D (same shape).
+kernel void strided_cast(const long n, const int rank, const long8 shape, global const S* src, const long src_offset,
+                         const long8 src_strides, global D* dst, const long dst_offset, const long8 dst_strides) {
+  for (long i = get_global_id(0); i < n; i += get_global_size(0))
+    dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] =
+        CAST(src[src_offset + strided_offset(i, rank, shape, src_strides)]);
+}
+#endif
 
 // dst view ← value (the zero blocks of a vjp or jvp, an uninitialised output's padding).
 kernel void fill(const long n, const int rank, const long8 shape, global T* dst, const long dst_offset,

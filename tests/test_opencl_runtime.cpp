@@ -179,7 +179,7 @@ TEST_CASE("host to device and back is bit-exact for every dtype and for views") 
   CHECK(bit_equal<float>(device.slice(0, 3, 4).to(Backend::cpu), t32.slice(0, 3, 4).contiguous()));
   // host views go up as their values
   CHECK(bit_equal<float>(t32.permute({2, 0, 1}).to(Backend::opencl).to(Backend::cpu), t32.permute({2, 0, 1}).contiguous()));
-  // creation on the device, clone and astype through the host
+  // creation on the device, clone and astype
   CHECK(Tensor::zeros(Shape{3, 4}, DType::float64, Backend::opencl).to(Backend::cpu).to_vector<double>() ==
         std::vector<double>(12, 0.0));
   CHECK(Tensor::full(Shape{5}, 2.5, DType::float32, Backend::opencl).to(Backend::cpu).to_vector<float>() ==
@@ -299,6 +299,77 @@ TEST_CASE("a kernel that does not compile raises BackendError with the compiler 
   CHECK(!opencl::kernel_source("elementwise").empty());
   CHECK(!opencl::kernel_source("reduce").empty());
   CHECK(exception_text([] { opencl::kernel_source("nope"); }).find("elementwise") != std::string::npos);
+}
+
+TEST_CASE("astype, zeros, ones and full run on the device: no transfer, and astype is bit-exact against the CPU") {
+  if (!opencl_present()) return;
+  // values that test the conversions' rounding and specials: many-bit doubles (round to nearest
+  // even into float), overflow to ±inf, signed zeros, infinities, a NaN, tiny and huge normals
+  std::vector<double> v(257);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = std::sin(double(i) * 0.731) * std::pow(10.0, double(int(i % 70) - 35)) * (1.0 + 1e-12 * double(i));
+  v[0] = -0.0;
+  v[1] = std::numeric_limits<double>::infinity();
+  v[2] = -1e300;  // beyond float: −inf
+  v[3] = std::numeric_limits<double>::quiet_NaN();
+  v[4] = 1.0 + std::ldexp(1.0, -24);  // exactly halfway between two floats: rounds to even (1.0)
+  v[5] = 1.0 + 3 * std::ldexp(1.0, -24);  // halfway: rounds to even (1 + 2^−22)
+  const Tensor base = Tensor::from_vector(v, Shape{257});
+  std::vector<complex128> c(v.size());  // complex sources get an imaginary part of their own
+  for (std::size_t i = 0; i < v.size(); ++i) c[i] = {v[i], v[v.size() - 1 - i]};
+  const Tensor complex_base = Tensor::from_vector(c, Shape{257});
+  const DType all[] = {DType::float32, DType::float64, DType::complex64, DType::complex128};
+  for (DType from : all) {
+    const Tensor host = (is_complex(from) ? complex_base : base).astype(from);  // also viewed strided below
+    const Tensor device = host.to(Backend::opencl);
+    for (DType to : all) {
+      CAPTURE(dtype_name(from));
+      CAPTURE(dtype_name(to));
+      if (is_complex(from) && !is_complex(to)) {
+        CHECK_THROWS_AS((void)device.astype(to), DTypeError);
+        continue;
+      }
+      const opencl::Activity before = opencl::activity();
+      const Tensor got = device.astype(to);
+      const Tensor got_view = device.slice(0, 3, 250, 7).astype(to);
+      const opencl::Activity d = opencl::activity_since(before);
+      CHECK(d.uploads == 0);
+      CHECK(d.downloads == 0);
+      CHECK(d.launches <= 2);  // none when the dtype is the same (a view), else one per cast
+      CHECK(got.dtype() == to);
+      CHECK(got.backend() == Backend::opencl);
+      const Tensor want = host.astype(to), want_view = host.slice(0, 3, 250, 7).astype(to);
+      // bit-exact except that any NaN matches any NaN (devices may not keep NaN payloads)
+      const auto same = [&](const Tensor& a, const Tensor& b) {
+        const Tensor x = a.to(Backend::cpu).astype(DType::complex128), y = b.astype(DType::complex128);
+        const auto xs = x.to_vector<complex128>(), ys = y.to_vector<complex128>();
+        bool ok = xs.size() == ys.size();
+        for (std::size_t i = 0; ok && i < xs.size(); ++i)
+          for (const auto& [p, q] : {std::pair{xs[i].real(), ys[i].real()}, std::pair{xs[i].imag(), ys[i].imag()}})
+            ok = ok && ((std::isnan(p) && std::isnan(q)) || std::bit_cast<std::uint64_t>(p) == std::bit_cast<std::uint64_t>(q));
+        return ok;
+      };
+      CHECK(same(got, want));
+      CHECK(same(got_view, want_view));
+    }
+  }
+  // creation on the device: no upload
+  const opencl::Activity before = opencl::activity();
+  const Tensor zeros = Tensor::zeros(Shape{3, 5}, DType::complex128, Backend::opencl);
+  const Tensor ones = Tensor::ones(Shape{7}, DType::float64, Backend::opencl);
+  const Tensor full = Tensor::full(Shape{2, 2}, complex128(1.5, -2.0), DType::complex64, Backend::opencl);
+  CHECK(opencl::activity_since(before).uploads == 0);
+  CHECK(zeros.to(Backend::cpu).to_vector<complex128>() == std::vector<complex128>(15, complex128(0, 0)));
+  CHECK(ones.to(Backend::cpu).to_vector<double>() == std::vector<double>(7, 1.0));
+  CHECK(full.to(Backend::cpu).to_vector<complex64>() == std::vector<complex64>(4, complex64(1.5f, -2.0f)));
+  CHECK_THROWS_AS((void)Tensor::full(Shape{2}, complex128(1, 1), DType::float32, Backend::opencl), DTypeError);
+  try {
+    (void)base.astype(DType::complex64).to(Backend::opencl).astype(DType::float64);
+    FAIL("complex to real was accepted");
+  } catch (const DTypeError& e) {
+    CHECK(std::string(e.what()).find("astype") != std::string::npos);
+    CHECK(std::string(e.what()).find("complex64") != std::string::npos);
+  }
 }
 
 TEST_CASE("the activity counters count launches and transfers exactly") {

@@ -38,17 +38,28 @@ struct Pattern {
   unsigned char bytes[16] = {};
   std::size_t size = 0;
 };
-Pattern pattern_of(DType dtype, double value) {
+Pattern pattern_of(DType dtype, std::complex<double> value) {
   Pattern p;
   p.size = dtype_size(dtype);
   const auto put = [&](const auto& v) { std::memcpy(p.bytes, &v, sizeof(v)); };
   switch (dtype) {
-    case DType::float32: put(float(value)); break;
-    case DType::float64: put(value); break;
-    case DType::complex64: put(std::complex<float>(float(value), 0.0f)); break;
-    case DType::complex128: put(std::complex<double>(value, 0.0)); break;
+    case DType::float32: put(float(value.real())); break;
+    case DType::float64: put(value.real()); break;
+    case DType::complex64: put(std::complex<float>(value)); break;
+    case DType::complex128: put(value); break;
   }
   return p;
+}
+
+// The OpenCL C type of one element of `dtype`, and of its real part.
+std::string_view element_type(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return "float";
+    case DType::float64: return "double";
+    case DType::complex64: return "float2";
+    case DType::complex128: return "double2";
+  }
+  return "float";
 }
 
 cl_long8 long8_of(std::span<const std::int64_t> v, std::int64_t pad) {
@@ -106,7 +117,35 @@ Tensor reshape_on_device(const Tensor& src, const Shape& shape, std::string_view
   return contiguous_copy(src, op).reshape(shape);
 }
 
-void fill(Tensor& dst, double value, std::string_view op) {
+void cast_into(const Tensor& src, Tensor& dst, std::string_view op) {
+  if (src.dtype() == dst.dtype()) return copy_into(src, dst, op);
+  if (!(src.shape() == dst.shape()))
+    throw ShapeError(fmt::format("{} (opencl): source shape {} differs from destination shape {}", op,
+                                 to_string(src.shape()), to_string(dst.shape())));
+  if (is_complex(src.dtype()) && !is_complex(dst.dtype()))
+    throw DTypeError(fmt::format("{} (opencl): cannot convert complex {} to real {}", op, dtype_name(src.dtype()),
+                                 dtype_name(dst.dtype())));
+  Context& context = context_of({&src, &dst}, op);
+  const bool fp64 = real_dtype(src.dtype()) == DType::float64 || real_dtype(dst.dtype()) == DType::float64;
+  if (fp64 && !context.device().fp64)
+    throw BackendError(fmt::format("{} (opencl): {} to {} needs cl_khr_fp64, which {} lacks", op,
+                                   dtype_name(src.dtype()), dtype_name(dst.dtype()), context.device().name));
+  if (dst.numel() == 0) return;
+  const std::string options =
+      fmt::format("-cl-std=CL1.2 -DT=uint -DS={} -DD={} -DDR={} -DSRC_COMPLEX={} -DDST_COMPLEX={}{}",
+                  element_type(src.dtype()), element_type(dst.dtype()), element_type(real_dtype(dst.dtype())),
+                  is_complex(src.dtype()) ? 1 : 0, is_complex(dst.dtype()) ? 1 : 0, fp64 ? " -DNODAL_FP64" : "");
+  const Tensor views[] = {src, dst};
+  const StridedLayout l = strided_layout(dst.shape(), views);
+  Launch launch(context, context.programs().kernel("copy.cl", kernel_source("copy"), options, "strided_cast"),
+                "strided_cast");
+  launch.shape(l).operand(l.operands[0]).operand(l.operands[1]).run_elements(l.numel);
+}
+
+void fill(Tensor& dst, std::complex<double> value, std::string_view op) {
+  if (!is_complex(dst.dtype()) && value.imag() != 0.0)
+    throw DTypeError(fmt::format("{} (opencl): complex value {}+{}i for real dtype {}", op, value.real(), value.imag(),
+                                 dtype_name(dst.dtype())));
   Context& context = context_of({&dst}, op);
   if (dst.numel() == 0) return;
   const StridedLayout l = strided_layout(dst.shape(), std::span<const Tensor>(&dst, 1));

@@ -2,6 +2,7 @@
 // Device data movement (kernels/copy.cl): strided copies, fills and the pad/scatter embedding used
 // by the structural nodes, and by Tensor::contiguous()/clone() of device tensors. Elements move as
 // raw words of their size, so every dtype works (complex too) and float64 needs no cl_khr_fp64.
+#include <complex>
 #include <cstdint>
 #include <span>
 
@@ -22,8 +23,14 @@ Tensor contiguous_copy(const Tensor& src, std::string_view op = "copy");
 // a contiguous copy first. Never a host round trip.
 Tensor reshape_on_device(const Tensor& src, const Shape& shape, std::string_view op = "reshape");
 
-// dst ← value (converted to dst's dtype) at every element of the view.
-void fill(Tensor& dst, double value, std::string_view op = "fill");
+// dst ← src converted to dst's dtype (Tensor::astype on the device): same shape and device, real →
+// complex with imaginary part 0; DTypeError for complex → real, BackendError where float64 is
+// involved and the device lacks cl_khr_fp64. One launch (none when empty).
+void cast_into(const Tensor& src, Tensor& dst, std::string_view op = "astype");
+
+// dst ← value (converted to dst's dtype) at every element of the view; a complex value only for a
+// complex dst (DTypeError otherwise).
+void fill(Tensor& dst, std::complex<double> value, std::string_view op = "fill");
 
 // A new zero-filled (or value-filled) contiguous device tensor.
 Tensor device_full(Context& context, const Shape& shape, DType dtype, double value, std::string_view op = "fill");

@@ -49,6 +49,23 @@ class OpenClMemory final : public DeviceMemory {
     copy_into(src, dst, "Tensor::clone");
     return true;
   }
+
+  // Tensor::astype on the device (kernels/copy.cl, strided_cast); through the host across devices
+  // and where float64 is involved on a device without cl_khr_fp64.
+  bool cast(const Tensor& src, Tensor& dst) override {
+    const Context& context = device_buffer(*src.buffer(), "opencl cast").context();
+    if (&context != &device_buffer(*dst.buffer(), "opencl cast").context()) return false;
+    const bool fp64 = real_dtype(src.dtype()) == DType::float64 || real_dtype(dst.dtype()) == DType::float64;
+    if (fp64 && !context.device().fp64) return false;
+    cast_into(src, dst, "Tensor::astype");
+    return true;
+  }
+
+  // Tensor::zeros / ones / full on the device (kernels/copy.cl, fill: the value's bit pattern).
+  bool fill(Tensor& dst, std::complex<double> value) override {
+    opencl::fill(dst, value, "Tensor::full");
+    return true;
+  }
 };
 
 [[maybe_unused]] const bool registered = register_device_memory(Backend::opencl, new OpenClMemory);
