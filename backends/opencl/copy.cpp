@@ -51,7 +51,7 @@ Pattern pattern_of(DType dtype, std::complex<double> value) {
   return p;
 }
 
-// The OpenCL C type of one element of `dtype`, and of its real part.
+// The OpenCL C type of one element of `dtype`.
 std::string_view element_type(DType dtype) {
   switch (dtype) {
     case DType::float32: return "float";
@@ -117,6 +117,10 @@ Tensor reshape_on_device(const Tensor& src, const Shape& shape, std::string_view
   return contiguous_copy(src, op).reshape(shape);
 }
 
+bool can_cast(const Context& context, DType from, DType to) {
+  return context.device().fp64 || (real_dtype(from) != DType::float64 && real_dtype(to) != DType::float64);
+}
+
 void cast_into(const Tensor& src, Tensor& dst, std::string_view op) {
   if (src.dtype() == dst.dtype()) return copy_into(src, dst, op);
   if (!(src.shape() == dst.shape()))
@@ -126,15 +130,17 @@ void cast_into(const Tensor& src, Tensor& dst, std::string_view op) {
     throw DTypeError(fmt::format("{} (opencl): cannot convert complex {} to real {}", op, dtype_name(src.dtype()),
                                  dtype_name(dst.dtype())));
   Context& context = context_of({&src, &dst}, op);
-  const bool fp64 = real_dtype(src.dtype()) == DType::float64 || real_dtype(dst.dtype()) == DType::float64;
-  if (fp64 && !context.device().fp64)
+  if (!can_cast(context, src.dtype(), dst.dtype()))
     throw BackendError(fmt::format("{} (opencl): {} to {} needs cl_khr_fp64, which {} lacks", op,
                                    dtype_name(src.dtype()), dtype_name(dst.dtype()), context.device().name));
   if (dst.numel() == 0) return;
   const std::string options =
       fmt::format("-cl-std=CL1.2 -DT=uint -DS={} -DD={} -DDR={} -DSRC_COMPLEX={} -DDST_COMPLEX={}{}",
                   element_type(src.dtype()), element_type(dst.dtype()), element_type(real_dtype(dst.dtype())),
-                  is_complex(src.dtype()) ? 1 : 0, is_complex(dst.dtype()) ? 1 : 0, fp64 ? " -DNODAL_FP64" : "");
+                  is_complex(src.dtype()) ? 1 : 0, is_complex(dst.dtype()) ? 1 : 0,
+                  real_dtype(src.dtype()) == DType::float64 || real_dtype(dst.dtype()) == DType::float64
+                      ? " -DNODAL_FP64"
+                      : "");
   const Tensor views[] = {src, dst};
   const StridedLayout l = strided_layout(dst.shape(), views);
   Launch launch(context, context.programs().kernel("copy.cl", kernel_source("copy"), options, "strided_cast"),

@@ -23,6 +23,9 @@ Tensor contiguous_copy(const Tensor& src, std::string_view op = "copy");
 // a contiguous copy first. Never a host round trip.
 Tensor reshape_on_device(const Tensor& src, const Shape& shape, std::string_view op = "reshape");
 
+// Whether `context`'s device can convert `from` into `to` (float64 on either side needs cl_khr_fp64).
+bool can_cast(const Context& context, DType from, DType to);
+
 // dst ← src converted to dst's dtype (Tensor::astype on the device): same shape and device, real →
 // complex with imaginary part 0; DTypeError for complex → real, BackendError where float64 is
 // involved and the device lacks cl_khr_fp64. One launch (none when empty).

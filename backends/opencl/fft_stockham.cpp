@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -77,14 +78,20 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   // work-items per transform: the fewest idle butterfly slots over all passes (Σ ⌈(L/R)/T⌉·R·T),
   // at most 16 values in registers per pass, ties to the larger T (more parallelism)
   const std::vector<int> radices = radices_of(s.L, radix16(s.mid, s.L));
-  std::int64_t best_cost = std::numeric_limits<std::int64_t>::max();
-  for (std::int64_t t = 1; t <= std::min(s.L, max_group); ++t) {
+  // T work-items per transform: the butterfly slots over all passes, and the most values a
+  // work-item holds in one pass
+  const auto slots = [&](std::int64_t t) {
     std::int64_t cost = 0, regs = 0;
     for (int r : radices) {
       const std::int64_t nb = (s.L / r + t - 1) / t;
       cost += nb * r * t;
       regs = std::max(regs, nb * r);
     }
+    return std::pair{cost, regs};
+  };
+  std::int64_t best_cost = std::numeric_limits<std::int64_t>::max();
+  for (std::int64_t t = 1; t <= std::min(s.L, max_group); ++t) {
+    const auto [cost, regs] = slots(t);
     if (regs <= 16 && cost <= best_cost) {
       best_cost = cost;
       g.items = int(t);
@@ -123,12 +130,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
     const std::int64_t floor = std::min<std::int64_t>(128, (widest + 31) / 32 * 32);
     std::int64_t least = std::numeric_limits<std::int64_t>::max();
     for (std::int64_t t = floor; t <= std::min(s.L, max_group); t += 32) {
-      std::int64_t cost = 0, regs = 0;
-      for (int r : radices) {
-        const std::int64_t nb = (s.L / r + t - 1) / t;
-        cost += nb * r * t;
-        regs = std::max(regs, nb * r);
-      }
+      const auto [cost, regs] = slots(t);
       if (regs <= 16 && cost < least) {
         least = cost;
         g.items = int(t);

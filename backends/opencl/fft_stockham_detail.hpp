@@ -48,8 +48,8 @@ bool forced_split();
 std::int64_t bluestein_override();
 bool bluestein_three_only();
 bool bluestein_length(std::int64_t m);
-bool rader_separate(bool gpu);
-bool rader_one_launch();                // NODAL_FFT_RADER_ONE_LAUNCH=0 turns the one-launch Rader off          // the permutations as passes of their own (kernels/fft_rader.cl)
+bool rader_separate(bool gpu);          // the permutations as passes of their own (kernels/fft_rader.cl)
+bool rader_one_launch();                // NODAL_FFT_RADER_ONE_LAUNCH=0 turns the one-launch Rader off
 std::int64_t rader_columns_override();  // NODAL_FFT_RADER_COLUMNS: Rader's n1 (0: the default split)
 std::int64_t rader_pad(const Context& context, std::int64_t tile_bytes);  // local bytes a fused permuting launch reserves
 

@@ -55,8 +55,7 @@ class OpenClMemory final : public DeviceMemory {
   bool cast(const Tensor& src, Tensor& dst) override {
     const Context& context = device_buffer(*src.buffer(), "opencl cast").context();
     if (&context != &device_buffer(*dst.buffer(), "opencl cast").context()) return false;
-    const bool fp64 = real_dtype(src.dtype()) == DType::float64 || real_dtype(dst.dtype()) == DType::float64;
-    if (fp64 && !context.device().fp64) return false;
+    if (!can_cast(context, src.dtype(), dst.dtype())) return false;
     cast_into(src, dst, "Tensor::astype");
     return true;
   }
