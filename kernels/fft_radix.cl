@@ -91,3 +91,51 @@ DFT_ODD(3)
 DFT_ODD(5)
 DFT_ODD(7)
 
+
+// Composite radices: one pass of radix R = P·Q in registers instead of a P pass and a Q pass, one
+// round trip through local memory (two barriers) fewer (kernels/fft_stockham.cl; the host chooses
+// them in fft_stockham_plan.cpp, radices_of).
+// Coprime P, Q (Good–Thomas): input x[(Q·n1 + P·n2) mod R], DFT_P over n1, DFT_Q over n2, output at
+// the k with k ≡ k1 (mod P), k ≡ k2 (mod Q), i.e. k = (k1·EQ + k2·EP) mod R with EQ ≡ 1 (mod P),
+// EQ ≡ 0 (mod Q) and EP the other way round: no twiddles between the two, and every index is a
+// compile-time constant once the loops unroll.
+#define DFT_GOOD_THOMAS(R, P, Q, EQ, EP)                                          \
+  inline void dft##R(T2* v) {                                                     \
+    T2 y[R];                                                                      \
+    for (int n2 = 0; n2 < Q; ++n2) {                                              \
+      T2 q[P];                                                                    \
+      for (int n1 = 0; n1 < P; ++n1) q[n1] = v[(Q * n1 + P * n2) % R];            \
+      dft##P(q);                                                                  \
+      for (int k1 = 0; k1 < P; ++k1) y[n2 * P + k1] = q[k1];                      \
+    }                                                                             \
+    for (int k1 = 0; k1 < P; ++k1) {                                              \
+      T2 q[Q];                                                                    \
+      for (int n2 = 0; n2 < Q; ++n2) q[n2] = y[n2 * P + k1];                      \
+      dft##Q(q);                                                                  \
+      for (int k2 = 0; k2 < Q; ++k2) v[(k1 * EQ + k2 * EP) % R] = q[k2];          \
+    }                                                                             \
+  }
+DFT_GOOD_THOMAS(6, 2, 3, 3, 4)
+DFT_GOOD_THOMAS(10, 2, 5, 5, 6)
+DFT_GOOD_THOMAS(12, 4, 3, 9, 4)
+DFT_GOOD_THOMAS(14, 2, 7, 7, 8)
+DFT_GOOD_THOMAS(15, 3, 5, 10, 6)
+
+// 9 = 3 × 3 (not coprime: Cooley–Tukey, as dft16): three DFT_3 over x[b + 3a], twiddles
+// w9^(b·k1), three DFT_3 across b; X[k1 + 3·k2].
+__constant T w9[10] = {1.0, 0.0, 0.766044443118978035202, -0.642787609686539326323, 0.173648177666930348852,
+                       -0.984807753012208059367, -0.5, -0.866025403784438646764, -0.939692620785908384054,
+                       -0.342020143325668733044};  // w9^x = (cos, −sin)(2πx/9), x < 5
+inline void dft9(T2* v) {
+  T2 y[9];
+  for (int b = 0; b < 3; ++b) {
+    T2 q[3] = {v[b], v[b + 3], v[b + 6]};
+    dft3(q);
+    for (int k1 = 0; k1 < 3; ++k1) y[3 * b + k1] = b * k1 ? cmul(q[k1], (T2)(w9[2 * b * k1], w9[2 * b * k1 + 1])) : q[k1];
+  }
+  for (int k1 = 0; k1 < 3; ++k1) {
+    T2 q[3] = {y[k1], y[3 + k1], y[6 + k1]};
+    dft3(q);
+    for (int k2 = 0; k2 < 3; ++k2) v[k1 + 3 * k2] = q[k2];
+  }
+}

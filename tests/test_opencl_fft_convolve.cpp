@@ -206,6 +206,7 @@ TEST_CASE("OpenCL circular convolution, specialised kernels with a GPU's limits:
   if (!nodal::test::opencl_present()) return;
   StockhamOn gpu;
   check_convolver(1000, DType::float32, 1000, "one launch");
+  check_convolver(1176, DType::float32, 1176, "one launch");  // 14·14·6: the radix-14 butterfly
   check_convolver(16384, DType::float32, 16384, "scrambled");
   check_scrambled_order(16384, DType::float32);
   if (full()) {

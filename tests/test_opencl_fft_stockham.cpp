@@ -25,6 +25,7 @@
 #include "nodal/backends/opencl/context.hpp"
 #include "nodal/backends/opencl/fft_plan.hpp"
 #include "nodal/backends/opencl/fft_stockham.hpp"
+#include "nodal/backends/opencl/fft_stockham_detail.hpp"
 #include "nodal/backends/opencl/launch.hpp"
 #include "nodal/core/registry.hpp"
 #include "nodal/nodes/fourier.hpp"
@@ -120,6 +121,29 @@ bool full() {
   return v && *v == '1';
 }
 
+// The composite radices (kernels/fft_radix.cl: 6, 10, 12, 14, 15 by Good–Thomas, 9 by Cooley–Tukey)
+// each run in some length the parity tests above and tests/test_opencl_fft_convolve.cpp check against
+// the CPU backend: this pins those lengths' passes, so that a change of the radix choice cannot leave
+// a butterfly untested. The second argument says whether radix 16 is allowed (the launches that run
+// their passes twice over rows of 1024 or more).
+TEST_CASE("OpenCL specialised FFT kernels: the tested lengths reach every composite radix") {
+  namespace st = offt::stockham;
+  const auto has = [](std::int64_t n, bool with16, int r) {
+    const std::vector<int> radices = st::radices_of(n, with16);
+    return std::find(radices.begin(), radices.end(), r) != radices.end();
+  };
+  CHECK(has(6, false, 6));      // single launch n = 6
+  CHECK(has(1000, false, 10));  // single launch n = 1000 = 10·10·10
+  CHECK(has(54, false, 9));     // Rader 12097's columns, 12096 = 54 × 224
+  CHECK(has(7680, true, 12));   // Rader 7681 in one launch
+  CHECK(has(3000, true, 15));   // Rader 3001 in one launch
+  CHECK(has(1176, true, 14));   // CircularConvolver n = 1176 = 14·14·6
+  // powers of two keep radix 16 (where allowed) or 8 first
+  CHECK(st::radices_of(4096, false) == std::vector<int>{8, 8, 8, 8});
+  CHECK(st::radices_of(2048, true) == std::vector<int>{16, 16, 8});
+  CHECK(st::radices_of(97, false).empty());
+}
+
 TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against the CPU backend (forward, vjp, jvp)") {
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
@@ -138,7 +162,8 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
   else
     check_cases({{64, "radices"}, {98, "radices"}, {8192, "radices"}, {16384, "four-step"}, {1031, "one launch"},
                  {4099, "one launch"}, {6001, "3 launches"}, {257, "rader n=257 via m=256 in one launch"},
-                 {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"}},
+                 {3001, "rader n=3001 via m=3000 in one launch"}, {7681, "rader n=7681 via m=7680 in one launch"},
+                 {12097, "rader"}},
                 DType::float32, "48 KiB");
   // float64: one launch up to 5,661 values (4096 split)
   if (full())

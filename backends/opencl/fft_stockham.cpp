@@ -89,10 +89,29 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
     }
     return std::pair{cost, regs};
   };
+  // At most 16 values per work-item, and at most 8 where a launch runs its passes twice over a whole
+  // tile (the three-launch Bluestein's middle rows, the one-launch convolutions that fit one): those
+  // launches are bound by latency, and more work-items with fewer registers each hide it better.
+  // H100, µs per 2^26 values, 16 → 8: Bluestein 10007 (rows of 192 = 8·4·6) 3875 → 3079, 16411
+  // 3673 → 2994, 65539 3235 → 3156, Rader 769 1027 → 989; 8191, 32771, 641, 1031, 2053, 3001 within
+  // 1 %. The split-tile one-launch Bluestein (4099) keeps 16: 8 measured 1.5 % slower there.
+  // NODAL_FFT_VMAX=V (2 to 16) sets the cap everywhere, for measuring.
+  static const std::int64_t vmax_env = [] {
+    const char* v = std::getenv("NODAL_FFT_VMAX");
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 2, 16) : std::int64_t(0);
+  }();
+  const bool whole_mid = s.mid && budget_of(context) / row_bytes(s.L, real, false) >= 1;
+  const std::int64_t wanted = vmax_env ? vmax_env : whole_mid ? 8 : 16;
+  std::int64_t vmax = 16;  // the cap where some count meets it
+  for (std::int64_t t = 1; t <= std::min(s.L, max_group) && wanted < 16; ++t)
+    if (slots(t).second <= wanted) {
+      vmax = wanted;
+      break;
+    }
   std::int64_t best_cost = std::numeric_limits<std::int64_t>::max();
   for (std::int64_t t = 1; t <= std::min(s.L, max_group); ++t) {
     const auto [cost, regs] = slots(t);
-    if (regs <= 16 && cost <= best_cost) {
+    if (regs <= vmax && cost <= best_cost) {
       best_cost = cost;
       g.items = int(t);
     }
@@ -131,7 +150,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
     std::int64_t least = std::numeric_limits<std::int64_t>::max();
     for (std::int64_t t = floor; t <= std::min(s.L, max_group); t += 32) {
       const auto [cost, regs] = slots(t);
-      if (regs <= 16 && cost < least) {
+      if (regs <= vmax && cost < least) {
         least = cost;
         g.items = int(t);
       }

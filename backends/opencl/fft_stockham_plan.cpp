@@ -177,18 +177,103 @@ std::int64_t group_target() {
   return target;
 }
 
-std::vector<int> radices_of(std::int64_t n, bool with16) {
-  std::vector<int> radices;
-  for (int r : {16, 8, 4, 2, 7, 5, 3}) {
-    if (r == 16 && !with16) continue;
-    while (n % r == 0) {
-      radices.push_back(r);
-      n /= r;
-    }
-  }
-  return n == 1 ? radices : std::vector<int>{};
+// The passes of a length-n transform. Each pass but the last is a round trip through local memory
+// with two barriers (four in a split tile), so the fewest passes win, then the least arithmetic (real
+// flops per value of our DFT_R, kernels/fft_radix.cl). The odd factors go to radices 3, 5, 7 or to
+// the composite radices 6, 9, 10 (12, 14, 15 where radix 16 is allowed: radix16 above), which take
+// a factor 2 or 4 or a second odd factor into the same pass; the power of two left over takes radix
+// 16 (where allowed) or 8 first, as before composites, so powers of two keep their passes.
+// Powers of two come first, then the rest, each in decreasing order. NODAL_FFT_COMPOSITE=0 restores
+// the radices before composites (2, 3, 4, 5, 7, 8, 16), for measuring.
+bool composite_radices() {
+  static const bool on = [] {
+    const char* v = std::getenv("NODAL_FFT_COMPOSITE");
+    return !(v && std::string_view(v) == "0");
+  }();
+  return on;
 }
-bool smooth(std::int64_t n) { return n >= 2 && !radices_of(n).empty(); }
+std::vector<int> radices_of(std::int64_t n, bool with16) {
+  if (n < 2) return {};
+  const auto greedy = [with16](std::int64_t c, std::initializer_list<int> order) {
+    std::vector<int> radices;
+    for (int r : order) {
+      if (r == 16 && !with16) continue;
+      while (c % r == 0) {
+        radices.push_back(r);
+        c /= r;
+      }
+    }
+    return c == 1 ? radices : std::vector<int>{};
+  };
+  if (!composite_radices()) return greedy(n, {16, 8, 4, 2, 7, 5, 3});
+  const auto flops = [](int r) {  // per value
+    switch (r) {
+      case 16: return 11.4;
+      case 15: return 15.7;
+      case 14: return 16.6;
+      case 12: return 9.3;
+      case 10: return 12.4;
+      case 9: return 13.3;
+      case 8: return 7.0;
+      case 7: return 14.6;
+      case 6: return 7.3;
+      case 5: return 10.4;
+      case 4: return 4.0;
+      case 3: return 5.3;
+      default: return 2.0;
+    }
+  };
+  struct Choice {
+    std::vector<int> radices;  // empty: none
+    double flops = 0;
+  };
+  const auto better = [](const Choice& a, const Choice& b) {  // is a better than b?
+    if (b.radices.empty()) return !a.radices.empty();
+    if (a.radices.empty()) return false;
+    if (a.radices.size() != b.radices.size()) return a.radices.size() < b.radices.size();
+    return a.flops < b.flops - 1e-9;
+  };
+  // best[d] for every divisor d of n, smallest first: a power of two splits greedily, anything else
+  // ends in one of the radices with an odd factor
+  std::vector<std::int64_t> divisors;
+  for (std::int64_t d = 1; d * d <= n; ++d)
+    if (n % d == 0) {
+      divisors.push_back(d);
+      if (d * d != n) divisors.push_back(n / d);
+    }
+  std::sort(divisors.begin(), divisors.end());
+  std::map<std::int64_t, Choice> best;
+  for (std::int64_t d : divisors) {
+    Choice c;
+    if ((d & (d - 1)) == 0) {
+      c.radices = greedy(d, {16, 8, 4, 2});
+      for (int r : c.radices) c.flops += flops(r);
+    } else {
+      for (int r : {15, 14, 12, 10, 9, 7, 6, 5, 3}) {
+        if (d % r || (r > 10 && !with16)) continue;
+        const Choice& rest = best[d / r];
+        if (rest.radices.empty() && d != r) continue;
+        Choice candidate = rest;
+        candidate.radices.push_back(r);
+        candidate.flops += flops(r);
+        if (better(candidate, c)) c = std::move(candidate);
+      }
+    }
+    best[d] = std::move(c);
+  }
+  std::vector<int> radices = best[n].radices;
+  const auto power_of_two = [](int r) { return (r & (r - 1)) == 0; };
+  std::stable_sort(radices.begin(), radices.end(), [&](int x, int y) {
+    return power_of_two(x) != power_of_two(y) ? power_of_two(x) : x > y;
+  });
+  return radices;
+}
+bool smooth(std::int64_t n) {
+  if (n < 2) return false;
+  for (int f : {2, 3, 5, 7})
+    while (n % f == 0) n /= f;
+  return n == 1;
+}
 
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values) {
   const std::size_t bytes = std::max<std::size_t>(1, values.size()) * sizeof(std::int32_t);
@@ -346,16 +431,19 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
   // one launch when a length ≥ 2n − 1 fits a group: the power of two up to 1024 (n = 257: m = 1024
   // 1.24 ms, 640 = 2^7·5 1.70 ms), beyond it the 2·3·5-smooth length (powers of two included) with
-  // the least m·(1 + 0.2·odd prime factors): one launch is bound by arithmetic and barriers, not
-  // traffic (H100, n = 4099: m = 10240 = 2^11·5 3.0 ms, 9216 = 2^10·3^2 3.4, 10000 = 2^4·5^4 4.1,
-  // 8640 = 2^6·3^3·5 10.8, 11250 11.3; n = 2053: 5120 = 2^10·5 2.04 ms, 4608 = 2^9·3^2 2.27,
-  // 4200 2.30, 4320 2.41, 4116 = 2^2·3·7^3 2.66, the power of two 8192 3.17; n = 1031: 2560 1.66 ms,
-  // 4096 1.94; n = 3001: 6144 1.88 ms, 8192 2.20)
+  // the least m · passes · (1 + 0.1 per odd prime factor): one launch is bound by arithmetic and
+  // barriers, not traffic, and every pass is a sweep of the m values through registers and the tile
+  // (H100, µs per 2^26 values, composite radices: n = 1031: m = 2304 = 16·12·12 1049, 2560 = 16·16·10
+  // 1317, 3072 = 16·16·12 1491, 2160 = 15·12·12 1614; n = 2053: 4608 = 16·2·12·12 1447, 5120 =
+  // 16·16·2·10 1752, 4320 = 2·15·12·12 1934)
   const auto odd_factors = [](std::int64_t c) {
     int odd = 0;
     for (int f : {3, 5, 7})
       while (c % f == 0) c /= f, ++odd;
     return odd;
+  };
+  const auto one_launch_cost = [&](std::int64_t c) {
+    return double(c) * double(radices_of(c, radix16(true, c)).size()) * (1 + 0.1 * odd_factors(c));
   };
   std::int64_t power = 1;
   while (power < 2 * n - 1) power *= 2;
@@ -363,8 +451,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   std::int64_t m = short_power ? power : 0;
   double best = 0;
   for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c)
-    if (bluestein_length(c) && (!m || double(c) * (1 + 0.2 * odd_factors(c)) < best))
-      best = double(c) * (1 + 0.2 * odd_factors(c)), m = c;
+    if (bluestein_length(c) && (!m || one_launch_cost(c) < best)) best = one_launch_cost(c), m = c;
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
   if (m) {
@@ -383,13 +470,14 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
         while (c % f == 0) c /= f, w += f == 3 ? 0.15 : 0.4;
       return w;
     };
-    const std::int64_t lowest = std::max(2 * n - 1, bluestein_override());
+    const std::int64_t lowest = 2 * n - 1;
     double least = 0;
     for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
       if (!bluestein_length(c) || !column_length(c, limit)) continue;
       const double cost = double(c) * weight(c);
       if (!m || cost < least) least = cost, m = c;
     }
+    if (const std::int64_t o = bluestein_override(); o >= lowest && smooth(o) && column_length(o, limit)) m = o;
     if (!m) return nullptr;
     p->kind = StockhamPlan::Kind::bluestein_three;
     p->n1 = column_length(m, limit);
