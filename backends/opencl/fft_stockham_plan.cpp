@@ -76,10 +76,10 @@ std::int64_t single_limit(const Context& context, DType real) {
 // (default 235: radix-7 passes cost more than the few percent of length they save; measured on the
 // H100 for n = 4099: m = 8640 = 2^6·3^3·5 ran 10 % faster than m = 8232 = 2^3·3·7^3).
 // Radix 16 where a launch runs its passes twice over a long row (Bluestein and convolution in one
-// launch, L ≥ 1024: 1.3x faster on the H100 with 128-item groups, n = 1009 and 4099), radix ≤ 8
-// elsewhere, including the short rows of Rader's and the three-launch Bluestein's middle launch
-// (Rader n = 65537, rows of 256: 2.90 ms with radix 8 against 3.07 with 16); NODAL_FFT_RADIX16=1|0
-// forces it on or off everywhere.
+// launch, L ≥ 1024: 1.3x faster on the H100 with 128-item groups, n = 1009 and 4099), with the
+// composites 12, 14 and 15 (radices_of); radix ≤ 10 elsewhere (powers of two: 8), including the short
+// rows of Rader's and the three-launch Bluestein's middle launch (Rader n = 65537, rows of 256: 2.90
+// ms with radix 8 against 3.07 with 16); NODAL_FFT_RADIX16=1|0 forces it on or off everywhere.
 bool radix16(bool mid, std::int64_t L) {
   static const int env = [] {
     const char* v = std::getenv("NODAL_FFT_RADIX16");
