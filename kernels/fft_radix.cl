@@ -91,7 +91,6 @@ DFT_ODD(3)
 DFT_ODD(5)
 DFT_ODD(7)
 
-
 // Composite radices: one pass of radix R = P·Q in registers instead of a P pass and a Q pass, one
 // round trip through local memory (two barriers) fewer (kernels/fft_stockham.cl; the host chooses
 // them in fft_stockham_plan.cpp, radices_of).

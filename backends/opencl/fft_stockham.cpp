@@ -78,6 +78,9 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   // work-items per transform: the fewest idle butterfly slots over all passes (Σ ⌈(L/R)/T⌉·R·T),
   // at most 16 values in registers per pass, ties to the larger T (more parallelism)
   const std::vector<int> radices = radices_of(s.L, radix16(s.mid, s.L));
+  // transforms a whole tile (and a split one) holds within the local memory
+  const std::int64_t fit = budget_of(context) / row_bytes(s.L, real, false);
+  const std::int64_t fit_split = budget_of(context) / row_bytes(s.L, real, true);
   // T work-items per transform: the butterfly slots over all passes, and the most values a
   // work-item holds in one pass
   const auto slots = [&](std::int64_t t) {
@@ -100,8 +103,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
     const char* v = std::getenv("NODAL_FFT_VMAX");
     return v ? std::clamp<std::int64_t>(std::atoll(v), 2, 16) : std::int64_t(0);
   }();
-  const bool whole_mid = s.mid && budget_of(context) / row_bytes(s.L, real, false) >= 1;
-  const std::int64_t wanted = vmax_env ? vmax_env : whole_mid ? 8 : 16;
+  const std::int64_t wanted = vmax_env ? vmax_env : s.mid && fit >= 1 ? 8 : 16;
   std::int64_t vmax = 16;  // the cap where some count meets it
   for (std::int64_t t = 1; t <= std::min(s.L, max_group) && wanted < 16; ++t)
     if (slots(t).second <= wanted) {
@@ -122,7 +124,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   // = 16·16·8·5: 1024 work-items 2.82 ms, 683 3.04 ms; n = 2053, m = 8192 = 16·16·16·2 has no such
   // count and keeps 512, which measured 3.15 ms against 3.53 with 1024; n = 1009, m = 2048, whole
   // tile, keeps the cheapest count)
-  if (s.mid && budget_of(context) / row_bytes(s.L, real, false) < 1) {
+  if (s.mid && fit < 1) {
     for (std::int64_t t = std::min(s.L, max_group); t > g.items; --t) {
       bool fits = true;
       for (int r : radices) fits = fits && (s.L / r + t - 1) / t <= 2 && (s.L / r + t - 1) / t * r <= 16;
@@ -169,10 +171,6 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   std::int64_t lanes = std::max<std::int64_t>(1, group_target() / g.items);
   if (lanes_side) lanes = std::max<std::int64_t>(lanes, 8);  // ≥ 8 adjacent values per access (64 bytes)
   lanes = std::min(lanes, max_group / g.items);
-  // a split tile where a whole one does not hold one transform, or holds fewer than 4 lanes of a
-  // strided side (16-byte accesses) where a split one holds more
-  const std::int64_t fit = budget_of(context) / row_bytes(s.L, real, false);
-  const std::int64_t fit_split = budget_of(context) / row_bytes(s.L, real, true);
   // A lanes side takes a power of two of lanes: its accesses are runs of lanes·8 bytes (float), and a
   // run of 5 (what a whole tile of 1024-long columns holds in 48 KiB) spans two 32-byte sectors for 40
   // bytes, one extra sector per run on loads and partial sectors on stores (H100, n = 2^20 = 1024 x 1024:
@@ -189,6 +187,8 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   };
   const std::int64_t whole_lanes = lanes_side ? power_below(std::min(lanes, fit)) : std::min(lanes, fit);
   const std::int64_t split_lanes = lanes_side ? power_below(std::min(lanes, fit_split)) : std::min(lanes, fit_split);
+  // a split tile where a whole one does not hold one transform, or holds fewer than 4 lanes of a
+  // strided side (16-byte accesses) where a split one holds more
   g.split = forced_split() || fit < 1 ||
             (lanes_side && (whole_lanes < std::min<std::int64_t>(4, lanes) || lanes_split) && split_lanes > whole_lanes);
   const std::int64_t room = g.split ? fit_split : fit;

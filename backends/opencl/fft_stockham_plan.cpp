@@ -450,8 +450,11 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   const bool short_power = power <= std::min<std::int64_t>(1024, limit);
   std::int64_t m = short_power ? power : 0;
   double best = 0;
-  for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c)
-    if (bluestein_length(c) && (!m || one_launch_cost(c) < best)) best = one_launch_cost(c), m = c;
+  for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c) {
+    if (!bluestein_length(c)) continue;
+    const double cost = one_launch_cost(c);
+    if (!m || cost < best) best = cost, m = c;
+  }
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
   if (m) {
