@@ -144,25 +144,59 @@ TEST_CASE("OpenCL specialised FFT kernels: the tested lengths reach every compos
   CHECK(st::radices_of(97, false).empty());
 }
 
+// The three-launch Bluestein's length rule (fft_stockham_plan.cpp), as a contract: m ≥ 2n − 1 and at
+// most 1.5 times that, 2·3·5·7-smooth, m = n1·n2 with both within one group, rows of 512 wherever m
+// is 512·n1 with a smooth n1 ≤ 512, and rows whose passes take no lone odd radix (3, 5, 7, 9): for
+// every length here some candidate has them (a 2^a or 3·2^a lies within any factor 4/3).
+TEST_CASE("OpenCL specialised FFT kernels: the three-launch Bluestein's length and columns") {
+  if (!nodal::test::opencl_present()) return;
+  namespace st = offt::stockham;
+  GpuLimits gpu(false);
+  auto& context = opencl::current_context();
+  bool some_seven = false;
+  for (std::int64_t n : {6001, 8191, 10007, 16411, 20011, 32771, 65539, 131071, 1048573}) {
+    const auto plan = offt::stockham_plan(context, n, DType::float32);
+    REQUIRE(plan);
+    INFO("n = ", n, ": ", offt::describe(*plan));
+    REQUIRE(plan->kind == offt::StockhamPlan::Kind::bluestein_three);
+    const std::int64_t m = plan->m, lowest = 2 * n - 1;
+    CHECK(m >= lowest);
+    CHECK(m <= lowest + lowest / 2);
+    std::int64_t rest = m;
+    for (std::int64_t f : {2, 3, 5, 7})
+      while (rest % f == 0) rest /= f;
+    CHECK(rest == 1);
+    some_seven |= m % 7 == 0;
+    CHECK(plan->n1 * plan->n2 == m);
+    CHECK(plan->n1 <= 11666);
+    CHECK(plan->n2 <= 11666);
+    if (m % 512 == 0 && m / 512 <= 512) CHECK(plan->n2 == 512);
+    for (int r : st::radices_of(plan->n2, plan->n2 >= 1024)) CHECK((r != 3 && r != 5 && r != 7 && r != 9));
+  }
+  CHECK(some_seven);  // a factor 7 in m: its radix-7 passes run in the parity tests (16411, 65539 below)
+}
+
 TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against the CPU backend (forward, vjp, jvp)") {
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
   GpuLimits gpu(false);
   // float32: one launch up to 11,666 values (8192 and 4116 in a split tile), Bluestein in one launch
-  // up to m = 11,666 (2053: m = 5120 split; 4099: a smooth m), three launches beyond, Rader for primes
+  // up to m = 11,666 (2053: m = 5120 split; 4099: a smooth m), three launches beyond (6001: rows of 512;
+  // 16411: a factor 7 in m), Rader for primes
   // with a smooth n − 1: in one launch up to 11,666 (257; 7681 in a split tile), in three beyond
   if (full())
     check_cases({{8, "radices"},       {64, "radices"},      {4096, "radices"},     {6, "radices"},
                  {98, "radices"},      {135, "radices"},     {1000, "radices"},     {4116, "radices"},
                  {8192, "radices"},    {16384, "four-step"}, {12000, "four-step"},  {97, "one launch"},
                  {1009, "one launch"}, {2053, "one launch"}, {4099, "one launch"},  {6001, "3 launches"},
+                 {16411, "3 launches"}, {65539, "3 launches"},
                  {257, "rader n=257 via m=256 in one launch"}, {641, "in one launch"}, {3457, "in one launch"},
                  {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"},     {65537, "rader"}},
                 DType::float32, "48 KiB");
   else
     check_cases({{64, "radices"}, {98, "radices"}, {8192, "radices"}, {16384, "four-step"}, {1031, "one launch"},
-                 {4099, "one launch"}, {6001, "3 launches"}, {257, "rader n=257 via m=256 in one launch"},
-                 {3001, "rader n=3001 via m=3000 in one launch"}, {7681, "rader n=7681 via m=7680 in one launch"},
+                 {4099, "one launch"}, {6001, "3 launches"}, {16411, "3 launches"},
+                 {257, "rader n=257 via m=256 in one launch"}, {3001, "rader n=3001 via m=3000 in one launch"}, {7681, "rader n=7681 via m=7680 in one launch"},
                  {12097, "rader"}},
                 DType::float32, "48 KiB");
   // float64: one launch up to 5,661 values (4096 split)

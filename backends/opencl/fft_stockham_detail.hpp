@@ -47,7 +47,7 @@ std::int64_t bluestein_columns_override();  // NODAL_FFT_BLUESTEIN_COLUMNS: the 
 bool forced_split();
 std::int64_t bluestein_override();
 bool bluestein_three_only();
-bool bluestein_length(std::int64_t m);
+bool bluestein_length(std::int64_t m, bool three_launches);
 bool rader_separate(bool gpu);          // the permutations as passes of their own (kernels/fft_rader.cl)
 bool rader_one_launch();                // NODAL_FFT_RADER_ONE_LAUNCH=0 turns the one-launch Rader off
 std::int64_t rader_columns_override();  // NODAL_FFT_RADER_COLUMNS: Rader's n1 (0: the default split)

@@ -72,9 +72,7 @@ std::int64_t single_limit(const Context& context, DType real) {
 // allows radix-16 passes (off: on the H100 they made the four-step 25 % slower and Bluestein's
 // one-launch plan 12 % slower, and single launches no faster), NODAL_FFT_GROUP the work-items per
 // group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256),
-// NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a three-launch Bluestein length m may have
-// (default 235: radix-7 passes cost more than the few percent of length they save; measured on the
-// H100 for n = 4099: m = 8640 = 2^6·3^3·5 ran 10 % faster than m = 8232 = 2^3·3·7^3).
+// NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a Bluestein length m may have (bluestein_primes).
 // Radix 16 where a launch runs its passes twice over a long row (Bluestein and convolution in one
 // launch, L ≥ 1024: 1.3x faster on the H100 with 128-item groups, n = 1009 and 4099), with the
 // composites 12, 14 and 15 (radices_of); radix ≤ 10 elsewhere (powers of two: 8), including the short
@@ -103,18 +101,21 @@ bool bluestein_three_only() {
   }();
   return three;
 }
-std::vector<int> bluestein_primes() {
-  static const std::vector<int> primes = [] {
+// The primes a Bluestein length may have: 2·3·5 for the one-launch plan, 2·3·5·7 for the three-launch
+// one (NODAL_FFT_BLUESTEIN=2|23|235|2357 sets both, for measuring).
+std::vector<int> bluestein_primes(bool three_launches) {
+  static const std::vector<int> env = [] {
     const char* v = std::getenv("NODAL_FFT_BLUESTEIN");
     std::vector<int> p;
-    for (const char* c = v ? v : "235"; *c; ++c)
+    for (const char* c = v ? v : ""; *c; ++c)
       if (*c == '2' || *c == '3' || *c == '5' || *c == '7') p.push_back(*c - '0');
-    return p.empty() ? std::vector<int>{2, 3, 5, 7} : p;
+    return p;
   }();
-  return primes;
+  if (!env.empty()) return env;
+  return three_launches ? std::vector<int>{2, 3, 5, 7} : std::vector<int>{2, 3, 5};
 }
-bool bluestein_length(std::int64_t m) {
-  for (int p : bluestein_primes())
+bool bluestein_length(std::int64_t m, bool three_launches) {
+  for (int p : bluestein_primes(three_launches))
     while (m % p == 0) m /= p;
   return m == 1;
 }
@@ -297,6 +298,21 @@ std::int64_t column_length(std::int64_t m, std::int64_t limit) {
   return 0;
 }
 
+// The three-launch Bluestein's columns: rows of 512 (radices 8·8·8) where m = n1·512 with a smooth
+// n1 ≤ 512, else column_length's n1 ≈ √m. Its middle launch runs the row passes twice and was fastest
+// with rows of 512 (H100, ms per 2^26 values: n = 8191, m = 16384: 32 × 512 2.39, 64 × 256 2.40,
+// 128 × 128 2.54, 256 × 64 2.47, 16 × 1024 2.98; n = 10007, m = 20480: 40 × 512 2.46, 80 × 256 2.70,
+// 128 × 160 2.64; n = 131071, m = 262144: 512 × 512 2.80, 256 × 1024 3.16, 1024 × 256 3.58); longer
+// columns than rows were not measured faster anywhere (n = 1048573, 2^21: 1024 × 2048 4.49, 2048 ×
+// 1024 4.63), hence n1 ≤ 512. With this rule n = 32771 takes m = 69120 = 135 × 512 (2.87; 73728 =
+// 144 × 512 2.83, 256 × 288 2.93). One loss measured: n = 20011, m = 40960: 80 × 512 2.71 against
+// 160 × 256 2.65.
+std::int64_t bluestein_columns(std::int64_t m, std::int64_t limit) {
+  constexpr std::int64_t rows = 512;
+  if (m % rows == 0 && m / rows <= rows && m / rows >= 2 && smooth(m / rows) && rows <= limit) return m / rows;
+  return column_length(m, limit);
+}
+
 void step_twiddles(Context& context, StockhamPlan& p, std::int64_t m, DType real) {
   std::int64_t split = 1;  // a power of two: the kernel divides by it as a constant
   while (split * split < m) split *= 2;
@@ -451,7 +467,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   std::int64_t m = short_power ? power : 0;
   double best = 0;
   for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c) {
-    if (!bluestein_length(c)) continue;
+    if (!bluestein_length(c, false)) continue;
     const double cost = one_launch_cost(c);
     if (!m || cost < best) best = cost, m = c;
   }
@@ -460,30 +476,44 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   if (m) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
-    // the allowed length with the least m·(1 + 0.15 per factor 3 + 0.4 per factor 5 or 7) up to
-    // 1.5·(2n − 1): the middle launch runs its row passes twice and is bound by their arithmetic, where
-    // radix-3 and radix-5 passes cost far more per value than 2, 4, 8 (H100, ms per 2^26 values:
-    // n = 32771: m = 69120 = 256·270 5.26, 73728 = 256·288 3.68, 76800 = 256·300 4.30, 81920 = 256·320
-    // 4.35; n = 16411: 34560 = 180·192 3.26, 36864 = 192·192 3.05, 40960 3.79; n = 10007: 20480 =
-    // 128·160 3.41, 24576 = 128·192 3.22, 23040 4.21, 32768 3.96; n = 8191: 16384 2.54, 18432 3.59;
-    // n = 65539: 138240 3.35, 147456 3.44, 163840 3.32)
+    // Traffic is 2n + 4m values, so the shortest m would win but for the middle launch, which runs
+    // its row passes twice: rows of n2 whose passes include a lone odd radix (3, 5, 7, 9) ran 10–40 %
+    // slower per value than rows of powers of two and the even composites 6, 10, 12, 14, while the
+    // columns' radices mattered little. So: the 2·3·5·7-smooth m up to 1.5·(2n − 1) whose rows take
+    // no lone odd radix, with the least m·(1 + 0.02 per factor 3 + 0.03 per factor 5 or 7) (more
+    // passes' arithmetic and worse-balanced work-items); any allowed m where none qualifies.
+    // H100, ms per 2^26 values (composite radices; rows' radices): n = 10007: m = 20480 = 128·160
+    // (8·2·10) 2.63, 20160 = 140·144 (4·6·6) 2.87, 20736 (4·6·6) 2.87, 24576 = 128·192 (8·4·6) 3.08,
+    // 20412 (9·6·3) 3.02, 20250 (10·5·3) 3.77; n = 16411: 33600 = 175·192 (8·4·6) 2.86, 32928 (4·7·7)
+    // 2.90, 36864 (8·4·6) 2.94, 34560 (8·4·6) 3.12, 33750 (9·5·5) 3.56, 33075 (9·7·3) 3.71; n = 32771:
+    // 67200 (4·10·7) 2.93, 73728 = 256·288 (8·6·6) 2.93, 65856 (7·7·6) 3.17, 65610 (10·9·3) 3.72;
+    // n = 65539: 131712 = 343·384 (8·8·6) 2.85, 134400 (8·8·6) 3.08, 147456 (8·8·6) 3.15, 131220
+    // (9·9·5) 3.60.
     const auto weight = [](std::int64_t c) {
       double w = 1;
       for (int f : {3, 5, 7})
-        while (c % f == 0) c /= f, w += f == 3 ? 0.15 : 0.4;
+        while (c % f == 0) c /= f, w += f == 3 ? 0.02 : 0.03;
       return w;
+    };
+    const auto even_rows = [&](std::int64_t c) {
+      const std::int64_t rows = c / bluestein_columns(c, limit);
+      for (int r : radices_of(rows, radix16(true, rows)))
+        if (r == 3 || r == 5 || r == 7 || r == 9) return false;
+      return true;
     };
     const std::int64_t lowest = 2 * n - 1;
     double least = 0;
+    bool least_even = false;
     for (std::int64_t c = lowest; c <= lowest + lowest / 2 && c <= limit * limit; ++c) {
-      if (!bluestein_length(c) || !column_length(c, limit)) continue;
+      if (!bluestein_length(c, true) || !bluestein_columns(c, limit)) continue;
       const double cost = double(c) * weight(c);
-      if (!m || cost < least) least = cost, m = c;
+      const bool even = even_rows(c);
+      if (!m || (even && !least_even) || (even == least_even && cost < least)) least = cost, m = c, least_even = even;
     }
-    if (const std::int64_t o = bluestein_override(); o >= lowest && smooth(o) && column_length(o, limit)) m = o;
+    if (const std::int64_t o = bluestein_override(); o >= lowest && smooth(o) && bluestein_columns(o, limit)) m = o;
     if (!m) return nullptr;
     p->kind = StockhamPlan::Kind::bluestein_three;
-    p->n1 = column_length(m, limit);
+    p->n1 = bluestein_columns(m, limit);
     if (const std::int64_t c = bluestein_columns_override(); c > 1 && m % c == 0 && smooth(c) && c <= limit && m / c <= limit)
       p->n1 = c;
     p->n2 = m / p->n1;
