@@ -42,7 +42,8 @@ constexpr int conj_load = 1, conj_store = 2;
 // tuning switches (fft_stockham_plan.cpp says what each measured)
 bool pad_on();
 bool radix16(bool mid, std::int64_t L);
-std::int64_t group_target();
+// work-items per group a launch aims at: NODAL_FFT_GROUP where set, else `preferred` (0: 128)
+std::int64_t group_target(std::int64_t preferred = 0);
 std::int64_t bluestein_columns_override();  // NODAL_FFT_BLUESTEIN_COLUMNS: the three-launch Bluestein's n1
 bool forced_split();
 std::int64_t bluestein_override();

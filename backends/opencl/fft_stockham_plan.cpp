@@ -71,7 +71,8 @@ std::int64_t single_limit(const Context& context, DType real) {
 // Tuning switches read once (bench/fft compares them on a GPU; docs/opencl.md): NODAL_FFT_RADIX16=1
 // allows radix-16 passes (off: on the H100 they made the four-step 25 % slower and Bluestein's
 // one-launch plan 12 % slower, and single launches no faster), NODAL_FFT_GROUP the work-items per
-// group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256),
+// group aimed at (default 128: Bluestein n = 1009 ran 1.5x faster than with 256; 64 for the three-launch
+// Bluestein, fft_stockham.cpp),
 // NODAL_FFT_BLUESTEIN=2|23|235|2357 the primes a Bluestein length m may have (bluestein_primes).
 // Radix 16 where a launch runs its passes twice over a long row (Bluestein and convolution in one
 // launch, L ≥ 1024: 1.3x faster on the H100 with 128-item groups, n = 1009 and 4099), with the
@@ -170,12 +171,16 @@ std::int64_t bluestein_columns_override() {
   }();
   return n1;
 }
-std::int64_t group_target() {
+std::int64_t group_forced() {
   static const std::int64_t target = [] {
     const char* v = std::getenv("NODAL_FFT_GROUP");
-    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(128);
+    return v ? std::clamp<std::int64_t>(std::atoll(v), 32, 1024) : std::int64_t(0);
   }();
   return target;
+}
+std::int64_t group_target(std::int64_t preferred) {
+  if (const std::int64_t forced = group_forced()) return forced;
+  return preferred > 0 ? preferred : 128;
 }
 
 // The passes of a length-n transform. Each pass but the last is a round trip through local memory
