@@ -93,7 +93,7 @@ DFT_ODD(7)
 
 // Composite radices: one pass of radix R = P·Q in registers instead of a P pass and a Q pass, one
 // round trip through local memory (two barriers) fewer (kernels/fft_stockham.cl; the host chooses
-// them in fft_stockham_plan.cpp, radices_of).
+// them in fft_stockham_radices.cpp, radices_of).
 // Coprime P, Q (Good–Thomas): input x[(Q·n1 + P·n2) mod R], DFT_P over n1, DFT_Q over n2, output at
 // the k with k ≡ k1 (mod P), k ≡ k2 (mod Q), i.e. k = (k1·EQ + k2·EP) mod R with EQ ≡ 1 (mod P),
 // EQ ≡ 0 (mod Q) and EP the other way round: no twiddles between the two, and every index is a
