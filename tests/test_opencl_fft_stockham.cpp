@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -105,9 +106,10 @@ void check_cases(const std::vector<Case>& cases, DType real, const char* label) 
                       worst, at));
 }
 
-// Plans as on a GPU with 48 KiB of local memory (set_stockham_test_limits), restored afterwards.
+// Plans as on a GPU with 48 KiB of local memory (or `bytes`: set_stockham_test_limits), restored
+// afterwards.
 struct GpuLimits {
-  explicit GpuLimits(bool split) { offt::set_stockham_test_limits(49152, split); }
+  explicit GpuLimits(bool split, std::int64_t bytes = 49152) { offt::set_stockham_test_limits(bytes, split); }
   ~GpuLimits() { offt::set_stockham_test_limits(0, false); }
 };
 
@@ -154,7 +156,7 @@ TEST_CASE("OpenCL specialised FFT kernels: the three-launch Bluestein's length a
   GpuLimits gpu(false);
   auto& context = opencl::current_context();
   bool some_seven = false;
-  for (std::int64_t n : {6001, 8191, 10007, 16411, 20011, 32771, 65539, 131071, 1048573}) {
+  for (std::int64_t n : {8209, 10007, 16411, 20011, 32771, 65539, 131071, 1048573}) {
     const auto plan = offt::stockham_plan(context, n, DType::float32);
     REQUIRE(plan);
     INFO("n = ", n, ": ", offt::describe(*plan));
@@ -180,22 +182,22 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
   GpuLimits gpu(false);
-  // float32: one launch up to 11,666 values (8192 and 4116 in a split tile), Bluestein in one launch
-  // up to m = 11,666 (2053: m = 5120 split; 4099: a smooth m), three launches beyond (6001: rows of 512;
-  // 16411: a factor 7 in m), Rader for primes
+  // float32: one launch up to 11,666 values (10000 in a split tile), powers of two from 8192 to 16384
+  // held in registers, Bluestein in one launch up to m = 5,661 in a whole tile (2053: m = 4608) and
+  // m = 16384 in registers (4099, 6001), three launches beyond (16411: a factor 7 in m), Rader for primes
   // with a smooth n − 1: in one launch up to 11,666 (257; 7681 in a split tile), in three beyond
   if (full())
     check_cases({{8, "radices"},       {64, "radices"},      {4096, "radices"},     {6, "radices"},
                  {98, "radices"},      {135, "radices"},     {1000, "radices"},     {4116, "radices"},
-                 {8192, "radices"},    {16384, "four-step"}, {12000, "four-step"},  {97, "one launch"},
-                 {1009, "one launch"}, {2053, "one launch"}, {4099, "one launch"},  {6001, "3 launches"},
+                 {10000, "radices"},    {16384, "in registers"}, {12000, "four-step"},  {97, "one launch"},
+                 {1009, "one launch"}, {2053, "one launch"}, {4099, "one launch"},  {6001, "in registers"},
                  {16411, "3 launches"}, {65539, "3 launches"},
                  {257, "rader n=257 via m=256 in one launch"}, {641, "in one launch"}, {3457, "in one launch"},
                  {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"},     {65537, "rader"}},
                 DType::float32, "48 KiB");
   else
-    check_cases({{64, "radices"}, {98, "radices"}, {8192, "radices"}, {16384, "four-step"}, {1031, "one launch"},
-                 {4099, "one launch"}, {6001, "3 launches"}, {16411, "3 launches"},
+    check_cases({{64, "radices"}, {98, "radices"}, {10000, "radices"}, {12000, "four-step"}, {1031, "one launch"},
+                 {4099, "one launch"}, {10007, "3 launches"}, {16411, "3 launches"},
                  {257, "rader n=257 via m=256 in one launch"}, {3001, "rader n=3001 via m=3000 in one launch"},
                  {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"}},
                 DType::float32, "48 KiB");
@@ -217,14 +219,41 @@ TEST_CASE("OpenCL specialised FFT kernels with split tiles everywhere, and with 
   {
     GpuLimits gpu(true);
     if (full())
-      check_cases({{64, "radices"}, {16384, "four-step"}, {1009, "one launch"}, {12097, "rader"}}, DType::float32,
+      check_cases({{64, "radices"}, {12000, "four-step"}, {1009, "one launch"}, {12097, "rader"}}, DType::float32,
                   "48 KiB, split tiles");
     else
-      check_cases({{64, "radices"}, {16384, "four-step"}}, DType::float32, "48 KiB, split tiles");
+      check_cases({{64, "radices"}, {12000, "four-step"}}, DType::float32, "48 KiB, split tiles");
     check_cases({{60, "radices"}}, DType::float64, "48 KiB, split tiles");
   }
   check_cases({{10000, "radices"}}, DType::float32, "device local memory");
   if (full()) check_cases({{4099, "one launch"}}, DType::float32, "device local memory");
+}
+
+// The register-held plans (kernels/fft_wide.cl): on a 48 KiB device 16384 = 32 × 512 (eight rows of
+// 512 per round, radix-8 passes), 8192 = 32 × 256 (sixteen rows, radix 16) and Bluestein's m = 16384;
+// with 8 KiB of local memory the same kernel with eight rows of 64 per round, or four rows of 128 over
+// eight rounds (radices 4 and 2), shapes a 48 KiB device never takes. float64 keeps the four-step.
+TEST_CASE("OpenCL specialised FFT kernels: plans held in registers beyond one tile") {
+  if (!nodal::test::opencl_present()) return;
+  ForceStockham force;
+  auto& context = opencl::current_context();
+  {
+    GpuLimits gpu(false);
+    check_cases({{16384, "wide n=16384 = 32 x 512 in registers, 8 rows per round"},
+                 {8192, "wide n=8192 = 32 x 256 in registers, 16 rows per round"},
+                 {8191, "bluestein n=8191 via m=16384 = 32 x 512 in registers"}},
+                DType::float32, "48 KiB, in registers");
+    CHECK(offt::stockham_plan(context, 16384, DType::float64)->kind == offt::StockhamPlan::Kind::four_step);
+  }
+}
+TEST_CASE("OpenCL specialised FFT kernels: plans held in registers with 8 KiB of local memory") {
+  if (!nodal::test::opencl_present()) return;
+  ForceStockham force;
+  GpuLimits small(false, 8192);
+  check_cases({{2048, "wide n=2048 = 32 x 64 in registers, 8 rows per round"},
+               {4096, "wide n=4096 = 32 x 128 in registers, 4 rows per round"},
+               {1009, "bluestein n=1009 via m=2048 = 32 x 64 in registers"}},
+              DType::float32, "8 KiB, in registers");
 }
 
 TEST_CASE("OpenCL specialised FFT kernels: Rader with its permutations fused into the column launches") {
@@ -243,8 +272,15 @@ TEST_CASE("OpenCL specialised FFT kernels run in place and on offset rows") {
   if (!nodal::test::opencl_present()) return;
   ForceStockham force;
   auto& context = opencl::current_context();
+  // with PoCL's own local memory, then as on a 48 KiB GPU (the plans held in registers)
+  std::vector<std::pair<std::int64_t, std::int64_t>> cases;  // (n, local bytes; 0: the device's)
   for (std::int64_t n : full() ? std::vector<std::int64_t>{4096, 8192, 1009, 4099, 4801, 65537}
-                                 : std::vector<std::int64_t>{8192, 4099, 65537}) {
+                               : std::vector<std::int64_t>{8192, 4099, 65537})
+    cases.emplace_back(n, 0);
+  cases.emplace_back(16384, 49152);
+  cases.emplace_back(8191, 49152);
+  for (const auto& [n, local] : cases) {
+    GpuLimits limits(false, local);
     const std::int64_t batch = 3, pad = 5;  // rows start `pad` values into the buffer and are n + 2 apart
     const Tensor host = nodal::test::sample_complex(Shape{batch * (n + 2) + pad}, std::uint64_t(n)).astype(DType::complex64);
     const Tensor rows = host.slice(0, pad, pad + batch * (n + 2)).contiguous().reshape(Shape{batch, n + 2}).slice(1, 0, n).contiguous();

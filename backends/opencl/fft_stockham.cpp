@@ -310,8 +310,11 @@ bool execute(Context& context, const StockhamPlan& p, DType real, std::int64_t c
   if (count * std::max(p.m, p.n) >= (std::int64_t(1) << 31) || count >= std::numeric_limits<int>::max())
     throw ValueError(fmt::format("fft (opencl): {} transforms of length {} exceed the kernels' 32-bit indices", count,
                                  p.n));
-  const Tables twiddles{.lo = mem_of(p.twiddle_lo), .hi = mem_of(p.twiddle_hi)};
   using Kind = StockhamPlan::Kind;
+  if (p.kind == Kind::wide || p.kind == Kind::bluestein_wide)
+    return execute_wide(context, p, real, count, inverse, in, in_offset, in_stride, out, out_offset, out_stride, scale,
+                        multiply);
+  const Tables twiddles{.lo = mem_of(p.twiddle_lo), .hi = mem_of(p.twiddle_hi)};
   if (p.kind == Kind::single) {
     Step s;
     s.L = p.n;
@@ -494,7 +497,9 @@ bool convolve_in_one_launch(Context& context, const StockhamPlan& p, DType real,
   return true;
 }
 
-bool is_single(const StockhamPlan& p) { return p.kind == StockhamPlan::Kind::single; }
+bool is_single(const StockhamPlan& p) {
+  return p.kind == StockhamPlan::Kind::single || (p.kind == StockhamPlan::Kind::wide && p.fits_tile);
+}
 
 std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& p) {
   if (p.kind == StockhamPlan::Kind::four_step) return {p.n1, p.n2};

@@ -14,6 +14,10 @@
 //                    n − 1: gather x[g^q]; columns; rows: FFT, × B̂, FFT; columns; X[g^−p] = x_0 + c_p
 //                    and X_0 = x_0 + Σ x (5 launches, the permutations as coalesced-order passes of
 //                    their own), or with the permutations fused into the column launches (3);
+//   wide             a power of two 32·n2 (n2 ≤ 1024 work-items) that would need a split tile or does not
+//                    fit one: held in registers, 32 values per work-item, its rows passed through the
+//                    tile a few at a time (fft_wide.cpp, kernels/fft_wide.cl): one launch;
+//   bluestein wide   Bluestein with m such a power of two, where no m fits a whole tile: one launch;
 //   bluestein three  any other n, smooth m = n1·n2: (1) chirp + column FFTs, (2) per row: twiddle,
 //                    FFT_n2, × spectrum, FFT_n2, conjugate twiddle, (3) column FFTs + chirp, storing the
 //                    first n values (3 launches).
@@ -64,7 +68,8 @@ bool execute(Context& context, const StockhamPlan& plan, DType real, std::int64_
 bool convolve_in_one_launch(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, cl_mem in,
                             std::int64_t in_offset, cl_mem out, std::int64_t out_offset, cl_mem spectrum,
                             double scale);
-// Whether the plan is the plain single launch (the one convolve_in_one_launch takes).
+// Whether convolve_in_one_launch takes the plan: a single launch, or a wide plan whose length also
+// fits one tile (the convolution then runs in the split tile).
 bool is_single(const StockhamPlan& plan);
 // (n1, n2) of a four-step plan, the order its scrambled spectrum has; (1, n) for the others.
 std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& plan);

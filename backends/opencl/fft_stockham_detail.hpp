@@ -14,7 +14,7 @@
 namespace nodal::opencl::fft {
 
 struct StockhamPlan {
-  enum class Kind { single, four_step, bluestein, bluestein_three, rader, rader_one };
+  enum class Kind { single, four_step, bluestein, bluestein_three, rader, rader_one, wide, bluestein_wide };
   Kind kind = Kind::single;
   std::int64_t n = 0;
   std::int64_t m = 0;          // bluestein: the convolution length (single: n)
@@ -26,6 +26,11 @@ struct StockhamPlan {
                                                   // (rader_one: gather holds g^q, then g^−q; B̂/m natural)
   std::shared_ptr<Buffer> position;               // rader: p(k) with g^−p(k) = k (int32, n values; k = 0 unused)
   bool gpu = false;                               // rader: planned for a GPU (which form of the permutations)
+  // wide, bluestein_wide (kernels/fft_wide.cl): m = n1·n2 held in registers, n1 values per work-item,
+  // n2 work-items, the rows passed through the tile `rows_per_round` at a time
+  std::int64_t rows_per_round = 0;
+  bool fits_tile = false;  // wide: n also fits one group's tile (convolve_in_one_launch takes it there)
+  std::shared_ptr<Buffer> column_twiddles, row_twiddles;  // w_m^(k1·n2) at k1·n2 + n2; the rows' pass table
 };
 
 namespace stockham {
@@ -64,8 +69,26 @@ std::int64_t single_limit(const Context& context, DType real);
 std::vector<int> radices_of(std::int64_t n, bool with16 = false);  // empty when n is not 2·3·5·7-smooth
 bool smooth(std::int64_t n);
 
+// kernels/fft_wide.cl's shape for length m (fft_wide.cpp): m = v·n2, v values per work-item, n2
+// work-items, g rows per round; v = 0 where none applies (float32 only, m = 32·n2 with n2 a power of
+// two from 64 to 512, a tile holding at least two rows)
+struct WideShape {
+  std::int64_t v = 0, n2 = 0, g = 0;
+};
+WideShape wide_shape(const Context& context, std::int64_t m, DType real);
+// NODAL_FFT_WIDE: 0 never; 1 wherever wide_shape applies (measuring); unset: beyond one tile only
+int wide_mode();
+std::vector<int> wide_row_radices(std::int64_t n2, std::int64_t g);
+
 // tables (root, upload_table and the other shared host tables: fft_tables.hpp)
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values);
 
 }  // namespace stockham
+
+// The launch of a wide or bluestein_wide plan (fft_wide.cpp); `multiply` as execute's (a wide
+// plan's forward fuses it into the store); returns whether it did.
+bool execute_wide(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, bool inverse, cl_mem in,
+                  std::int64_t in_offset, std::int64_t in_stride, cl_mem out, std::int64_t out_offset,
+                  std::int64_t out_stride, double scale, cl_mem multiply);
+
 }  // namespace nodal::opencl::fft

@@ -297,6 +297,29 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   auto p = std::make_shared<StockhamPlan>();
   p->n = p->m = n;
   const std::int64_t limit = single_limit(context, real);
+  // A power of two held in registers (kernels/fft_wide.cl: 32 values per work-item) where the tile
+  // would need to be split or does not hold the transform: one launch, not the split tile's four
+  // barriers per exchange or the four-step's two launches (H100, µs per 2^26 values: 8192 398 against
+  // 560 split, 16384 595 against 805 four-step). NODAL_FFT_WIDE=1 takes it wherever it applies.
+  const auto needs_split = [&](std::int64_t m) { return row_bytes(m, real, false) > budget_of(context); };
+  const auto wide = [&](std::int64_t m) {
+    const WideShape shape = wide_shape(context, m, real);
+    if (!shape.v) return false;
+    p->n1 = shape.v;
+    p->n2 = shape.n2;
+    p->rows_per_round = shape.g;
+    std::vector<cd> columns(static_cast<std::size_t>(m));
+    for (std::int64_t k1 = 0; k1 < shape.v; ++k1)
+      for (std::int64_t c = 0; c < shape.n2; ++c) columns[std::size_t(k1 * shape.n2 + c)] = root(k1 * c, m);
+    p->column_twiddles = upload_table(context, columns, real);
+    p->row_twiddles = upload_table(context, pass_twiddle_values(wide_row_radices(shape.n2, shape.g)), real);
+    return true;
+  };
+  if (smooth(n) && (needs_split(n) || wide_mode() == 1) && wide(n)) {
+    p->kind = StockhamPlan::Kind::wide;
+    p->fits_tile = n <= limit;
+    return p;
+  }
   if (smooth(n) && n <= limit) return p;
   if (smooth(n)) {
     const std::int64_t n1 = column_length(n, limit);
@@ -380,7 +403,13 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   }
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
-  if (m) {
+  if ((!m || needs_split(m) || wide_mode() == 1) && !bluestein_three_only() && wide(power)) {
+    // the power of two held in registers where no length ≥ 2n − 1 fits a whole tile (H100, µs per 2^26
+    // values: 4099 2422 against 2858 with m = 9216 in a split tile, 5003 2018 against 2269 with 10240;
+    // 8191 1262 against 2334 in three launches, 6001 1719 against 2366)
+    p->kind = StockhamPlan::Kind::bluestein_wide;
+    m = power;
+  } else if (m) {
     p->kind = StockhamPlan::Kind::bluestein;
   } else {
     // Traffic is 2n + 4m values, so the shortest m would win but for the middle launch, which runs
@@ -430,7 +459,8 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   p->m = m;
   for (int inverse = 0; inverse < 2; ++inverse) {
     const BluesteinTables t = bluestein_tables(n, m, inverse != 0);
-    const bool rows = p->kind == StockhamPlan::Kind::bluestein_three;
+    // the three-launch and the wide plans read the spectrum in row order (k1 + n1·k2 at k1·n2 + k2)
+    const bool rows = p->kind == StockhamPlan::Kind::bluestein_three || p->kind == StockhamPlan::Kind::bluestein_wide;
     p->chirp[inverse] = upload_table(context, t.chirp, real);
     p->spectrum[inverse] = upload_table(context, rows ? in_row_order(t.spectrum, p->n1, p->n2) : t.spectrum, real);
   }
@@ -495,6 +525,11 @@ std::string describe(const StockhamPlan& p) {
                          rader_separate(p.gpu) ? "5 launches, permutations apart" : "3 launches, permutations fused");
     case StockhamPlan::Kind::rader_one:
       return fmt::format("stockham rader n={} via m={} in one launch", p.n, p.m);
+    case StockhamPlan::Kind::wide:
+      return fmt::format("stockham wide n={} = {} x {} in registers, {} rows per round", p.n, p.n1, p.n2,
+                         p.rows_per_round);
+    case StockhamPlan::Kind::bluestein_wide:
+      return fmt::format("stockham bluestein n={} via m={} = {} x {} in registers, one launch", p.n, p.m, p.n1, p.n2);
     case StockhamPlan::Kind::bluestein_three:
       return fmt::format("stockham bluestein n={} via m={} = {} x {} (3 launches)", p.n, p.m, p.n1, p.n2);
   }
