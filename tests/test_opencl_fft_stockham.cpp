@@ -137,7 +137,7 @@ TEST_CASE("OpenCL specialised FFT kernels: the tested lengths reach every compos
   CHECK(has(6, false, 6));      // single launch n = 6
   CHECK(has(1000, false, 10));  // single launch n = 1000 = 10·10·10
   CHECK(has(54, false, 9));     // Rader 12097's columns, 12096 = 54 × 224
-  CHECK(has(7680, true, 12));   // Rader 7681 in one launch
+  CHECK(has(10368, true, 12));  // Rader 10369 in one launch
   CHECK(has(3000, true, 15));   // Rader 3001 in one launch
   CHECK(has(1176, true, 14));   // CircularConvolver n = 1176 = 14·14·6
   // powers of two keep radix 16 (where allowed) or 8 first
@@ -185,7 +185,8 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
   // float32: one launch up to 11,666 values (10000 in a split tile), powers of two from 8192 to 16384
   // held in registers, Bluestein in one launch up to m = 5,661 in a whole tile (2053: m = 4608) and
   // m = 16384 in registers (4099, 6001), three launches beyond (16411: a factor 7 in m), Rader for primes
-  // with a smooth n − 1: in one launch up to 11,666 (257; 7681 in a split tile), in three beyond
+  // with a smooth n − 1: in one launch up to 11,666 (257; 10369 in a split tile; 7681 takes Bluestein
+  // in registers instead), in three beyond
   if (full())
     check_cases({{8, "radices"},       {64, "radices"},      {4096, "radices"},     {6, "radices"},
                  {98, "radices"},      {135, "radices"},     {1000, "radices"},     {4116, "radices"},
@@ -193,13 +194,14 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
                  {1009, "one launch"}, {2053, "one launch"}, {4099, "one launch"},  {6001, "in registers"},
                  {16411, "3 launches"}, {65539, "3 launches"},
                  {257, "rader n=257 via m=256 in one launch"}, {641, "in one launch"}, {3457, "in one launch"},
-                 {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"},     {65537, "rader"}},
+                 {10369, "rader n=10369 via m=10368 in one launch"}, {7681, "bluestein n=7681 via m=16384"},
+                 {12097, "rader"},     {65537, "rader"}},
                 DType::float32, "48 KiB");
   else
     check_cases({{64, "radices"}, {98, "radices"}, {10000, "radices"}, {12000, "four-step"}, {1031, "one launch"},
                  {4099, "one launch"}, {10007, "3 launches"}, {16411, "3 launches"},
                  {257, "rader n=257 via m=256 in one launch"}, {3001, "rader n=3001 via m=3000 in one launch"},
-                 {7681, "rader n=7681 via m=7680 in one launch"}, {12097, "rader"}},
+                 {10369, "rader n=10369 via m=10368 in one launch"}, {12097, "rader"}},
                 DType::float32, "48 KiB");
   // float64: one launch up to 5,661 values (4096 split)
   if (full())

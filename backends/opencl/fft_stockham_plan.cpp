@@ -343,7 +343,12 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
       while (c % f == 0) c /= f;
     return c == 1;
   };
-  if (g && n - 1 <= limit && smooth235(n - 1) && rader_one_launch()) {
+  // ... but where n − 1 needs a split tile and Bluestein's power of two fits the registers, the latter
+  // (H100, n = 7681: Rader 7680 in a split tile 2231 µs, Bluestein m = 16384 in registers 1331)
+  std::int64_t power = 1;
+  while (power < 2 * n - 1) power *= 2;
+  const bool wide_bluestein = wide_shape(context, power, real).v != 0 && !bluestein_three_only();
+  if (g && n - 1 <= limit && smooth235(n - 1) && rader_one_launch() && !(needs_split(n - 1) && wide_bluestein)) {
     const std::int64_t m = n - 1;
     p->kind = StockhamPlan::Kind::rader_one;
     p->m = m;
@@ -391,8 +396,6 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   const auto one_launch_cost = [&](std::int64_t c) {
     return double(c) * double(radices_of(c, radix16(true, c)).size()) * (1 + 0.1 * odd_factors(c));
   };
-  std::int64_t power = 1;
-  while (power < 2 * n - 1) power *= 2;
   const bool short_power = power <= std::min<std::int64_t>(1024, limit);
   std::int64_t m = short_power ? power : 0;
   double best = 0;
@@ -403,7 +406,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   }
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
-  if ((!m || needs_split(m) || wide_mode() == 1) && !bluestein_three_only() && wide(power)) {
+  if ((!m || needs_split(m) || wide_mode() == 1) && wide_bluestein && wide(power)) {
     // the power of two held in registers where no length ≥ 2n − 1 fits a whole tile (H100, µs per 2^26
     // values: 4099 2422 against 2858 with m = 9216 in a split tile, 5003 2018 against 2269 with 10240;
     // 8191 1262 against 2334 in three launches, 6001 1719 against 2366)
