@@ -497,9 +497,7 @@ bool convolve_in_one_launch(Context& context, const StockhamPlan& p, DType real,
   return true;
 }
 
-bool is_single(const StockhamPlan& p) {
-  return p.kind == StockhamPlan::Kind::single || (p.kind == StockhamPlan::Kind::wide && p.fits_tile);
-}
+bool is_single(const StockhamPlan& p) { return p.kind == StockhamPlan::Kind::single; }
 
 std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& p) {
   if (p.kind == StockhamPlan::Kind::four_step) return {p.n1, p.n2};

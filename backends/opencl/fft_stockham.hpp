@@ -68,8 +68,9 @@ bool execute(Context& context, const StockhamPlan& plan, DType real, std::int64_
 bool convolve_in_one_launch(Context& context, const StockhamPlan& plan, DType real, std::int64_t count, cl_mem in,
                             std::int64_t in_offset, cl_mem out, std::int64_t out_offset, cl_mem spectrum,
                             double scale);
-// Whether convolve_in_one_launch takes the plan: a single launch, or a wide plan whose length also
-// fits one tile (the convolution then runs in the split tile).
+// Whether the plan is the plain single launch (the one convolve_in_one_launch takes). A wide plan's
+// length convolves as forward (the product fused into its store) and inverse: two launches that
+// beat the split tile's one (H100, n = 8192, µs per 2^26 values: 807 against 1071).
 bool is_single(const StockhamPlan& plan);
 // (n1, n2) of a four-step plan, the order its scrambled spectrum has; (1, n) for the others.
 std::pair<std::int64_t, std::int64_t> four_step_split(const StockhamPlan& plan);

@@ -29,7 +29,6 @@ struct StockhamPlan {
   // wide, bluestein_wide (kernels/fft_wide.cl): m = n1·n2 held in registers, n1 values per work-item,
   // n2 work-items, the rows passed through the tile `rows_per_round` at a time
   std::int64_t rows_per_round = 0;
-  bool fits_tile = false;  // wide: n also fits one group's tile (convolve_in_one_launch takes it there)
   std::shared_ptr<Buffer> column_twiddles, row_twiddles;  // w_m^(k1·n2) at k1·n2 + n2; the rows' pass table
 };
 

@@ -317,7 +317,6 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   };
   if (smooth(n) && (needs_split(n) || wide_mode() == 1) && wide(n)) {
     p->kind = StockhamPlan::Kind::wide;
-    p->fits_tile = n <= limit;
     return p;
   }
   if (smooth(n) && n <= limit) return p;
