@@ -78,6 +78,9 @@ WideShape wide_shape(const Context& context, std::int64_t m, DType real);
 // NODAL_FFT_WIDE: 0 never; 1 wherever wide_shape applies (measuring); unset: beyond one tile only
 int wide_mode();
 std::vector<int> wide_row_radices(std::int64_t n2, std::int64_t g);
+// p's shape and tables for a wide plan of length m (column and row-pass twiddles, computed in
+// double); false, p untouched, where wide_shape gives none
+bool plan_wide(Context& context, StockhamPlan& p, std::int64_t m, DType real);
 
 // tables (root, upload_table and the other shared host tables: fft_tables.hpp)
 std::shared_ptr<Buffer> upload_ints(Context& context, const std::vector<std::int32_t>& values);

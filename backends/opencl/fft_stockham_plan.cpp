@@ -302,19 +302,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   // barriers per exchange or the four-step's two launches (H100, µs per 2^26 values: 8192 398 against
   // 560 split, 16384 595 against 805 four-step). NODAL_FFT_WIDE=1 takes it wherever it applies.
   const auto needs_split = [&](std::int64_t m) { return row_bytes(m, real, false) > budget_of(context); };
-  const auto wide = [&](std::int64_t m) {
-    const WideShape shape = wide_shape(context, m, real);
-    if (!shape.v) return false;
-    p->n1 = shape.v;
-    p->n2 = shape.n2;
-    p->rows_per_round = shape.g;
-    std::vector<cd> columns(static_cast<std::size_t>(m));
-    for (std::int64_t k1 = 0; k1 < shape.v; ++k1)
-      for (std::int64_t c = 0; c < shape.n2; ++c) columns[std::size_t(k1 * shape.n2 + c)] = root(k1 * c, m);
-    p->column_twiddles = upload_table(context, columns, real);
-    p->row_twiddles = upload_table(context, pass_twiddle_values(wide_row_radices(shape.n2, shape.g)), real);
-    return true;
-  };
+  const auto wide = [&](std::int64_t m) { return plan_wide(context, *p, m, real); };
   if (smooth(n) && (needs_split(n) || wide_mode() == 1) && wide(n)) {
     p->kind = StockhamPlan::Kind::wide;
     return p;

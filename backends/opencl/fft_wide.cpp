@@ -2,6 +2,7 @@
 // what one group's local memory holds (the kernel's comment shows the algorithm), and the rule that
 // gives a length its shape (values per work-item, work-items, rows per round).
 #include <algorithm>
+#include <complex>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -61,6 +62,20 @@ WideShape wide_shape(const Context& context, std::int64_t m, DType real) {
   while (g >= 2 && g * row_bytes(n2, real, false) > budget_of(context)) g /= 2;
   if (g < 2) return {};
   return {v, n2, g};
+}
+
+bool plan_wide(Context& context, StockhamPlan& p, std::int64_t m, DType real) {
+  const WideShape shape = wide_shape(context, m, real);
+  if (!shape.v) return false;
+  p.n1 = shape.v;
+  p.n2 = shape.n2;
+  p.rows_per_round = shape.g;
+  std::vector<std::complex<double>> columns(static_cast<std::size_t>(m));  // w_m^(k1·c) at k1·n2 + c
+  for (std::int64_t k1 = 0; k1 < shape.v; ++k1)
+    for (std::int64_t c = 0; c < shape.n2; ++c) columns[std::size_t(k1 * shape.n2 + c)] = root(k1 * c, m);
+  p.column_twiddles = upload_table(context, columns, real);
+  p.row_twiddles = upload_table(context, pass_twiddle_values(wide_row_radices(shape.n2, shape.g)), real);
+  return true;
 }
 
 }  // namespace stockham
