@@ -37,25 +37,31 @@ inline void dft8(T2* v) {
     v[k + 4] = e[k] - o[k];
   }
 }
-// 16 = 4 × 4: four DFT_4 over x[b + 4a], twiddles w16^(b·k1), four DFT_4 across b; X[k1 + 4·k2].
 __constant T w16[20] = {1.0, -0.0, 0.92387953251128675613, -0.38268343236508977173, 0.70710678118654752440,
                         -0.70710678118654752440, 0.38268343236508977173, -0.92387953251128675613, 0.0, -1.0,
                         -0.38268343236508977173, -0.92387953251128675613, -0.70710678118654752440,
                         -0.70710678118654752440, -0.92387953251128675613, -0.38268343236508977173, -1.0, -0.0,
                         -0.92387953251128675613, 0.38268343236508977173};  // w16^x = (cos, −sin)(2πx/16), x < 10
-inline void dft16(T2* v) {
-  T2 y[16];
-  for (int b = 0; b < 4; ++b) {
-    T2 q[4] = {v[b], v[b + 4], v[b + 8], v[b + 12]};
-    dft4(q);
-    for (int k1 = 0; k1 < 4; ++k1) y[4 * b + k1] = b * k1 ? cmul(q[k1], (T2)(w16[2 * b * k1], w16[2 * b * k1 + 1])) : q[k1];
+// R = P·Q in registers: P DFT_Q over x[b + P·a], twiddles W^(b·k1) (W: (cos, −sin)(2πx/R) at 2x,
+// 2x + 1), Q DFT_P across b; X[k1 + Q·k2]. 16 = 4 × 4 and 9 = 3 × 3 here; 32 = 4 × 8 in
+// kernels/fft_wide.cl.
+#define DFT_FOUR_STEP(R, P, Q, W)                                                                    \
+  inline void dft##R(T2* v) {                                                                      \
+    T2 y[R];                                                                                       \
+    for (int b = 0; b < P; ++b) {                                                                  \
+      T2 q[Q];                                                                                     \
+      for (int a = 0; a < Q; ++a) q[a] = v[b + P * a];                                             \
+      dft##Q(q);                                                                                   \
+      for (int k1 = 0; k1 < Q; ++k1) y[Q * b + k1] = b * k1 ? cmul(q[k1], (T2)(W[2 * b * k1], W[2 * b * k1 + 1])) : q[k1]; \
+    }                                                                                              \
+    for (int k1 = 0; k1 < Q; ++k1) {                                                               \
+      T2 q[P];                                                                                     \
+      for (int b = 0; b < P; ++b) q[b] = y[Q * b + k1];                                            \
+      dft##P(q);                                                                                   \
+      for (int k2 = 0; k2 < P; ++k2) v[k1 + Q * k2] = q[k2];                                       \
+    }                                                                                              \
   }
-  for (int k1 = 0; k1 < 4; ++k1) {
-    T2 q[4] = {y[k1], y[4 + k1], y[8 + k1], y[12 + k1]};
-    dft4(q);
-    for (int k2 = 0; k2 < 4; ++k2) v[k1 + 4 * k2] = q[k2];
-  }
-}
+DFT_FOUR_STEP(16, 4, 4, w16)
 
 // Odd R: X_k = v0 + Σ_t cos(2πtk/R)(v_t + v_{R−t}) − i Σ_t sin(2πtk/R)(v_t − v_{R−t})
 // (cos then sin of 2πx/R, x < R; OpenCL C has no variadic macros, so one table per radix)
@@ -120,21 +126,8 @@ DFT_GOOD_THOMAS(12, 4, 3, 9, 4)
 DFT_GOOD_THOMAS(14, 2, 7, 7, 8)
 DFT_GOOD_THOMAS(15, 3, 5, 10, 6)
 
-// 9 = 3 × 3 (not coprime: Cooley–Tukey, as dft16): three DFT_3 over x[b + 3a], twiddles
-// w9^(b·k1), three DFT_3 across b; X[k1 + 3·k2].
+// 9 = 3 × 3 (not coprime: Cooley–Tukey, DFT_FOUR_STEP as dft16).
 __constant T w9[10] = {1.0, 0.0, 0.766044443118978035202, -0.642787609686539326323, 0.173648177666930348852,
                        -0.984807753012208059367, -0.5, -0.866025403784438646764, -0.939692620785908384054,
                        -0.342020143325668733044};  // w9^x = (cos, −sin)(2πx/9), x < 5
-inline void dft9(T2* v) {
-  T2 y[9];
-  for (int b = 0; b < 3; ++b) {
-    T2 q[3] = {v[b], v[b + 3], v[b + 6]};
-    dft3(q);
-    for (int k1 = 0; k1 < 3; ++k1) y[3 * b + k1] = b * k1 ? cmul(q[k1], (T2)(w9[2 * b * k1], w9[2 * b * k1 + 1])) : q[k1];
-  }
-  for (int k1 = 0; k1 < 3; ++k1) {
-    T2 q[3] = {y[k1], y[3 + k1], y[6 + k1]};
-    dft3(q);
-    for (int k2 = 0; k2 < 3; ++k2) v[k1 + 3 * k2] = q[k2];
-  }
-}
+DFT_FOUR_STEP(9, 3, 3, w9)

@@ -29,10 +29,10 @@
 // Local memory: G·PITCH complex values, PITCH = PAD(N2) rounded up to odd, PAD(e) = e + e/16 (one
 // slot every 32 four-byte banks, as in fft_stockham.cl): the rows' passes write R values per
 // work-item a stride apart and the parted store writes V consecutive values per work-item, strides
-// that are multiples of the bank period without it. Barriers: two per exchange; ROUNDS·(passes + 1)
-// exchanges (plain: ROUNDS·passes; Bluestein: ROUNDS·(2·passes + 1)) and ROUNDS for the store.
-// 32 = 8 × 4 (the column DFT of the 16384 = 32 × 512 shape): four DFT_8 over x[b + 4a], twiddles
-// w32^(b·k1), eight DFT_4 across b; X[k1 + 8·k2]. w32^x = (cos, −sin)(2πx/32), x ≤ 21, to 21 digits.
+// that are multiples of the bank period without it. Barriers: two per exchange; the plain transform
+// has ROUNDS·passes exchanges and ROUNDS parts in its store, Bluestein ROUNDS·(2·passes + 1).
+// DFT_32, the column DFT (fft_radix.cl's DFT_FOUR_STEP, 4 × 8): w32^x = (cos, −sin)(2πx/32), x ≤ 21,
+// to 21 digits.
 __constant T w32[44] = {
     1.0, 0.0, 0.980785280403230449126, -0.195090322016128267848, 0.923879532511286756128,
     -0.382683432365089771728, 0.831469612302545237079, -0.555570233019602224743, 0.707106781186547524401,
@@ -45,20 +45,7 @@ __constant T w32[44] = {
     0.195090322016128267848, -0.923879532511286756128, 0.382683432365089771728, -0.831469612302545237079,
     0.555570233019602224743, -0.707106781186547524401, 0.707106781186547524401, -0.555570233019602224743,
     0.831469612302545237079};
-inline void dft32(T2* v) {
-  T2 y[32];
-  for (int b = 0; b < 4; ++b) {
-    T2 q[8];
-    for (int a = 0; a < 8; ++a) q[a] = v[b + 4 * a];
-    dft8(q);
-    for (int k1 = 0; k1 < 8; ++k1) y[8 * b + k1] = b * k1 ? cmul(q[k1], (T2)(w32[2 * b * k1], w32[2 * b * k1 + 1])) : q[k1];
-  }
-  for (int k1 = 0; k1 < 8; ++k1) {
-    T2 q[4] = {y[k1], y[8 + k1], y[16 + k1], y[24 + k1]};
-    dft4(q);
-    for (int k2 = 0; k2 < 4; ++k2) v[k1 + 8 * k2] = q[k2];
-  }
-}
+DFT_FOUR_STEP(32, 4, 8, w32)
 
 #if FFT_PAD
 #define PAD(e) ((e) + ((e) >> 4))

@@ -14,7 +14,7 @@
 //                    n − 1: gather x[g^q]; columns; rows: FFT, × B̂, FFT; columns; X[g^−p] = x_0 + c_p
 //                    and X_0 = x_0 + Σ x (5 launches, the permutations as coalesced-order passes of
 //                    their own), or with the permutations fused into the column launches (3);
-//   wide             a power of two 32·n2 (n2 ≤ 1024 work-items) that would need a split tile or does not
+//   wide             a power of two 32·n2 (n2 ≤ 512 work-items) that would need a split tile or does not
 //                    fit one: held in registers, 32 values per work-item, its rows passed through the
 //                    tile a few at a time (fft_wide.cpp, kernels/fft_wide.cl): one launch;
 //   bluestein wide   Bluestein with m such a power of two, where no m fits a whole tile: one launch;

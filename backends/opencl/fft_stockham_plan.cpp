@@ -302,8 +302,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   // barriers per exchange or the four-step's two launches (H100, µs per 2^26 values: 8192 398 against
   // 560 split, 16384 595 against 805 four-step). NODAL_FFT_WIDE=1 takes it wherever it applies.
   const auto needs_split = [&](std::int64_t m) { return row_bytes(m, real, false) > budget_of(context); };
-  const auto wide = [&](std::int64_t m) { return plan_wide(context, *p, m, real); };
-  if (smooth(n) && (needs_split(n) || wide_mode() == 1) && wide(n)) {
+  if (smooth(n) && (needs_split(n) || wide_mode() == 1) && plan_wide(context, *p, n, real)) {
     p->kind = StockhamPlan::Kind::wide;
     return p;
   }
@@ -393,7 +392,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   }
   if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
   if (bluestein_three_only()) m = 0;
-  if ((!m || needs_split(m) || wide_mode() == 1) && wide_bluestein && wide(power)) {
+  if ((!m || needs_split(m) || wide_mode() == 1) && wide_bluestein && plan_wide(context, *p, power, real)) {
     // the power of two held in registers where no length ≥ 2n − 1 fits a whole tile (H100, µs per 2^26
     // values: 4099 2422 against 2858 with m = 9216 in a split tile, 5003 2018 against 2269 with 10240;
     // 8191 1262 against 2334 in three launches, 6001 1719 against 2366)

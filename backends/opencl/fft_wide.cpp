@@ -111,7 +111,7 @@ std::string wide_program_text(const StockhamPlan& p, bool multiply) {
     if (bluestein)
       body += fmt::format(" SPECTRUM({},{}) SWAP({},{},{},{},1,0)", r, last, r, last, n2 / last, radices.front()) +
               passes(r) + fmt::format(" LEAVE({},{},1)", r, last);
-    part_writes += fmt::format(" PART_WRITE({},{})", r, last);
+    if (!bluestein) part_writes += fmt::format(" PART_WRITE({},{})", r, last);
   }
   std::string text = fmt::format(
       "#define L {}\n#define V {}\n#define N2 {}\n#define G {}\n#define ROUNDS {}\n#define PITCH {}\n#define FFT_PAD {}\n"
