@@ -192,6 +192,59 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
         store_value(out, out_off, tr, IN_INDEX(R, t), v[q * R + t], post, lo, hi, scale, inverse, perm, extra); \
     })
 
+// A one-launch Rader's permutations through the tile (whole tile; rows side, I = 1, EMUL = 1): the
+// rows x_1 … x_L are read coalesced into the tile, then each work-item gathers x[g^idx] from it;
+// at the end each value goes to the tile at its scattered place g^−idx, then the rows are written
+// coalesced. Gathering straight from global memory makes every warp access 32 sectors for 256
+// bytes (fft_stockham.cpp, rader_staged, has the measurement).
+#define GATHER_FIRST(R)                                                                              \
+  for (int s = 0; s < (LANES * L + LSIZE - 1) / LSIZE; ++s) {                                        \
+    const int qq = lid + s * LSIZE, cc = qq / L, e = qq % L;                                         \
+    if (qq < LANES * L && first + cc < count) {                                                      \
+      T2 x = in[in_off + (long)(first + cc) * L_BSTRIDE + 1 + e];                                    \
+      if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) x.y = -x.y;                          \
+      tile[cc * PITCH + PAD(e)] = x;                                                                 \
+    }                                                                                                \
+  }                                                                                                  \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  FOR_BUTTERFLIES(R, {                                                                               \
+    for (int t = 0; t < R; ++t) {                                                                    \
+      const int idx = IN_INDEX(R, t);                                                                \
+      v[q * R + t] = live ? tile[c * PITCH + PAD(perm[idx] - 1)] : (T2)(0, 0);                       \
+      if (idx == 0 && live) {                                                                        \
+        T2 x0 = in[in_off + (long)tr * L_BSTRIDE];                                                   \
+        if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) x0.y = -x0.y;                      \
+        extra[2 * tr] = x0;                                                                          \
+      }                                                                                              \
+    }                                                                                                \
+  })                                                                                                 \
+  barrier(CLK_LOCAL_MEM_FENCE);
+#define SCATTER_STAGED(R)                                                                            \
+  {                                                                                                  \
+    const T2 x0 = live ? extra[2 * tr] : (T2)(0, 0);                                                 \
+    FOR_BUTTERFLIES(R, {                                                                             \
+      for (int t = 0; t < R; ++t) {                                                                  \
+        const int idx = IN_INDEX(R, t);                                                              \
+        T2 y = v[q * R + t];                                                                         \
+        if (S_FLAGS & STORE_CONJ) y.y = -y.y;                                                        \
+        y = (y + x0) * scale;                                                                        \
+        if (inverse & 2) y.y = -y.y;                                                                 \
+        tile[c * PITCH + PAD(perm[S_PERM_OFFSET + idx] - 1)] = y;                                    \
+        if (idx == 0 && live) {                                                                      \
+          T2 x_first = (x0 + extra[2 * tr + 1]) * scale;                                             \
+          if (inverse & 2) x_first.y = -x_first.y;                                                   \
+          out[out_off + (long)tr * S_BSTRIDE] = x_first;                                             \
+        }                                                                                            \
+      }                                                                                              \
+    })                                                                                               \
+  }                                                                                                  \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
+  for (int s = 0; s < (LANES * L + LSIZE - 1) / LSIZE; ++s) {                                        \
+    const int qq = lid + s * LSIZE, cc = qq / L, e = qq % L;                                         \
+    if (qq < LANES * L && first + cc < count)                                                        \
+      out[out_off + (long)(first + cc) * S_BSTRIDE + 1 + e] = tile[cc * PITCH + PAD(e)];             \
+  }
+
 // the store side's walk: transform index fastest ("lanes") or element fastest ("rows")
 #if (S_FLAGS & SIDE_LANES)
 #define WALK_AT(q, cc, e) const int cc = (q) % LANES, e = (q) / LANES;

@@ -104,9 +104,22 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
     const char* v = std::getenv("NODAL_FFT_VMAX");
     return v ? std::clamp<std::int64_t>(std::atoll(v), 2, 16) : std::int64_t(0);
   }();
-  const std::int64_t wanted = vmax_env ? vmax_env : s.mid && fit >= 1 ? 8 : 16;
-  std::int64_t vmax = 16;  // the cap where some count meets it
-  for (std::int64_t t = 1; t <= std::min(s.L, max_group) && wanted < 16; ++t)
+  // Where the largest radix is above 8 no count meets 8, and the cap used to fall back to 16: it is
+  // that radix instead (one butterfly of it per work-item). H100, µs per 2^26 values, staged Rader
+  // 1153 (1152 = 8·12·12): 96 work-items of 16 values, 179 registers 1214; 144 work-items 800, 192
+  // 773 (NODAL_FFT_ITEMS), a cap of 12 809. NODAL_FFT_MID_CAP=0 restores the fall-back (measuring).
+  static const bool mid_cap = [] {
+    const char* v = std::getenv("NODAL_FFT_MID_CAP");
+    return !(v && std::string_view(v) == "0");
+  }();
+  const std::int64_t largest = *std::max_element(radices.begin(), radices.end());
+  const std::int64_t wanted = vmax_env           ? vmax_env
+                              : s.mid && fit >= 1 ? (mid_cap ? std::max<std::int64_t>(8, largest) : 8)
+                                                  : 16;
+  // the cap where some count meets it; a radix above 16 (a one-launch Rader's 17 or 19) needs its R
+  const std::int64_t radix_cap = std::max<std::int64_t>(16, largest);
+  std::int64_t vmax = radix_cap;
+  for (std::int64_t t = 1; t <= std::min(s.L, max_group) && wanted < radix_cap; ++t)
     if (slots(t).second <= wanted) {
       vmax = wanted;
       break;
@@ -128,7 +141,7 @@ Shape2 group_shape(const Context& context, const Step& s, DType real) {
   if (s.mid && fit < 1) {
     for (std::int64_t t = std::min(s.L, max_group); t > g.items; --t) {
       bool fits = true;
-      for (int r : radices) fits = fits && (s.L / r + t - 1) / t <= 2 && (s.L / r + t - 1) / t * r <= 16;
+      for (int r : radices) fits = fits && (s.L / r + t - 1) / t <= 2 && (s.L / r + t - 1) / t * r <= radix_cap;
       if (fits) {
         g.items = int(t);
         break;
@@ -205,6 +218,20 @@ std::string side_defines(char prefix, const SideSpec& s) {
                      prefix, s.bstride, s.I, s.emul, s.imul, s.flags, prefix == 'L' ? "VALID" : "COUNT", s.limit);
 }
 
+// A one-launch Rader permutes through its tile (kernels/fft_stockham.cl, GATHER_FIRST and
+// SCATTER_STAGED): reads and writes of whole rows coalesce, and only the tile sees the scattered
+// indices. NODAL_FFT_RADER_STAGED=0 gathers and scatters in global memory (measuring only).
+bool permutes_through_tile(const Step& s, const Shape2& g) {
+  static const bool on = [] {
+    const char* v = std::getenv("NODAL_FFT_RADER_STAGED");
+    return !(v && std::string_view(v) == "0");
+  }();
+  const bool one_launch_rader = s.mid && (s.load.flags & load_gather) && (s.store.flags & store_scatter);
+  const bool plain_rows = s.load.I == 1 && s.load.emul == 1 && s.store.I == 1 && s.store.emul == 1 &&
+                          !(s.load.flags & side_lanes) && !(s.store.flags & side_lanes);
+  return on && one_launch_rader && plain_rows && !g.split;
+}
+
 // The program text of a Step: the #defines, then kernels/fft_stockham.cl.
 std::string program_text(const Step& s, const Shape2& g, DType real) {
   const std::vector<int> radices = radices_of(s.L, radix16(s.mid, s.L));
@@ -212,7 +239,8 @@ std::string program_text(const Step& s, const Shape2& g, DType real) {
   // work-items are laid out along the load side), the last writes it when the store side is laid
   // out the same way, else through the tile
   const bool direct_out = (s.load.flags & side_lanes) == (s.store.flags & side_lanes);
-  std::string steps = fmt::format(" FIRST({})", radices.front());
+  const bool staged = permutes_through_tile(s, g);
+  std::string steps = fmt::format(" {}({})", staged ? "GATHER_FIRST" : "FIRST", radices.front());
   std::int64_t vmax = 1;
   for (int r : radices) vmax = std::max(vmax, (s.L / r + g.items - 1) / g.items * r);
   const int runs = s.mid ? 2 : 1;
@@ -232,7 +260,7 @@ std::string program_text(const Step& s, const Shape2& g, DType real) {
         steps += fmt::format(" MID({}){} EXCHANGE({},{},{})", radices[p], sync ? " GLOBAL_SYNC" : "", radices[p], span,
                              radices.front());
       } else {
-        steps += fmt::format(" {}({})", direct_out ? "STORE" : "STAGED", radices[p]);
+        steps += fmt::format(" {}({})", staged ? "SCATTER_STAGED" : direct_out ? "STORE" : "STAGED", radices[p]);
       }
     }
   }

@@ -317,6 +317,33 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
       return p;
     }
   }
+  std::int64_t power = 1;
+  while (power < 2 * n - 1) power *= 2;
+  // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
+  // one launch when a length ≥ 2n − 1 fits a group: the power of two up to 1024 (n = 257: m = 1024
+  // 1.24 ms, 640 = 2^7·5 1.70 ms), beyond it the 2·3·5-smooth length (powers of two included) with
+  // the least m · passes · (1 + 0.1 per odd prime factor): one launch is bound by arithmetic and
+  // barriers, not traffic, and every pass is a sweep of the m values through registers and the tile
+  // (H100, µs per 2^26 values, composite radices: n = 1031: m = 2304 = 16·12·12 1049, 2560 = 16·16·10
+  // 1317, 3072 = 16·16·12 1491, 2160 = 15·12·12 1614; n = 2053: 4608 = 16·2·12·12 1447, 5120 =
+  // 16·16·2·10 1752, 4320 = 2·15·12·12 1934)
+  const auto odd_factors = [](std::int64_t c) {
+    int odd = 0;
+    for (int f : {3, 5, 7})
+      while (c % f == 0) c /= f, ++odd;
+    return odd;
+  };
+  const auto one_launch_cost = [&](std::int64_t c) {
+    return double(c) * double(radices_of(c, radix16(true, c)).size()) * (1 + 0.1 * odd_factors(c));
+  };
+  const bool short_power = power <= std::min<std::int64_t>(1024, limit);
+  std::int64_t one_launch_m = short_power ? power : 0;
+  double best = 0;
+  for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c) {
+    if (!bluestein_length(c, false)) continue;
+    const double cost = one_launch_cost(c);
+    if (!one_launch_m || cost < best) best = cost, one_launch_m = c;
+  }
   // Rader, for a prime n whose n − 1 is smooth: a cyclic convolution of length n − 1 (about half of
   // Bluestein's m ≥ 2n − 1), in one launch when n − 1 is 2·3·5-smooth and fits a group (gather, FFT,
   // × B̂, FFT, scatter, the row in the tile throughout), else in three (n − 1 = n1·n2). Against the
@@ -324,17 +351,35 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   // 1286 vs 1503, 3001 1568 vs 1874, 3457 1724 vs 1945, 769 (768 = 2^8·3) 1003 vs 908; with a
   // factor 7 in n − 1 the radix-7 passes lose: 1009 (1008 = 2^4·3^2·7) 1297 vs 729.
   const std::int64_t g = primitive_root(n);
-  const auto smooth235 = [](std::int64_t c) {
+  // n − 1 = 2^a·3^b·5^c takes Rader in one launch. With a 7 (radix 7 or 14), or one of the primes 11,
+  // 13, 17, 19 (one DFT_ODD pass of that radix), Rader wins only where the one-launch Bluestein would
+  // sweep its values far more often: m·passes ≥ 2.25 (n − 1)·passes, and the big radix's pass has a
+  // warp of butterflies; with a 7 only where no Bluestein fits one launch. H100, µs per 2^26 values,
+  // Rader against Bluestein (m): 2053 (2052 = 19·12·9) 1237 / 1449 (4608 = 16·2·12·12), 2281 1095 /
+  // 1310 (4608), 1321 (1320 = 11·12·10) 905 / 1200 (3072), 661 804 / 897 (1536), 8209 (split tile)
+  // 2555 / 2937 (three launches), 8821 (8820, a 7) 2521 / 2765 (three launches); and where the rule
+  // keeps Bluestein: 1021 (1020 = 17·12·5) 1026 / 723 (2048), 761 1044 / 794 (1536), 1217 1164 / 1144
+  // (2560), 521 888 / 891 (1152), 191 (190 = 19·10: 10 butterflies of 19) 1218 / 831, 1009 (1008 =
+  // 16·9·7) 835 / 731, 2017 1124 / 1143, 421 848 / 807.
+  const auto rader_one_length = [&](std::int64_t c) {
+    std::int64_t rest = c;
     for (int f : {2, 3, 5})
-      while (c % f == 0) c /= f;
-    return c == 1;
+      while (rest % f == 0) rest /= f;
+    if (rest == 1) return true;
+    const std::vector<int> rader_radices = radices_of(c, radix16(true, c));
+    if (rader_radices.empty()) return false;
+    const bool seven = rest % 7 == 0;
+    if (seven && !smooth(rest)) return false;                     // a 7 and one of 11 to 19
+    if (!seven && (rest > 19 || c / rest < 32)) return false;     // one prime 11 to 19, a warp of its butterflies
+    if (!one_launch_m) return true;
+    if (seven) return false;
+    const double bluestein_sweeps = double(one_launch_m) * double(radices_of(one_launch_m, radix16(true, one_launch_m)).size());
+    return bluestein_sweeps >= 2.25 * double(c) * double(rader_radices.size());
   };
   // ... but where n − 1 needs a split tile and Bluestein's power of two fits the registers, the latter
   // (H100, n = 7681: Rader 7680 in a split tile 2231 µs, Bluestein m = 16384 in registers 1331)
-  std::int64_t power = 1;
-  while (power < 2 * n - 1) power *= 2;
   const bool wide_bluestein = wide_shape(context, power, real).v != 0 && !bluestein_three_only();
-  if (g && n - 1 <= limit && smooth235(n - 1) && rader_one_launch() && !(needs_split(n - 1) && wide_bluestein)) {
+  if (g && n - 1 <= limit && rader_one_length(n - 1) && rader_one_launch() && !(needs_split(n - 1) && wide_bluestein)) {
     const std::int64_t m = n - 1;
     p->kind = StockhamPlan::Kind::rader_one;
     p->m = m;
@@ -365,32 +410,9 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     p->position = upload_ints(context, t.position);
     return p;
   }
-  // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k−j}), w_j = exp(−iπ j²/n)
-  // one launch when a length ≥ 2n − 1 fits a group: the power of two up to 1024 (n = 257: m = 1024
-  // 1.24 ms, 640 = 2^7·5 1.70 ms), beyond it the 2·3·5-smooth length (powers of two included) with
-  // the least m · passes · (1 + 0.1 per odd prime factor): one launch is bound by arithmetic and
-  // barriers, not traffic, and every pass is a sweep of the m values through registers and the tile
-  // (H100, µs per 2^26 values, composite radices: n = 1031: m = 2304 = 16·12·12 1049, 2560 = 16·16·10
-  // 1317, 3072 = 16·16·12 1491, 2160 = 15·12·12 1614; n = 2053: 4608 = 16·2·12·12 1447, 5120 =
-  // 16·16·2·10 1752, 4320 = 2·15·12·12 1934)
-  const auto odd_factors = [](std::int64_t c) {
-    int odd = 0;
-    for (int f : {3, 5, 7})
-      while (c % f == 0) c /= f, ++odd;
-    return odd;
-  };
-  const auto one_launch_cost = [&](std::int64_t c) {
-    return double(c) * double(radices_of(c, radix16(true, c)).size()) * (1 + 0.1 * odd_factors(c));
-  };
-  const bool short_power = power <= std::min<std::int64_t>(1024, limit);
-  std::int64_t m = short_power ? power : 0;
-  double best = 0;
-  for (std::int64_t c = 2 * n - 1; !short_power && c <= std::min(limit, power); ++c) {
-    if (!bluestein_length(c, false)) continue;
-    const double cost = one_launch_cost(c);
-    if (!m || cost < best) best = cost, m = c;
-  }
-  if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && smooth(o)) m = o;
+  std::int64_t m = one_launch_m;
+  if (const std::int64_t o = bluestein_override(); o >= 2 * n - 1 && o <= limit && !radices_of(o, radix16(true, o)).empty())
+    m = o;
   if (bluestein_three_only()) m = 0;
   if ((!m || needs_split(m) || wide_mode() == 1) && wide_bluestein && plan_wide(context, *p, power, real)) {
     // the power of two held in registers where no length ≥ 2n − 1 fits a whole tile (H100, µs per 2^26
