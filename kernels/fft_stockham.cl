@@ -196,7 +196,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
 // rows x_1 … x_L are read coalesced into the tile, then each work-item gathers x[g^idx] from it;
 // at the end each value goes to the tile at its scattered place g^−idx, then the rows are written
 // coalesced. Gathering straight from global memory makes every warp access 32 sectors for 256
-// bytes (fft_stockham.cpp, rader_staged, has the measurement).
+// bytes (fft_stockham.cpp, permutes_through_tile, has the measurement).
 #define GATHER_FIRST(R)                                                                              \
   for (int s = 0; s < (LANES * L + LSIZE - 1) / LSIZE; ++s) {                                        \
     const int qq = lid + s * LSIZE, cc = qq / L, e = qq % L;                                         \

@@ -124,7 +124,7 @@ bool full() {
 }
 
 // The composite radices (kernels/fft_radix.cl: 6, 10, 12, 14, 15 by Good–Thomas, 9 by Cooley–Tukey)
-// and the primes 11 to 19 each run in some length the parity tests above and tests/test_opencl_fft_convolve.cpp check against
+// and the primes 11, 13, 19 each run in some length the parity tests above and tests/test_opencl_fft_convolve.cpp check against
 // the CPU backend: this pins those lengths' passes, so that a change of the radix choice cannot leave
 // a butterfly untested. The second argument says whether radix 16 is allowed (the launches that run
 // their passes twice over rows of 1024 or more).
@@ -140,10 +140,9 @@ TEST_CASE("OpenCL specialised FFT kernels: the tested lengths reach every compos
   CHECK(has(10368, true, 12));  // Rader 10369 in one launch
   CHECK(has(3000, true, 15));   // Rader 3001 in one launch
   CHECK(has(1176, true, 14));   // CircularConvolver n = 1176 = 14·14·6
-  // the primes 11 to 19, one-launch Rader only (its n − 1)
+  // the primes 11, 13, 19, one-launch Rader only (its n − 1)
   CHECK(has(1320, true, 11));  // Rader 1321
   CHECK(has(1300, true, 13));  // Rader 1301
-  CHECK(has(1360, true, 17));  // Rader 1361
   CHECK(has(2052, true, 19));  // Rader 2053
   CHECK_FALSE(st::smooth(2052));  // ... which no other plan takes
   // powers of two keep radix 16 (where allowed) or 8 first
@@ -192,8 +191,9 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
   // held in registers, Bluestein in one launch up to m = 5,661 in a whole tile (2069: m = 4608) and
   // m = 16384 in registers (4099, 6001), three launches beyond (16411: a factor 7 in m), Rader for primes
   // with a smooth n − 1: in one launch up to 11,666 (257; 10369 in a split tile; 7681 takes Bluestein
-  // in registers instead; n − 1 with one prime 11 to 19: 1321, 1301, 1361, 2053, 8209 in a split tile,
-  // where Bluestein would sweep far more values: 1021 takes m = 2048), in three beyond
+  // in registers instead; n − 1 with one prime 11, 13 or 19: 1321, 1301, 2053, 8209 in a split tile,
+  // where Bluestein would sweep far more values: 1021 takes m = 2048, 1361 (a 17) m = 3072), in three
+  // beyond
   if (full())
     check_cases({{8, "radices"},       {64, "radices"},      {4096, "radices"},     {6, "radices"},
                  {98, "radices"},      {135, "radices"},     {1000, "radices"},     {4116, "radices"},
@@ -211,7 +211,7 @@ TEST_CASE("OpenCL specialised FFT kernels: every plan of a 48 KiB GPU against th
                  {257, "rader n=257 via m=256 in one launch"}, {3001, "rader n=3001 via m=3000 in one launch"},
                  {10369, "rader n=10369 via m=10368 in one launch"}, {12097, "rader"},
                  {2053, "rader n=2053 via m=2052 in one launch"}, {1321, "rader n=1321 via m=1320 in one launch"},
-                 {1301, "rader n=1301 via m=1300 in one launch"}, {1361, "rader n=1361 via m=1360 in one launch"}},
+                 {1301, "rader n=1301 via m=1300 in one launch"}, {1361, "bluestein n=1361 via m=3072 in one launch"}},
                 DType::float32, "48 KiB");
   // float64: one launch up to 5,661 values (4096 split)
   if (full())

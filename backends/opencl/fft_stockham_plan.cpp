@@ -352,15 +352,16 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
   // factor 7 in n − 1 the radix-7 passes lose: 1009 (1008 = 2^4·3^2·7) 1297 vs 729.
   const std::int64_t g = primitive_root(n);
   // n − 1 = 2^a·3^b·5^c takes Rader in one launch. With a 7 (radix 7 or 14), or one of the primes 11,
-  // 13, 17, 19 (one DFT_ODD pass of that radix), Rader wins only where the one-launch Bluestein would
+  // 13, 19 (one DFT_ODD pass of that radix), Rader wins only where the one-launch Bluestein would
   // sweep its values far more often: m·passes ≥ 2.25 (n − 1)·passes, and the big radix's pass has a
   // warp of butterflies; with a 7 only where no Bluestein fits one launch. H100, µs per 2^26 values,
   // Rader against Bluestein (m): 2053 (2052 = 19·12·9) 1237 / 1449 (4608 = 16·2·12·12), 2281 1095 /
   // 1310 (4608), 1321 (1320 = 11·12·10) 905 / 1200 (3072), 661 804 / 897 (1536), 8209 (split tile)
   // 2555 / 2937 (three launches), 8821 (8820, a 7) 2521 / 2765 (three launches); and where the rule
-  // keeps Bluestein: 1021 (1020 = 17·12·5) 1026 / 723 (2048), 761 1044 / 794 (1536), 1217 1164 / 1144
-  // (2560), 521 888 / 891 (1152), 191 (190 = 19·10: 10 butterflies of 19) 1218 / 831, 1009 (1008 =
-  // 16·9·7) 835 / 731, 2017 1124 / 1143, 421 848 / 807.
+  // keeps Bluestein: 761 1044 / 794 (1536), 1217 1164 / 1144 (2560), 521 888 / 891 (1152), 191 (190 =
+  // 19·10: 10 butterflies of 19) 1218 / 831, 1009 (1008 = 16·9·7) 835 / 731, 2017 1124 / 1143, 421
+  // 848 / 807. A radix 17 lost both times: 1021 (1020 = 17·12·5) 1026 / 723 (2048), 1361 (1360 =
+  // 17·16·5) 1414 against Bluestein 1321's 1200 with the same m = 3072: no radix 17.
   const auto rader_one_length = [&](std::int64_t c) {
     std::int64_t rest = c;
     for (int f : {2, 3, 5})
@@ -370,7 +371,7 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     if (rader_radices.empty()) return false;
     const bool seven = rest % 7 == 0;
     if (seven && !smooth(rest)) return false;                     // a 7 and one of 11 to 19
-    if (!seven && (rest > 19 || c / rest < 32)) return false;     // one prime 11 to 19, a warp of its butterflies
+    if (!seven && (rest == 17 || rest > 19 || c / rest < 32)) return false;  // 11, 13 or 19, a warp of butterflies
     if (!one_launch_m) return true;
     if (seven) return false;
     const double bluestein_sweeps = double(one_launch_m) * double(radices_of(one_launch_m, radix16(true, one_launch_m)).size());

@@ -18,7 +18,7 @@ namespace nodal::opencl::fft::stockham {
 // the composite radices 6, 9, 10 (12, 14, 15 where radix 16 is allowed: radix16 in
 // fft_stockham_plan.cpp), which take a factor 2 or 4 or a second odd factor into the same pass; the
 // power of two left over takes radix 16 (where allowed) or 8 first, as before composites, so powers
-// of two keep their passes. The primes 11, 13, 17 and 19 are radices too, for the one-launch Rader
+// of two keep their passes. The primes 11, 13 and 19 are radices too, for the one-launch Rader
 // (n − 1 with one of them); smooth() below, which the other plans go by, leaves them out.
 // Powers of two come first, then the rest, each in decreasing order. NODAL_FFT_COMPOSITE=0 restores
 // the radices before composites (2, 3, 4, 5, 7, 8, 16), for measuring.
@@ -45,7 +45,7 @@ std::vector<int> radices_of(std::int64_t n, bool with16) {
     }
     return c == 1 ? radices : std::vector<int>{};
   };
-  if (!composite_radices()) return greedy(n, {16, 8, 4, 2, 7, 5, 3, 11, 13, 17, 19});
+  if (!composite_radices()) return greedy(n, {16, 8, 4, 2, 7, 5, 3, 11, 13, 19});
   const auto flops = [](int r) {  // per value
     switch (r) {
       case 16: return 11.4;
@@ -62,7 +62,6 @@ std::vector<int> radices_of(std::int64_t n, bool with16) {
       case 3: return 5.3;
       case 11: return 23.6;  // DFT_ODD: 8h² + 12h real flops for h = (R − 1)/2, per value
       case 13: return 27.7;
-      case 17: return 35.8;
       case 19: return 39.8;
       default: return 2.0;
     }
@@ -93,7 +92,7 @@ std::vector<int> radices_of(std::int64_t n, bool with16) {
       c.radices = greedy(d, {16, 8, 4, 2});
       for (int r : c.radices) c.flops += flops(r);
     } else {
-      for (int r : {19, 17, 15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 3}) {
+      for (int r : {19, 15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 3}) {
         if (d % r || (r > 10 && r % 2 == 0 && !with16) || (r == 15 && !with16)) continue;
         const Choice& rest = best[d / r];
         if (rest.radices.empty() && d != r) continue;
