@@ -192,14 +192,15 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
         store_value(out, out_off, tr, IN_INDEX(R, t), v[q * R + t], post, lo, hi, scale, inverse, perm, extra); \
     })
 
-// A one-launch Rader's permutations through the tile (whole tile; rows side, I = 1, EMUL = 1): the
-// rows x_1 … x_L are read coalesced into the tile, then each work-item gathers x[g^idx] from it;
-// at the end each value goes to the tile at its scattered place g^−idx, then the rows are written
-// coalesced. Gathering straight from global memory makes every warp access 32 sectors for 256
+// A one-launch Rader's permutations through the tile (whole tile; both sides rows, I = 1, EMUL = 1,
+// so WALKS and WALK_AT below walk the rows element-fastest): the rows x_1 … x_L are read coalesced
+// into the tile, then each work-item gathers x[g^idx] from it; at the end each value goes to the
+// tile at its scattered place g^−idx, then the rows are written coalesced. Gathering straight from global memory makes every warp access 32 sectors for 256
 // bytes (fft_stockham.cpp, permutes_through_tile, has the measurement).
 #define GATHER_FIRST(R)                                                                              \
-  for (int s = 0; s < (LANES * L + LSIZE - 1) / LSIZE; ++s) {                                        \
-    const int qq = lid + s * LSIZE, cc = qq / L, e = qq % L;                                         \
+  for (int s = 0; s < WALKS; ++s) {                                                                  \
+    const int qq = lid + s * LSIZE;                                                                  \
+    WALK_AT(qq, cc, e)                                                                               \
     if (qq < LANES * L && first + cc < count) {                                                      \
       T2 x = in[in_off + (long)(first + cc) * L_BSTRIDE + 1 + e];                                    \
       if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) x.y = -x.y;                          \
@@ -239,8 +240,9 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
     })                                                                                               \
   }                                                                                                  \
   barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
-  for (int s = 0; s < (LANES * L + LSIZE - 1) / LSIZE; ++s) {                                        \
-    const int qq = lid + s * LSIZE, cc = qq / L, e = qq % L;                                         \
+  for (int s = 0; s < WALKS; ++s) {                                                                  \
+    const int qq = lid + s * LSIZE;                                                                  \
+    WALK_AT(qq, cc, e)                                                                               \
     if (qq < LANES * L && first + cc < count)                                                        \
       out[out_off + (long)(first + cc) * S_BSTRIDE + 1 + e] = tile[cc * PITCH + PAD(e)];             \
   }

@@ -41,8 +41,9 @@ release_seconds=$((SECONDS - started))
 asan_status=0
 # detect_stack_use_after_return=0: with it on, GCC 12's libasan crashed deterministically (SEGV at a
 # low address while reading an initializer list held on the test case's own fake-stack frame, at
-# its first statements) in two unchanged tests (test_opencl_nn softmax, test_shape_ops concat) on a machine
-# with Linux 6.18 (they had passed with it on at earlier commits, elsewhere); off, all 400 pass.
+# its first statements) in two unchanged tests (test_opencl_nn softmax, test_shape_ops concat) on a
+# machine with Linux 6.18 (they had passed with it on at earlier commits, elsewhere); off, all 400
+# pass.
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_pass asan -LE consumer || asan_status=$?

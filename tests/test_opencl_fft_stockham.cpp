@@ -124,8 +124,8 @@ bool full() {
 }
 
 // The composite radices (kernels/fft_radix.cl: 6, 10, 12, 14, 15 by Good–Thomas, 9 by Cooley–Tukey)
-// and the primes 11, 13, 19 each run in some length the parity tests above and tests/test_opencl_fft_convolve.cpp check against
-// the CPU backend: this pins those lengths' passes, so that a change of the radix choice cannot leave
+// and the primes 11, 13, 19 each run in some length the parity tests above and
+// tests/test_opencl_fft_convolve.cpp check against the CPU backend: this pins those lengths' passes, so that a change of the radix choice cannot leave
 // a butterfly untested. The second argument says whether radix 16 is allowed (the launches that run
 // their passes twice over rows of 1024 or more).
 TEST_CASE("OpenCL specialised FFT kernels: the tested lengths reach every composite radix") {

@@ -369,9 +369,9 @@ std::shared_ptr<const StockhamPlan> build(Context& context, std::int64_t n, DTyp
     if (rest == 1) return true;
     const std::vector<int> rader_radices = radices_of(c, radix16(true, c));
     if (rader_radices.empty()) return false;
-    const bool seven = rest % 7 == 0;
-    if (seven && !smooth(rest)) return false;                     // a 7 and one of 11 to 19
-    if (!seven && (rest == 17 || rest > 19 || c / rest < 32)) return false;  // 11, 13 or 19, a warp of butterflies
+    const bool seven = smooth(rest);  // only 7s left
+    if (!seven && rest != 11 && rest != 13 && rest != 19) return false;
+    if (!seven && c / rest < 32) return false;  // a warp of the big radix's butterflies
     if (!one_launch_m) return true;
     if (seven) return false;
     const double bluestein_sweeps = double(one_launch_m) * double(radices_of(one_launch_m, radix16(true, one_launch_m)).size());
