@@ -51,10 +51,10 @@ class Registry {
 #define NODAL_CONCAT(a, b) NODAL_CONCAT_INNER(a, b)
 // NODAL_REGISTER_NODE_TYPE({.name = "relu", .doc = "...", ...});
 #define NODAL_REGISTER_NODE_TYPE(...) \
-  [[maybe_unused]] static const bool NODAL_CONCAT(nodal_type_, __LINE__) = ::nodal::Registry::instance().add_type(__VA_ARGS__)
+  [[maybe_unused]] static const bool NODAL_CONCAT(nodal_type_, __COUNTER__) = ::nodal::Registry::instance().add_type(__VA_ARGS__)
 // NODAL_REGISTER_IMPL("relu", Backend::cpu, ReluCpu);
 #define NODAL_REGISTER_IMPL(type_name, backend, ImplClass)                                                   \
-  [[maybe_unused]] static const bool NODAL_CONCAT(nodal_impl_, __LINE__) = ::nodal::Registry::instance().add_impl( \
+  [[maybe_unused]] static const bool NODAL_CONCAT(nodal_impl_, __COUNTER__) = ::nodal::Registry::instance().add_impl( \
       type_name, backend, std::make_unique<ImplClass>())
 
 }  // namespace nodal

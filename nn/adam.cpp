@@ -14,7 +14,7 @@
 namespace nodal::nn {
 namespace {
 
-constexpr std::int64_t parallel_threshold = 1 << 16;
+constexpr std::int64_t adam_parallel_threshold = 1 << 16;
 
 AdamOptions checked(AdamOptions o, std::string_view op) {
   if (!(o.beta1 >= 0 && o.beta1 < 1) || !(o.beta2 >= 0 && o.beta2 < 1))
@@ -70,7 +70,7 @@ void adam_range(T* p, const T* grad, T* m, T* v, std::int64_t begin, std::int64_
 template <class T>
 void adam_kernel(T* p, const T* grad, T* m, T* v, std::int64_t n, T l2, T shrink, T one_minus_beta1, T beta2,
                  T one_minus_beta2, T step_size, T bias2_sqrt, T eps) {
-  if (n <= parallel_threshold)
+  if (n <= adam_parallel_threshold)
     return adam_range(p, grad, m, v, 0, n, l2, shrink, one_minus_beta1, beta2, one_minus_beta2, step_size, bias2_sqrt,
                       eps);
 #pragma omp parallel

@@ -11,19 +11,19 @@
 namespace nodal::nn {
 namespace {
 
-constexpr std::int64_t parallel_threshold = 1 << 16;
+constexpr std::int64_t clip_parallel_threshold = 1 << 16;
 
 template <class T>
 double sum_of_squares(const T* g, std::int64_t n) {
   double s = 0;
-#pragma omp parallel for simd reduction(+ : s) schedule(static) if (n > parallel_threshold)
+#pragma omp parallel for simd reduction(+ : s) schedule(static) if (n > clip_parallel_threshold)
   for (std::int64_t i = 0; i < n; ++i) s += double(g[i]) * double(g[i]);
   return s;
 }
 
 template <class T>
 void scale(T* g, std::int64_t n, T c) {
-#pragma omp parallel for simd schedule(static) if (n > parallel_threshold)
+#pragma omp parallel for simd schedule(static) if (n > clip_parallel_threshold)
   for (std::int64_t i = 0; i < n; ++i) g[i] *= c;
 }
 

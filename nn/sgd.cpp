@@ -11,7 +11,7 @@ namespace nodal::nn {
 namespace {
 
 // Above this many elements a parameter's update is split over the OpenMP threads.
-constexpr std::int64_t parallel_threshold = 1 << 16;
+constexpr std::int64_t sgd_parallel_threshold = 1 << 16;
 
 SgdOptions checked(SgdOptions o) {
   if (!(o.momentum >= 0)) throw ValueError(fmt::format("Sgd: momentum must be >= 0, got {}", o.momentum));
@@ -31,7 +31,7 @@ std::vector<std::string> slots_for(const SgdOptions& o) {
 template <class T>
 void sgd_kernel(T* p, const T* grad, T* buf, std::int64_t n, T lr, T wd, T mu, T one_minus_dampening, bool first,
                 bool nesterov) {
-#pragma omp parallel for simd schedule(static) if (n > parallel_threshold)
+#pragma omp parallel for simd schedule(static) if (n > sgd_parallel_threshold)
   for (std::int64_t i = 0; i < n; ++i) {
     T g = wd != T(0) ? grad[i] + wd * p[i] : grad[i];  // wd = 0 must not turn an inf p into nan
     if (buf) {

@@ -24,7 +24,7 @@ using conv_detail::prepare_x;
 
 // dx = dy⋆ᵀw as a stride-1 correlation: output i reads dy↑ at i + (K−1−k)·d − ((K−1)·d − pad)
 // = i + pad − k·d, which is where tap k of output (i + pad − k·d)/s read input i.
-template <class T> void backward_input_typed(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
+template <class T> void direct_backward_input(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
   DirectProblem q;
   q.batch = g.batch;
   q.groups = g.groups;
@@ -55,7 +55,7 @@ template <class T> void backward_input_typed(const ConvGeometry& g, const T* dy,
 }
 
 // dw[o, c, k] = Σ_n Σ_p dy[n, o, p] · xp[n, c, p·s + k·d] (conv_direct_weight.hpp).
-template <class T> void backward_weight_typed(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+template <class T> void direct_backward_weight(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
   const DirectProblem q = forward_problem(g);
   const std::vector<T> xp = prepare_x(g, q, x);
   conv_detail::weight_gradient(q, xp.data(), dy, dw);
@@ -98,8 +98,8 @@ class DirectConv final : public ConvAlgorithm {
                 const ConvSaved*) const override {
     visit_real_dtype(dy.dtype(), "conv direct", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      if (dx && dx->numel() > 0) backward_input_typed<T>(g, dy.data<T>(), w.data<T>(), dx->data<T>());
-      if (dw && dw->numel() > 0) backward_weight_typed<T>(g, x.data<T>(), dy.data<T>(), dw->data<T>());
+      if (dx && dx->numel() > 0) direct_backward_input<T>(g, dy.data<T>(), w.data<T>(), dx->data<T>());
+      if (dw && dw->numel() > 0) direct_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw->data<T>());
     });
   }
 };

@@ -112,7 +112,7 @@ template <class T> void forward_typed(const ConvGeometry& g, const T* x, const T
   trim_scratch<T>();
 }
 
-template <class T> void backward_input_typed(const ConvGeometry& g, const T* w, const T* dy, T* dx) {
+template <class T> void gemm_backward_input(const ConvGeometry& g, const T* w, const T* dy, T* dx) {
   const Layout<T> l(g);
   const bool pointwise = is_pointwise(g);
   for_each_sample(g.batch, g.forward_flops(), [&](std::int64_t n, int) {
@@ -139,7 +139,7 @@ template <class T> void backward_input_typed(const ConvGeometry& g, const T* w, 
   trim_scratch<T>();
 }
 
-template <class T> void backward_weight_typed(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
+template <class T> void gemm_backward_weight(const ConvGeometry& g, const T* x, const T* dy, T* dw) {
   const Layout<T> l(g);
   const bool pointwise = is_pointwise(g);
   const std::int64_t wsize = g.out_channels * l.rows;
@@ -220,8 +220,8 @@ class GemmConv final : public ConvAlgorithm {
                 const ConvSaved*) const override {
     visit_real_dtype(dy.dtype(), "conv gemm", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      if (dx && dx->numel() > 0) backward_input_typed<T>(g, w.data<T>(), dy.data<T>(), dx->data<T>());
-      if (dw && dw->numel() > 0) backward_weight_typed<T>(g, x.data<T>(), dy.data<T>(), dw->data<T>());
+      if (dx && dx->numel() > 0) gemm_backward_input<T>(g, w.data<T>(), dy.data<T>(), dx->data<T>());
+      if (dw && dw->numel() > 0) gemm_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw->data<T>());
     });
   }
 };
