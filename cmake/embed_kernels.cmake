@@ -3,7 +3,7 @@
 # Included from CMakeLists.txt: nodal_embed_kernels(<target>) adds, for each kernels/NAME.cl, a
 # build step that writes <build>/generated/kernels/NAME.cl.cpp and compiles it into <target>.
 # Run as a script (cmake -DINPUT=... -DOUTPUT=... -DNAME=... -P embed_kernels.cmake) it does the
-# conversion itself: the text becomes a char array (byte values, so no raw-string delimiter or
+# conversion itself: the text becomes a char array NAME_text (byte values, so no raw-string delimiter or
 # compiler string-length limit can break) registered under NAME when the library loads.
 # Generated files live only in the build tree; they are never committed.
 
@@ -18,10 +18,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
 #include \"nodal/backends/opencl/kernel_sources.hpp\"
 
 namespace {
-const unsigned char text[] = {
+const unsigned char ${NAME}_text[] = {
     ${bytes}0x00};
-[[maybe_unused]] const bool registered =
-    nodal::opencl::register_kernel_source(\"${NAME}\", std::string_view(reinterpret_cast<const char*>(text), ${byte_count}));
+[[maybe_unused]] const bool ${NAME}_registered =
+    nodal::opencl::register_kernel_source(\"${NAME}\", std::string_view(reinterpret_cast<const char*>(${NAME}_text), ${byte_count}));
 }  // namespace
 ")
   # rewrite only on change, so that touching nothing rebuilds nothing

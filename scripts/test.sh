@@ -4,7 +4,8 @@
 #   1. release preset: optimized, the whole suite including the consumer projects
 #      (add_subdirectory, find_package and pkg-config builds against an installed nodal);
 #   2. asan preset: AddressSanitizer + UndefinedBehaviorSanitizer, leaks detected, first error
-#      fatal; the consumer projects are left out (they test packaging, not memory safety).
+#      fatal; the consumer projects are left out (they test packaging, not memory safety). A unity
+#      build (CMakePresets.json), which the release pass's file-by-file build keeps honest.
 # Both passes always run; the script fails when either does. Its last line is CTest's summary
 # line of the release pass ("100% tests passed, 0 tests failed out of N"), repeated at the end
 # because CTest prints "Total Test time" after it.
