@@ -66,6 +66,11 @@
 #define STORE_TWIDDLE_CONJ 4
 
 inline T2 cmul_conj(T2 a, T2 b) { return (T2)(a.x * b.x + a.y * b.y, a.y * b.x - a.x * b.y); }  // a·conj(b)
+// a loaded value conjugated when exactly one of the side's LOAD_CONJ and the run-time direction asks
+inline T2 load_conj_of(T2 v, int inverse) {
+  if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) v.y = -v.y;
+  return v;
+}
 // w_TWM^x from the two-level table
 inline T2 step_twiddle(int x, __global const T2* lo, __global const T2* hi) {
   return cmul(lo[x % TW_SPLIT], hi[x / TW_SPLIT]);
@@ -77,8 +82,7 @@ inline T2 load_value(__global const T2* in, long in_off, int t, int e, __global 
   const int idx = e * L_EMUL + i * L_IMUL;
   if (idx >= L_VALID) return (T2)(0, 0);
   const int at = (L_FLAGS & LOAD_GATHER) ? perm[idx] : idx;
-  T2 v = in[in_off + (long)b * L_BSTRIDE + at];
-  if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) v.y = -v.y;
+  T2 v = load_conj_of(in[in_off + (long)b * L_BSTRIDE + at], inverse);
   if ((L_FLAGS & LOAD_GATHER) && idx == 0) {  // x_0, which the cyclic convolution leaves out
     T2 x0 = in[in_off + (long)b * L_BSTRIDE];
     if (inverse & 1) x0.y = -x0.y;
@@ -195,16 +199,15 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
 // A one-launch Rader's permutations through the tile (whole tile; both sides rows, I = 1, EMUL = 1,
 // so WALKS and WALK_AT below walk the rows element-fastest): the rows x_1 … x_L are read coalesced
 // into the tile, then each work-item gathers x[g^idx] from it; at the end each value goes to the
-// tile at its scattered place g^−idx, then the rows are written coalesced. Gathering straight from global memory makes every warp access 32 sectors for 256
-// bytes (fft_stockham.cpp, permutes_through_tile, has the measurement).
+// tile at its scattered place g^−idx, then the rows are written coalesced. Gathering straight from
+// global memory makes every warp access 32 sectors for 256 bytes (fft_stockham.cpp,
+// permutes_through_tile, has the measurement).
 #define GATHER_FIRST(R)                                                                              \
   for (int s = 0; s < WALKS; ++s) {                                                                  \
     const int qq = lid + s * LSIZE;                                                                  \
     WALK_AT(qq, cc, e)                                                                               \
     if (qq < LANES * L && first + cc < count) {                                                      \
-      T2 x = in[in_off + (long)(first + cc) * L_BSTRIDE + 1 + e];                                    \
-      if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) x.y = -x.y;                          \
-      tile[cc * PITCH + PAD(e)] = x;                                                                 \
+      tile[cc * PITCH + PAD(e)] = load_conj_of(in[in_off + (long)(first + cc) * L_BSTRIDE + 1 + e], inverse); \
     }                                                                                                \
   }                                                                                                  \
   barrier(CLK_LOCAL_MEM_FENCE);                                                                      \
@@ -212,11 +215,7 @@ inline void store_value(__global T2* out, long out_off, int t, int e, T2 v, __gl
     for (int t = 0; t < R; ++t) {                                                                    \
       const int idx = IN_INDEX(R, t);                                                                \
       v[q * R + t] = live ? tile[c * PITCH + PAD(perm[idx] - 1)] : (T2)(0, 0);                       \
-      if (idx == 0 && live) {                                                                        \
-        T2 x0 = in[in_off + (long)tr * L_BSTRIDE];                                                   \
-        if (((L_FLAGS & LOAD_CONJ) != 0) != ((inverse & 1) != 0)) x0.y = -x0.y;                      \
-        extra[2 * tr] = x0;                                                                          \
-      }                                                                                              \
+      if (idx == 0 && live) extra[2 * tr] = load_conj_of(in[in_off + (long)tr * L_BSTRIDE], inverse); \
     }                                                                                                \
   })                                                                                                 \
   barrier(CLK_LOCAL_MEM_FENCE);

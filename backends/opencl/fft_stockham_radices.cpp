@@ -93,7 +93,7 @@ std::vector<int> radices_of(std::int64_t n, bool with16) {
       for (int r : c.radices) c.flops += flops(r);
     } else {
       for (int r : {19, 15, 14, 13, 12, 11, 10, 9, 7, 6, 5, 3}) {
-        if (d % r || (r > 10 && r % 2 == 0 && !with16) || (r == 15 && !with16)) continue;
+        if (d % r || (!with16 && (r == 12 || r == 14 || r == 15))) continue;  // composites above 10 need 16
         const Choice& rest = best[d / r];
         if (rest.radices.empty() && d != r) continue;
         Choice candidate = rest;
